@@ -1,0 +1,1 @@
+"""Adapters between helpdesk APIs and the common model: one package per helpdesk."""

@@ -1,0 +1,270 @@
+"""The frame every API emulator stands on: a real HTTP server on 127.0.0.1.
+
+Each system's emulator (``connectors/<kind>/emulator.py``) registers its routes on an
+``EmulatorServer`` and keeps its tickets in memory. The frame gives them a controllable clock,
+fault injection (429 with Retry-After, 5xx, slow or malformed responses) and a request log that
+tests read to prove a call was made, or was not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+class EmulatorClock:
+    """The emulator's idea of now: real time shifted by an offset, or frozen."""
+
+    def __init__(self, frozen_at: datetime | None = None) -> None:
+        self._lock = threading.Lock()
+        self._frozen = frozen_at
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        with self._lock:
+            if self._frozen is not None:
+                return self._frozen
+            return datetime.now(UTC) + self._offset
+
+    def set(self, instant: datetime) -> None:
+        with self._lock:
+            self._frozen = instant
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            if self._frozen is not None:
+                self._frozen += timedelta(seconds=seconds)
+            else:
+                self._offset += timedelta(seconds=seconds)
+
+    def unfreeze(self) -> None:
+        with self._lock:
+            if self._frozen is not None:
+                self._offset = self._frozen - datetime.now(UTC)
+            self._frozen = None
+
+
+@dataclass(slots=True)
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Mapping[str, str]
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)  # named groups of the route pattern
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def arg(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+@dataclass(slots=True)
+class Response:
+    status: int = 200
+    body: Any = None  # JSON-serialisable, or bytes sent as they are
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Fault:
+    """Make the next ``count`` matching requests fail (or slow down)."""
+
+    method: str
+    path: re.Pattern[str]
+    status: int = 429
+    count: int = 1
+    retry_after: float | None = None
+    delay: float = 0.0
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Request], Response]
+
+
+class EmulatorServer:
+    """A ThreadingHTTPServer with a route table, faults and a request log."""
+
+    def __init__(self, name: str, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.name = name
+        self.clock = EmulatorClock()
+        self.requests: list[Request] = []
+        self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.RLock()
+        self._host = host
+        self._port = port
+        self._httpd: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    # -- set-up ---------------------------------------------------------------------------
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        """Register ``handler`` for ``method`` and a path regex with named groups."""
+
+        def register(handler: Handler) -> Handler:
+            self._routes.append((method.upper(), re.compile(f"^{pattern}$"), handler))
+            return handler
+
+        return register
+
+    def inject(
+        self,
+        method: str,
+        path_pattern: str,
+        *,
+        status: int = 429,
+        count: int = 1,
+        retry_after: float | None = None,
+        delay: float = 0.0,
+        body: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        with self._lock:
+            self._faults.append(
+                Fault(
+                    method.upper(),
+                    re.compile(path_pattern),
+                    status,
+                    count,
+                    retry_after,
+                    delay,
+                    body,
+                    dict(headers or {}),
+                )
+            )
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    # -- life -----------------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        if self._httpd is None:
+            raise RuntimeError(f"{self.name} emulator is not running")
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> str:
+        server = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _serve(self) -> None:
+                server._dispatch(self)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:  # quiet
+                return
+
+        self._httpd = ThreadingHTTPServer((self._host, self._port), _Handler)
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._httpd.serve_forever, name=f"{self.name}-emulator", daemon=True
+        )
+        self._thread.start()
+        return self.base_url
+
+    def stop(self) -> None:
+        if self._httpd is not None:
+            self._httpd.shutdown()
+            self._httpd.server_close()
+            self._httpd = None
+
+    def __enter__(self) -> EmulatorServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- dispatch -------------------------------------------------------------------------
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.method in (method, "*") and fault.path.search(path):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        self._faults.remove(fault)
+                    return fault
+        return None
+
+    def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
+        split = urlsplit(h.path)
+        length = int(h.headers.get("Content-Length") or 0)
+        body = h.rfile.read(length) if length else b""
+        request = Request(
+            method=h.command,
+            path=split.path,
+            query=parse_qs(split.query, keep_blank_values=True),
+            headers={k.lower(): v for k, v in h.headers.items()},
+            body=body,
+        )
+        with self._lock:
+            self.requests.append(request)
+        response = self._respond(request)
+        payload = (
+            response.body
+            if isinstance(response.body, bytes)
+            else (b"" if response.body is None else json.dumps(response.body).encode())
+        )
+        h.send_response(response.status)
+        headers = {"Content-Type": "application/json; charset=utf-8", **response.headers}
+        for name, value in headers.items():
+            h.send_header(name, value)
+        h.send_header("Content-Length", str(len(payload)))
+        h.end_headers()
+        h.wfile.write(payload)
+
+    def _respond(self, request: Request) -> Response:
+        fault = self._take_fault(request.method, request.path)
+        if fault is not None:
+            if fault.delay:
+                time.sleep(fault.delay)  # a slow upstream, on purpose
+            if fault.status == 200 and fault.body is None:
+                pass  # only a delay: fall through to the real handler
+            else:
+                headers = dict(fault.headers)
+                if fault.retry_after is not None:
+                    headers.setdefault("Retry-After", _format_seconds(fault.retry_after))
+                body = fault.body if fault.body is not None else self.fault_body(fault.status)
+                return Response(fault.status, body, headers)
+        for method, pattern, handler in self._routes:
+            match = pattern.match(request.path)
+            if match and method == request.method:
+                request.params = {k: v for k, v in match.groupdict().items() if v is not None}
+                try:
+                    return handler(request)
+                except Exception as exc:  # an emulator bug must show as a 500, not a hang
+                    return Response(500, {"error": "EmulatorError", "description": repr(exc)})
+        return self.not_found(request)
+
+    # -- hooks each emulator overrides to match its API's error bodies ------------------
+    def fault_body(self, status: int) -> Any:
+        return {"error": f"HTTP {status}"}
+
+    def not_found(self, request: Request) -> Response:
+        return Response(404, {"error": "RecordNotFound", "description": "Not found"})
+
+    def calls(self, method: str, path_pattern: str) -> list[Request]:
+        """Requests made so far that match; tests assert on them."""
+        rx = re.compile(path_pattern)
+        with self._lock:
+            return [r for r in self.requests if r.method == method.upper() and rx.search(r.path)]
+
+
+def _format_seconds(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.3f}"

@@ -1,0 +1,62 @@
+"""What can go wrong talking to a helpdesk, grouped by what the caller should do.
+
+    ConnectorError
+    ├── RetryableError        try again later (5xx, timeouts, connection resets)
+    │   └── RateLimited       try again after ``retry_after`` seconds (429)
+    ├── ConflictError         the ticket changed under us (409): re-read, re-plan, retry
+    ├── FatalError            stop this source until a person acts
+    │   └── AuthError         credentials are wrong, expired or lack a scope (401/403)
+    ├── NotFoundError         the ticket or record is gone: skip it
+    └── MalformedRecord       one record could not be understood: quarantine it, go on
+    WebhookRejected           a webhook delivery is refused (carries the HTTP status to answer)
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Base of every error a connector raises."""
+
+
+class RetryableError(ConnectorError):
+    """A transient failure: the same call may succeed later."""
+
+
+class RateLimited(RetryableError):
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class ConflictError(ConnectorError):
+    """The record changed since it was read (Zendesk safe_update 409)."""
+
+
+class FatalError(ConnectorError):
+    """Retrying cannot help; the source is misconfigured or refuses us."""
+
+
+class AuthError(FatalError):
+    pass
+
+
+class NotFoundError(ConnectorError):
+    pass
+
+
+class MalformedRecord(ConnectorError):
+    """A record from the API that does not fit the model; the rest of the batch goes on."""
+
+    def __init__(self, message: str, record_id: str | None = None, raw: object = None) -> None:
+        super().__init__(message)
+        self.record_id = record_id
+        self.raw = raw
+
+
+class WebhookRejected(Exception):
+    """A webhook delivery that must be refused with ``status`` (401 signature, 413 size)."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason

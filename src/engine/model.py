@@ -1,0 +1,259 @@
+"""The common ticket model every connector translates into, and the actions the engine returns.
+
+Slotted, frozen dataclasses: the engine evaluates 100,000 of them per re-plan, so they must be
+cheap to build and read. Pydantic validates them where they enter (API payloads, timelines).
+All instants are timezone-aware UTC datetimes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar, TypeAlias
+
+
+class Priority(StrEnum):
+    LOW = "low"
+    NORMAL = "normal"
+    HIGH = "high"
+    URGENT = "urgent"
+
+    @property
+    def rank(self) -> int:
+        return _PRIORITY_ORDER.index(self)
+
+    def raised(self, steps: int = 1) -> Priority:
+        """One step up (low→normal→high→urgent), stopping at urgent."""
+        return _PRIORITY_ORDER[min(self.rank + steps, len(_PRIORITY_ORDER) - 1)]
+
+
+_PRIORITY_ORDER = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
+
+
+class Status(StrEnum):
+    NEW = "new"
+    OPEN = "open"
+    PENDING = "pending"  # waiting on the customer
+    ON_HOLD = "on_hold"  # waiting on a third party
+    SOLVED = "solved"
+    CLOSED = "closed"
+
+
+ACTIVE_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})
+
+
+class AuthorRole(StrEnum):
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    SIDECAR = "sidecar"  # written by this program; never counts as an agent reply
+
+
+@dataclass(frozen=True, slots=True)
+class Comment:
+    at: datetime
+    author_role: AuthorRole
+    public: bool
+    body: str = ""
+    id: str | None = None
+    author_id: str | None = None
+    marker: str | None = None  # idempotency key found in a comment the sidecar wrote
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change of a tracked field (status, priority, group, assignee) in the ticket's history."""
+
+    at: datetime
+    field: str
+    old: str | None
+    new: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedIssue:
+    """An issue in another system that the sidecar created for this ticket (e.g. Jira ENG)."""
+
+    system: str
+    key: str
+    url: str | None = None
+    resolved_at: datetime | None = None
+    marker: str | None = None  # idempotency key of the action that created it
+
+
+@dataclass(frozen=True, slots=True)
+class Ticket:
+    system: str
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    status: Status
+    priority: Priority
+    title: str = ""
+    url: str | None = None
+    requester: str | None = None
+    organization: str | None = None
+    assignee: str | None = None
+    group: str | None = None
+    labels: frozenset[str] = frozenset()
+    category: str | None = None
+    customer_tier: str | None = None
+    affected_users: int | None = None
+    comments: tuple[Comment, ...] = ()
+    history: tuple[Change, ...] = ()  # oldest first
+    linked_issues: tuple[LinkedIssue, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """Unique across systems: ``zendesk:123``."""
+        return f"{self.system}:{self.id}"
+
+
+class ActionKind(StrEnum):
+    SET_PRIORITY = "set_priority"
+    ADD_LABELS = "add_labels"
+    REMOVE_LABELS = "remove_labels"
+    ASSIGN = "assign"
+    COMMENT = "comment"
+    CREATE_LINKED_ISSUE = "create_linked_issue"
+    NOTIFY = "notify"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _ActionBase:
+    key: str  # stable idempotency key: the same decision always has the same key
+    ticket: str  # Ticket.key
+    rule: str
+    at: datetime  # the instant the decision was taken (the rule's condition held)
+    level: int | None = None  # set when the action belongs to reaching a level
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetPriority(_ActionBase):
+    kind: ClassVar[ActionKind] = ActionKind.SET_PRIORITY
+    priority: Priority
+    previous: Priority  # what it replaced: the SLA keeps following the person's priority
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddLabels(_ActionBase):
+    kind: ClassVar[ActionKind] = ActionKind.ADD_LABELS
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoveLabels(_ActionBase):
+    kind: ClassVar[ActionKind] = ActionKind.REMOVE_LABELS
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Assign(_ActionBase):
+    kind: ClassVar[ActionKind] = ActionKind.ASSIGN
+    group: str | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PostComment(_ActionBase):
+    kind: ClassVar[ActionKind] = ActionKind.COMMENT
+    public: bool
+    body: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateLinkedIssue(_ActionBase):
+    kind: ClassVar[ActionKind] = ActionKind.CREATE_LINKED_ISSUE
+    system: str
+    project: str
+    summary: str
+    description: str
+    priority: Priority
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Notify(_ActionBase):
+    kind: ClassVar[ActionKind] = ActionKind.NOTIFY
+    channel: str
+    text: str
+
+
+Action: TypeAlias = (
+    SetPriority | AddLabels | RemoveLabels | Assign | PostComment | CreateLinkedIssue | Notify
+)
+
+ACTION_TYPES: dict[ActionKind, type[Action]] = {
+    t.kind: t
+    for t in (SetPriority, AddLabels, RemoveLabels, Assign, PostComment, CreateLinkedIssue, Notify)
+}
+
+
+class TargetName(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    NEXT_UPDATE = "next_update"
+    RESOLUTION = "resolution"
+
+
+@dataclass(frozen=True, slots=True)
+class TargetState:
+    """One SLA target of one ticket, as of the plan's ``now``."""
+
+    name: TargetName
+    calendar: str
+    target_seconds: int
+    elapsed_seconds: int  # business seconds counted so far in the current cycle
+    running: bool
+    due: datetime | None  # when it breaches if it keeps running; None while paused or stopped
+    met_at: datetime | None = None
+    breached_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SlaState:
+    policy: str
+    priority: Priority  # the priority the targets follow (a person's, never the sidecar's)
+    targets: tuple[TargetState, ...] = ()
+
+    def target(self, name: TargetName) -> TargetState | None:
+        for t in self.targets:
+            if t.name is name:
+                return t
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """Why a rule fired for a ticket: the audit log's line."""
+
+    ticket: str
+    rule: str
+    at: datetime
+    reason: str
+    level: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TicketPlan:
+    ticket: str
+    level: int
+    sla: SlaState | None
+    actions: tuple[Action, ...] = ()
+    # decided, but the ticket already shows it: recorded, never written
+    satisfied: tuple[Action, ...] = ()
+    decisions: tuple[Decision, ...] = ()
+    next_due: datetime | None = None  # next instant a time-based rule falls due, if nothing changes
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    now: datetime
+    tickets: tuple[TicketPlan, ...] = field(default=())
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        return tuple(a for t in self.tickets for a in t.actions)
+
+    @property
+    def next_due(self) -> datetime | None:
+        dues = [t.next_due for t in self.tickets if t.next_due is not None]
+        return min(dues) if dues else None
