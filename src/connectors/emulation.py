@@ -268,3 +268,29 @@ class EmulatorServer:
 
 def _format_seconds(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
+
+
+@dataclass(slots=True)
+class SeedComment:
+    at: datetime
+    author: str  # "agent" | "customer"
+    public: bool
+    body: str
+
+
+@dataclass(slots=True)
+class SeedTicket:
+    """A ticket in neutral form; each emulator stores it in its own system's shape."""
+
+    title: str
+    created_at: datetime
+    status: str = "new"  # normalised status
+    priority: str = "normal"  # normalised priority
+    organization: str | None = None
+    requester: str = "customer@example.com"
+    category: str | None = None
+    customer_tier: str | None = None
+    affected_users: int | None = None
+    labels: list[str] = field(default_factory=list)
+    comments: list[SeedComment] = field(default_factory=list)
+    updated_at: datetime | None = None
