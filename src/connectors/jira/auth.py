@@ -1,0 +1,49 @@
+"""Credentials, said once and handed to both transports (the SDK and httpx)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import Any
+
+from connectors.jira.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class JiraAuth:
+    """Basic email + API token (Cloud), PAT bearer (Data Center) or an OAuth 2.0 bearer token."""
+
+    scheme: str
+    secret: str
+    email: str | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> JiraAuth:
+        if settings.auth == "basic":
+            assert settings.email is not None
+            assert settings.api_token is not None
+            return cls("basic", settings.api_token.get_secret_value(), settings.email)
+        if settings.auth == "pat":
+            assert settings.pat is not None
+            return cls("pat", settings.pat.get_secret_value())
+        assert settings.oauth_token is not None
+        return cls("oauth", settings.oauth_token.get_secret_value())
+
+    def header(self) -> str:
+        """The ``Authorization`` header value."""
+        if self.scheme == "basic":
+            raw = f"{self.email}:{self.secret}".encode()
+            return "Basic " + base64.b64encode(raw).decode()
+        return f"Bearer {self.secret}"
+
+    def sdk_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for ``jira.JIRA``: its own auth options where it has them."""
+        if self.scheme == "basic":
+            return {"basic_auth": (self.email, self.secret)}
+        if self.scheme == "pat":
+            return {"token_auth": self.secret}
+        # the SDK has no plain OAuth 2.0 bearer option; a session header is the documented way
+        return {"options": {"headers": {"Authorization": self.header()}}}
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"JiraAuth(scheme={self.scheme!r}, email={self.email!r})"

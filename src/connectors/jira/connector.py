@@ -1,0 +1,104 @@
+"""``JiraConnector``: the Connector and IssueTracker protocols, put together from small parts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from connectors.base import ActionResult, PullResult, WebhookEvent
+from connectors.jira.client import JiraClient
+from connectors.jira.links import LinkedIssues
+from connectors.jira.mapping import IssueMapper, issue_fields
+from connectors.jira.pull import IssuePull
+from connectors.jira.settings import Settings
+from connectors.jira.webhook import JiraWebhookVerifier
+from connectors.jira.write import IssueWriter
+from connectors.retry import RetryPolicy
+from engine.model import Action, CreateLinkedIssue, LinkedIssue, Ticket
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class JiraConnector:
+    """Jira Cloud / JSM, REST v3. Ticket ids are issue keys (``SUP-12``)."""
+
+    system = "jira"
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        retry: RetryPolicy,
+        client: JiraClient | None = None,
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.client = client or JiraClient(settings, retry=retry)
+        self._statuses: dict[str, str] | None = None
+        self._sidecar_known = False
+        self.mapper = IssueMapper(settings, status_category=self._status_category)
+        self._pull = IssuePull(self.client, settings, self.mapper, source=name, now=now)
+        self._links = LinkedIssues(self.client, settings)
+        self._writer = IssueWriter(self.client, settings, create_linked=self._links.create)
+        secret = (
+            settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
+        )
+        self._webhooks = JiraWebhookVerifier(
+            secret,
+            max_bytes=settings.webhook_max_bytes,
+            tolerance_seconds=settings.webhook_tolerance_seconds,
+        )
+
+    @property
+    def last_echoes(self) -> tuple[str, ...]:
+        """Issues the last pull left out because only the sidecar had changed them."""
+        return self._pull.last_echoes
+
+    # -- Connector -----------------------------------------------------------------------
+    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
+        self._know_sidecar()
+        return self._pull.pull(cursor, start=start)
+
+    def fetch(self, ticket_id: str) -> Ticket:
+        self._know_sidecar()
+        raw = self.client.issue(ticket_id, fields=issue_fields(self.settings), expand="changelog")
+        return self.mapper.ticket(raw, self.client.comments(ticket_id))
+
+    def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
+        return self._writer.apply(ticket, actions)
+
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, *, now: datetime
+    ) -> WebhookEvent:
+        return self._webhooks.verify(headers, body, now=now)
+
+    def close(self) -> None:
+        self.client.close()
+
+    # -- IssueTracker --------------------------------------------------------------------
+    def create_linked_issue(self, origin: Ticket, action: CreateLinkedIssue) -> ActionResult:
+        return self._links.create(origin, action)
+
+    def read_linked_issues(self, keys: Sequence[str]) -> list[LinkedIssue]:
+        return self._links.read(keys)
+
+    # -- lookups, once per connector -----------------------------------------------------
+    def _know_sidecar(self) -> None:
+        """The API user's accountId: comments and changes by it are the sidecar's own."""
+        if not self._sidecar_known:
+            me: dict[str, Any] = self.client.myself()
+            self.mapper.sidecar_account = me.get("accountId")
+            self._sidecar_known = True
+
+    def _status_category(self, name: str) -> str | None:
+        if self._statuses is None:
+            self._statuses = {
+                str(s.get("name", "")).casefold(): str((s.get("statusCategory") or {}).get("key"))
+                for s in self.client.statuses()
+            }
+        return self._statuses.get(name.casefold())

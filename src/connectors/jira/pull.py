@@ -1,0 +1,160 @@
+"""Changed-since pull over enhanced search (``/rest/api/3/search/jql``, ``nextPageToken``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from connectors.base import PullResult, Quarantined
+from connectors.errors import FatalError, MalformedRecord
+from connectors.jira.client import JiraClient
+from connectors.jira.cursor import Watermark, jql_minute, parse_jira_time
+from connectors.jira.mapping import IssueMapper, issue_fields
+from connectors.jira.settings import Settings
+from engine.model import Ticket
+
+
+class IssuePager:
+    """The pages of one search, made fresh per run; a repeated page token is a loop."""
+
+    def __init__(
+        self, client: JiraClient, jql: str, *, fields: list[str], expand: str | None, size: int
+    ) -> None:
+        self._client = client
+        self._jql = jql
+        self._fields = fields
+        self._expand = expand
+        self._size = size
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        token: str | None = None
+        used: set[str] = set()
+        while True:
+            page = self._client.search_page(
+                self._jql,
+                token=token,
+                max_results=self._size,
+                fields=self._fields,
+                expand=self._expand,
+            )
+            yield list(page.get("issues") or [])
+            token = page.get("nextPageToken")
+            if not token:  # absent on the last page (``isLast`` is not always sent)
+                return
+            if token in used:
+                raise FatalError(f"jira search page token repeated ({token!r}): loop detected")
+            used.add(token)
+
+
+def pull_jql(settings: Settings, since: datetime) -> str:
+    projects = ", ".join(f'"{p}"' for p in settings.projects)
+    extra = f" AND ({settings.jql_filter})" if settings.jql_filter else ""
+    minute = jql_minute(since, settings.jql_time_zone)
+    return f'project in ({projects}){extra} AND updated >= "{minute}" ORDER BY updated ASC, key ASC'
+
+
+def is_echo(issue: Mapping[str, Any], sidecar: str | None, boundary: datetime) -> bool:
+    """True when everything that happened to ``issue`` after ``boundary`` was the sidecar's.
+
+    Counted: changelog entries and comments. Unexplained updates are never echoes.
+    """
+    if sidecar is None:
+        return False
+    fields = issue.get("fields") or {}
+    events: list[tuple[datetime, str | None]] = []
+    for entry in (issue.get("changelog") or {}).get("histories") or []:
+        events.append(
+            (parse_jira_time(entry["created"]), (entry.get("author") or {}).get("accountId"))
+        )
+    for comment in (fields.get("comment") or {}).get("comments") or []:
+        at = parse_jira_time(comment.get("updated") or comment["created"])
+        events.append((at, (comment.get("author") or {}).get("accountId")))
+    recent = [(at, who) for at, who in events if at > boundary]
+    if not recent or any(who != sidecar for _, who in recent):
+        return False
+    newest = max(at for at, _ in recent)
+    return newest >= parse_jira_time(fields["updated"]) - timedelta(seconds=5)
+
+
+class IssuePull:
+    """One connector's pulls: JQL watermark with overlap, dedupe, quarantine, echo suppression."""
+
+    def __init__(
+        self,
+        client: JiraClient,
+        settings: Settings,
+        mapper: IssueMapper,
+        *,
+        source: str,
+        now: Callable[[], datetime],
+    ) -> None:
+        self._client = client
+        self._settings = settings
+        self._mapper = mapper
+        self._source = source
+        self._now = now
+        self.last_echoes: tuple[str, ...] = ()
+
+    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
+        started_at = self._now()
+        calls_before = self._client.requests_made
+        mark = Watermark.decode(cursor) if cursor else Watermark.initial(start)
+        overlap = timedelta(seconds=self._settings.overlap_seconds)
+        since = mark.query_from(overlap)
+        pager = IssuePager(
+            self._client,
+            pull_jql(self._settings, since),
+            fields=issue_fields(self._settings),
+            expand="changelog",
+            size=self._settings.page_size,
+        )
+        tickets: list[Ticket] = []
+        quarantined: list[Quarantined] = []
+        delivered: list[tuple[str, datetime]] = []
+        echoes: list[str] = []
+        for issues in pager.pages():
+            for raw in issues:
+                key = raw.get("key")
+                try:
+                    updated = parse_jira_time(raw["fields"]["updated"])
+                except (KeyError, TypeError, ValueError) as exc:
+                    quarantined.append(Quarantined(self._source, key, f"no usable updated: {exc}"))
+                    continue
+                if not mark.is_new(str(key), updated):
+                    continue  # delivered by the previous pull at this same ``updated``
+                delivered.append((str(key), updated))
+                seen_at = mark.seen.get(str(key))
+                boundary = datetime.fromisoformat(seen_at) if seen_at else since
+                try:
+                    if self._settings.suppress_echoes and is_echo(
+                        raw, self._mapper.sidecar_account, boundary
+                    ):
+                        echoes.append(str(key))
+                        continue
+                    tickets.append(self._mapper.ticket(raw, self._comments_of(raw)))
+                except MalformedRecord as exc:
+                    quarantined.append(Quarantined(self._source, exc.record_id or key, str(exc)))
+                except (KeyError, TypeError, ValueError) as exc:
+                    quarantined.append(
+                        Quarantined(self._source, key, f"{type(exc).__name__}: {exc}")
+                    )
+        self.last_echoes = tuple(echoes)
+        after = mark.advance(delivered, started_at=started_at, overlap=overlap)
+        return PullResult(
+            tickets=tuple(tickets),
+            cursor=after.encode(),
+            quarantined=tuple(quarantined),
+            api_calls=self._client.requests_made - calls_before,
+        )
+
+    def _comments_of(self, raw: Mapping[str, Any]) -> Sequence[Mapping[str, Any]] | None:
+        """Embedded comments, or the full list when they are cut short or carry our markers."""
+        embedded = (raw.get("fields") or {}).get("comment") or {}
+        comments = embedded.get("comments") or []
+        total = embedded.get("total", len(comments))
+        sidecar = self._mapper.sidecar_account
+        ours = any((c.get("author") or {}).get("accountId") == sidecar for c in comments)
+        if total > len(comments) or (sidecar is not None and ours):
+            return self._client.comments(str(raw["key"]))  # markers live in comment properties
+        return None
