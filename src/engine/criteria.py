@@ -1,0 +1,364 @@
+"""Criteria of the escalation matrix, compiled once from YAML and evaluated per ticket.
+
+Each criterion answers two questions about a ticket at ``now``: does it hold, and if not, at
+which instant would it start to hold if nothing else happened. Time only moves SLA clocks
+forward, so the time criteria are thresholds on elapsed business time, crossed at an instant
+the clock computes exactly. That second answer is what lets ``simulate`` stamp each action at
+the second its condition first holds, and ``run`` wake exactly when the next one falls due.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from engine.calendar import to_epoch
+from engine.model import AuthorRole, Status, TargetName, Ticket
+from engine.sla import TargetClock
+
+
+class Population:
+    """Indexes over all known tickets, for criteria that look across tickets."""
+
+    def __init__(self, tickets: Iterable[Ticket]) -> None:
+        by_group: dict[tuple[str | None, str | None], list[int]] = {}
+        by_category: dict[str | None, list[int]] = {}
+        for t in tickets:
+            created = to_epoch(t.created_at)
+            by_group.setdefault((t.organization, t.category), []).append(created)
+            by_category.setdefault(t.category, []).append(created)
+        for times in by_group.values():
+            times.sort()
+        for times in by_category.values():
+            times.sort()
+        self._by_org_category = by_group
+        self._by_category = by_category
+
+    def same_org_category_before(self, ticket: Ticket, created: int, window: int) -> int:
+        """Other tickets of the same organisation and category created in ``window`` before."""
+        times = self._by_org_category.get((ticket.organization, ticket.category), [])
+        return bisect.bisect_left(times, created) - bisect.bisect_left(times, created - window)
+
+    def same_category_within(self, ticket: Ticket, created: int, window: int) -> int:
+        """Tickets of the same category (this one included) created in ``window`` up to it."""
+        times = self._by_category.get(ticket.category, [])
+        return bisect.bisect_right(times, created) - bisect.bisect_right(times, created - window)
+
+
+@dataclass(slots=True)
+class Context:
+    """One ticket under evaluation at ``now``."""
+
+    ticket: Ticket
+    now: int
+    clocks: Sequence[TargetClock]
+    level: int
+    population: Population
+    at_risk_percent: int
+    reason: str = ""  # what the last holding criterion saw, for the audit log
+    matched: TargetClock | None = None  # the target an SLA criterion matched
+    _agent_comments: int | None = field(default=None)
+
+    @property
+    def public_agent_comments(self) -> int:
+        if self._agent_comments is None:
+            self._agent_comments = sum(
+                1 for c in self.ticket.comments if c.public and c.author_role is AuthorRole.AGENT
+            )
+        return self._agent_comments
+
+
+class Criterion:
+    """A condition on a ticket. Subclasses override ``holds`` and, when time-based, ``next_at``."""
+
+    time_based = False
+
+    def holds(self, ctx: Context) -> bool:
+        raise NotImplementedError
+
+    def next_at(self, ctx: Context) -> int | None:
+        """The instant it starts to hold if nothing changes; None when time alone won't do it."""
+        return None
+
+    def describe(self) -> str:
+        return type(self).__name__
+
+
+class Always(Criterion):
+    def holds(self, ctx: Context) -> bool:
+        return True
+
+    def describe(self) -> str:
+        return "always"
+
+
+@dataclass(frozen=True, slots=True)
+class AllOf(Criterion):
+    children: tuple[Criterion, ...]
+
+    def holds(self, ctx: Context) -> bool:
+        return all(c.holds(ctx) for c in self.children)
+
+    def next_at(self, ctx: Context) -> int | None:
+        latest = ctx.now
+        for child in self.children:
+            if child.holds(ctx):
+                continue
+            at = child.next_at(ctx)
+            if at is None:
+                return None
+            latest = max(latest, at)
+        return latest
+
+    @property
+    def time_based(self) -> bool:  # type: ignore[override]
+        return any(c.time_based for c in self.children)
+
+    def describe(self) -> str:
+        return " and ".join(c.describe() for c in self.children)
+
+
+@dataclass(frozen=True, slots=True)
+class AnyOf(Criterion):
+    children: tuple[Criterion, ...]
+
+    def holds(self, ctx: Context) -> bool:
+        return any(c.holds(ctx) for c in self.children)
+
+    def next_at(self, ctx: Context) -> int | None:
+        times = [t for c in self.children if (t := c.next_at(ctx)) is not None]
+        return min(times) if times else None
+
+    @property
+    def time_based(self) -> bool:  # type: ignore[override]
+        return any(c.time_based for c in self.children)
+
+    def describe(self) -> str:
+        return "(" + " or ".join(c.describe() for c in self.children) + ")"
+
+
+@dataclass(frozen=True, slots=True)
+class NoneOf(Criterion):
+    """Holds when its child does not. Time only makes time criteria start holding, so a
+    negated one never starts holding by itself: ``next_at`` stays None."""
+
+    child: Criterion
+
+    def holds(self, ctx: Context) -> bool:
+        return not self.child.holds(ctx)
+
+    def describe(self) -> str:
+        return f"not {self.child.describe()}"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldIn(Criterion):
+    """A ticket field is one of the values (priority, status, category, customer_tier, …)."""
+
+    field_name: str
+    values: frozenset[str]
+
+    def holds(self, ctx: Context) -> bool:
+        value = getattr(ctx.ticket, self.field_name)
+        return value is not None and str(value) in self.values
+
+    def describe(self) -> str:
+        return f"{self.field_name} in {sorted(self.values)}"
+
+
+@dataclass(frozen=True, slots=True)
+class HasLabels(Criterion):
+    labels: frozenset[str]
+
+    def holds(self, ctx: Context) -> bool:
+        return self.labels <= ctx.ticket.labels
+
+    def describe(self) -> str:
+        return f"labels include {sorted(self.labels)}"
+
+
+@dataclass(frozen=True, slots=True)
+class Between(Criterion):
+    """A number is within [at_least, at_most]: affected users, level, comments, reassignments."""
+
+    quantity: str  # affected_users | level | agent_comments | group_reassignments
+    at_least: int | None = None
+    at_most: int | None = None
+
+    def value(self, ctx: Context) -> int | None:
+        if self.quantity == "affected_users":
+            return ctx.ticket.affected_users
+        if self.quantity == "level":
+            return ctx.level
+        if self.quantity == "agent_comments":
+            return ctx.public_agent_comments
+        if self.quantity == "group_reassignments":
+            return sum(1 for c in ctx.ticket.history if c.field == "group" and c.old is not None)
+        raise ValueError(self.quantity)  # pragma: no cover - config validates the name
+
+    def holds(self, ctx: Context) -> bool:
+        v = self.value(ctx)
+        if v is None:
+            return False
+        if self.at_least is not None and v < self.at_least:
+            return False
+        return self.at_most is None or v <= self.at_most
+
+    def describe(self) -> str:
+        parts = []
+        if self.at_least is not None:
+            parts.append(f"≥ {self.at_least}")
+        if self.at_most is not None:
+            parts.append(f"≤ {self.at_most}")
+        return f"{self.quantity} {' and '.join(parts)}"
+
+
+def _threshold(target: int, percent: int) -> int:
+    """Business seconds at which ``percent`` of ``target`` has elapsed (rounded up)."""
+    return -(-target * percent // 100)
+
+
+@dataclass(frozen=True, slots=True)
+class SlaThreshold(Criterion):
+    """Some target (of ``targets``) has run ``percent`` of its time, or has at most
+    ``seconds_left`` before its breach. ``running_only``: the target must still be running."""
+
+    targets: frozenset[TargetName]
+    percent: int | None = None  # None: the policy's at-risk percentage
+    seconds_left: int | None = None
+    running_only: bool = True
+    label: str = ""
+
+    time_based = True
+
+    def _mark(self, ctx: Context, clock: TargetClock) -> int:
+        if self.seconds_left is not None:
+            return max(0, clock.target - self.seconds_left)
+        percent = self.percent if self.percent is not None else ctx.at_risk_percent
+        return _threshold(clock.target, percent)
+
+    def holds(self, ctx: Context) -> bool:
+        for clock in ctx.clocks:
+            if clock.name not in self.targets or not clock.started:
+                continue
+            if self.running_only and not clock.running:
+                continue
+            if clock.elapsed() >= self._mark(ctx, clock):
+                ctx.matched = clock
+                ctx.reason = f"{clock.name.value} {self.describe()}"
+                return True
+        return False
+
+    def next_at(self, ctx: Context) -> int | None:
+        best: int | None = None
+        for clock in ctx.clocks:
+            if clock.name not in self.targets or not clock.running:
+                continue
+            mark = self._mark(ctx, clock)
+            if clock.elapsed() >= mark:
+                continue
+            at = clock.reaches(mark)
+            if at is not None and (best is None or at < best):
+                best = at
+        return best
+
+    def describe(self) -> str:
+        return self.label or "sla threshold"
+
+
+@dataclass(frozen=True, slots=True)
+class SlaBreached(Criterion):
+    """Some target (of ``targets``) has breached, in any cycle, running or not."""
+
+    targets: frozenset[TargetName]
+
+    time_based = True
+
+    def holds(self, ctx: Context) -> bool:
+        for clock in ctx.clocks:
+            breached = clock.breached_at
+            if clock.name in self.targets and breached is not None and breached <= ctx.now:
+                ctx.matched = clock
+                ctx.reason = f"{clock.name.value} breached"
+                return True
+        return False
+
+    def next_at(self, ctx: Context) -> int | None:
+        best: int | None = None
+        for clock in ctx.clocks:
+            if clock.name not in self.targets or not clock.running:
+                continue
+            at = clock.reaches(clock.target)
+            if at is not None and (best is None or at < best):
+                best = at
+        return best
+
+    def describe(self) -> str:
+        return "sla breached"
+
+
+@dataclass(frozen=True, slots=True)
+class Recurrence(Criterion):
+    """The same organisation had ``at_least`` other tickets of the same category created in
+    ``window`` seconds before this one (across every connected system)."""
+
+    window: int
+    at_least: int
+
+    def holds(self, ctx: Context) -> bool:
+        t = ctx.ticket
+        if t.organization is None or t.category is None:
+            return False
+        n = ctx.population.same_org_category_before(t, to_epoch(t.created_at), self.window)
+        if n >= self.at_least:
+            ctx.reason = f"{n} other {t.category} tickets from {t.organization}"
+            return True
+        return False
+
+    def describe(self) -> str:
+        return f"recurrence ≥ {self.at_least} in {self.window // 86400}d"
+
+
+@dataclass(frozen=True, slots=True)
+class Surge(Criterion):
+    """``at_least`` tickets of this ticket's category (this one included) were created across
+    all sources within ``window`` seconds up to this ticket's creation."""
+
+    window: int
+    at_least: int
+
+    def holds(self, ctx: Context) -> bool:
+        t = ctx.ticket
+        if t.category is None:
+            return False
+        n = ctx.population.same_category_within(t, to_epoch(t.created_at), self.window)
+        return n >= self.at_least
+
+    def describe(self) -> str:
+        return f"surge ≥ {self.at_least} in {self.window // 60}m"
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedIssueResolved(Criterion):
+    """An issue the sidecar created for this ticket (e.g. in Jira ENG) is resolved."""
+
+    def holds(self, ctx: Context) -> bool:
+        return any(i.resolved_at is not None for i in ctx.ticket.linked_issues)
+
+    def describe(self) -> str:
+        return "linked issue resolved"
+
+
+def active_statuses() -> frozenset[Status]:
+    return frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})
+
+
+ALL_TARGETS = frozenset(TargetName)
+
+QUANTITIES: Mapping[str, str] = {
+    "affected_users": "number of affected users",
+    "level": "current escalation level",
+    "agent_comments": "public agent comments",
+    "group_reassignments": "times the group changed",
+}

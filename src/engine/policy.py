@@ -1,0 +1,121 @@
+"""The compiled policy the engine evaluates: calendars, SLA policies, levels and rules.
+
+``escalator.config`` builds it from YAML once, checked; the engine only reads it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.calendar import BusinessCalendar
+from engine.criteria import Criterion
+from engine.model import Priority, Status, TargetName
+from engine.sla import PriorityTargets
+
+# A sandboxed template, compiled: context in, text out.
+Template = Callable[[Mapping[str, Any]], str]
+
+
+@dataclass(frozen=True, slots=True)
+class SlaPolicy:
+    name: str
+    when: Criterion  # static criteria only (fields of the ticket), first match wins
+    targets: Mapping[Priority, PriorityTargets]
+
+
+@dataclass(frozen=True, slots=True)
+class Level:
+    number: int
+    name: str
+    label: str
+    group: str | None = None
+    user: str | None = None
+    channel: str | None = None
+    customer_update: Template | None = None
+    notification: Template | None = None
+
+
+# -- what a rule does, before it is bound to a ticket -------------------------------------------
+@dataclass(frozen=True, slots=True)
+class AddLabelsStep:
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveLabelsStep:
+    labels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class SetPriorityStep:
+    priority: Priority
+
+
+@dataclass(frozen=True, slots=True)
+class RaisePriorityStep:
+    steps: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class AssignStep:
+    group: str | None = None
+    user: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CommentStep:
+    public: bool
+    template: Template
+
+
+@dataclass(frozen=True, slots=True)
+class LinkedIssueStep:
+    system: str
+    project: str
+    summary: Template
+    description: Template
+
+
+@dataclass(frozen=True, slots=True)
+class NotifyStep:
+    channel: str
+    template: Template
+
+
+Step = (
+    AddLabelsStep
+    | RemoveLabelsStep
+    | SetPriorityStep
+    | RaisePriorityStep
+    | AssignStep
+    | CommentStep
+    | LinkedIssueStep
+    | NotifyStep
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    name: str
+    when: Criterion
+    steps: tuple[Step, ...] = ()
+    escalate_to: int | None = None
+    # statuses in which the rule is evaluated; by default only while the ticket is active
+    statuses: frozenset[Status] = frozenset()
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    version: str  # a digest of the source YAML: tickets record the version they are judged by
+    calendars: Mapping[str, BusinessCalendar]
+    runs_while: Mapping[TargetName, frozenset[Status]]
+    at_risk_percent: int
+    sla_policies: tuple[SlaPolicy, ...]
+    levels: Mapping[int, Level]
+    rules: tuple[Rule, ...]
+    resolution_summary: Template | None = None
+    time_format: str = "%A %d %B %Y, %H:%M %Z"
+    extra: Mapping[str, Any] = field(default_factory=dict)
