@@ -39,6 +39,9 @@ class PullResult:
     cursor: str | None  # opaque; pass it back to the next pull
     quarantined: tuple[Quarantined, ...] = ()
     api_calls: int = 0
+    # keys of returned tickets whose only change since the last pull is the sidecar's own write:
+    # fresh state to store, but nothing a person did (no re-plan needed, not a customer update)
+    echoes: tuple[str, ...] = ()
 
 
 class ActionStatus(StrEnum):

@@ -1,0 +1,915 @@
+"""A Zendesk Support API emulator: the endpoints the connector uses, with the real paths and shapes.
+
+Endpoints (``.json`` suffix optional, as on the real service):
+    POST /oauth/tokens                              client_credentials and rotating refresh_token
+    GET  /api/v2/incremental/tickets/cursor         start_time | cursor, per_page; absolute after_url
+    GET  /api/v2/tickets/{id}
+    PUT  /api/v2/tickets/{id}                       safe_update/updated_stamp → 409; 30/10 min → 429
+    GET  /api/v2/tickets/{id}/audits                comments and field changes, with metadata
+    GET  /api/v2/users/show_many?ids=               roles of comment authors, requester emails
+    GET  /api/v2/organizations/show_many?ids=       organization names and fields
+    GET  /api/v2/groups                             group names
+Every response carries ``X-Rate-Limit``/``X-Rate-Limit-Remaining``; every API call checks auth.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import queue
+import secrets
+import threading
+import uuid
+from collections import deque
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from connectors.emulation import EmulatorServer, Request, Response, SeedComment, SeedTicket
+from connectors.webhooks import hmac_sha256_b64
+
+CATEGORY_FIELD_ID = 360001
+AFFECTED_USERS_FIELD_ID = 360002
+TIER_ORG_FIELD = "customer_tier"
+ACCOUNT_RATE_LIMIT = 700  # Suite Enterprise
+TICKET_UPDATES_PER_WINDOW = 30
+TICKET_UPDATE_WINDOW = timedelta(minutes=10)
+
+_STATUS_TO_NATIVE = {"on_hold": "hold"}
+_STATUS_FROM_NATIVE = {"hold": "on_hold"}
+_TICKET = r"/api/v2/tickets/(?P<id>\d+)"
+_JSON = r"(?:\.json)?"
+
+AUTH_FAILED = {"error": "Couldn't authenticate you"}
+TOKEN_INVALID = {
+    "error": "invalid_token",
+    "error_description": "The access token provided is expired, revoked, malformed or invalid "
+    "for other reasons.",
+}
+NOT_FOUND = {"error": "RecordNotFound", "description": "Not found"}
+RATE_LIMITED = {
+    "error": "APIRateLimitExceeded",
+    "description": "Number of allowed API requests per minute exceeded",
+}
+
+
+def _iso(instant: datetime) -> str:
+    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+class _ZendeskServer(EmulatorServer):
+    def fault_body(self, status: int) -> Any:
+        if status == 429:
+            return RATE_LIMITED
+        if status >= 500:
+            return {"error": "ServerError", "description": f"HTTP {status}"}
+        return {"error": f"HTTP {status}"}
+
+    def not_found(self, request: Request) -> Response:
+        return Response(404, {"error": "InvalidEndpoint", "description": "Not found"})
+
+
+class ZendeskEmulator:
+    """In-memory Zendesk account on a real loopback HTTP server."""
+
+    def __init__(self, *, page_size: int = 100, webhook_url: str | None = None) -> None:
+        self.server = _ZendeskServer("zendesk")
+        self.page_size = page_size
+        self.webhook_url = webhook_url
+        self.subdomain = "acme"
+        self.email = "sidecar@example.com"
+        self.api_token = "emulator-api-token"
+        self.client_id = "escalation-sidecar"
+        self.client_secret = "emulator-client-secret"
+        self.webhook_secret = "emulator-webhook-secret"
+        self.enforce_ticket_update_limit = True
+        self.token_grants: list[dict[str, Any]] = []  # bodies of POST /oauth/tokens, for tests
+        self._lock = threading.RLock()
+        self._ids = 1000
+        self._seq = 0
+        self._access: dict[str, tuple[datetime, str | None]] = {}  # token → (expiry, refresh)
+        self._refresh: dict[str, datetime] = {}  # valid refresh tokens → expiry
+        self.tickets: dict[int, dict[str, Any]] = {}
+        self.audits: dict[int, list[dict[str, Any]]] = {}
+        self._order: dict[int, tuple[int, int]] = {}  # ticket → (generated_timestamp, seq)
+        self._updates: dict[int, deque[datetime]] = {}
+        self._minute: tuple[int, int] = (0, 0)  # (minute, requests in it)
+        self.users: dict[int, dict[str, Any]] = {}
+        self.groups: dict[int, dict[str, Any]] = {}
+        self.organizations: dict[int, dict[str, Any]] = {}
+        self.api_user_id = self._add_user("Escalation Sidecar", self.email, "admin")
+        self.agent_id = self._add_user("Avery Agent", "agent@example.com", "agent")
+        self.default_group_id = self.group_id("Support")
+        self._deliveries: queue.Queue[dict[str, Any]] | None = None
+        self._routes()
+
+    # -- life -----------------------------------------------------------------------------
+    def start(self) -> str:
+        url = self.server.start()
+        if self.webhook_url is not None and self._deliveries is None:
+            self._deliveries = queue.Queue()
+            threading.Thread(target=self._deliver, name="zendesk-webhooks", daemon=True).start()
+        return url
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> ZendeskEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    # -- the contract -------------------------------------------------------------------
+    def seed(self, tickets: Sequence[SeedTicket]) -> list[str]:
+        ids: list[str] = []
+        with self._lock:
+            for seed in tickets:
+                ids.append(str(self._seed_one(seed)))
+        for ticket_id in ids:
+            self._announce(ticket_id, "ticket.created")
+        return ids
+
+    def add_comment(self, ticket_id: str, comment: SeedComment) -> None:
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            author = ticket["requester_id"] if comment.author == "customer" else self.agent_id
+            event = self._comment_event(author, comment.body, comment.public)
+            self._audit(ticket, author, comment.at, [event], channel="web")
+            if comment.author == "customer" and ticket["status"] in ("pending", "solved"):
+                self._change(ticket, "status", "open", comment.at)  # a reply reopens
+        self._announce(ticket_id, "ticket.comment_added")
+
+    def update(
+        self,
+        ticket_id: str,
+        *,
+        status: str | None = None,
+        priority: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            now = self.server.clock.now()
+            if status is not None:
+                self._change(ticket, "status", _STATUS_TO_NATIVE.get(status, status), now)
+            if priority is not None:
+                self._change(ticket, "priority", priority, now)
+            if group is not None:
+                self._change(ticket, "group_id", self.group_id(group), now)
+        self._announce(ticket_id, "ticket.status_changed")
+
+    def record(self, ticket_id: str) -> dict[str, Any]:
+        with self._lock:
+            return json.loads(json.dumps(self._ticket(ticket_id)))
+
+    def comments(self, ticket_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return [
+                self._comment_json(audit, event)
+                for audit in self.audits[int(ticket_id)]
+                for event in audit["events"]
+                if event["type"] == "Comment"
+            ]
+
+    def settings(
+        self,
+        name: str = "zendesk",
+        *,
+        auth: str = "oauth_client_credentials",
+        token_file: str | None = None,
+    ) -> dict[str, Any]:
+        credentials: dict[str, Any]
+        if auth == "api_token":
+            credentials = {"kind": "api_token", "email": self.email, "token": self.api_token}
+        elif auth == "oauth_refresh_token":
+            credentials = {
+                "kind": "oauth_refresh_token",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "refresh_token": self.issue_refresh_token(),
+                "token_file": token_file or f"/tmp/{name}-zendesk-token.json",
+            }
+        else:
+            credentials = {
+                "kind": "oauth_client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+            }
+        return {
+            "url": self.base_url,
+            "auth": credentials,
+            "webhook_secret": self.webhook_secret,
+            "page_size": min(self.page_size, 1000),
+            "fields": {
+                "category": {"custom_field_id": CATEGORY_FIELD_ID},
+                "customer_tier": {"organization_field": TIER_ORG_FIELD},
+                "affected_users": {"custom_field_id": AFFECTED_USERS_FIELD_ID},
+            },
+        }
+
+    def env(self) -> dict[str, str]:
+        return {
+            "ZENDESK_URL": self.base_url,
+            "ZENDESK_EMAIL": self.email,
+            "ZENDESK_API_TOKEN": self.api_token,
+            "ZENDESK_CLIENT_ID": self.client_id,
+            "ZENDESK_CLIENT_SECRET": self.client_secret,
+            "ZENDESK_WEBHOOK_SECRET": self.webhook_secret,
+        }
+
+    def signed_delivery(self, payload: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+        body = json.dumps(payload).encode()
+        stamp = _iso(self.server.clock.now())
+        signature = hmac_sha256_b64(self.webhook_secret.encode(), stamp.encode() + body)
+        headers = {
+            "Content-Type": "application/json",
+            "X-Zendesk-Webhook-Id": "01HWEBHOOKEMULATOR000000000",
+            "X-Zendesk-Webhook-Signature": signature,
+            "X-Zendesk-Webhook-Signature-Timestamp": stamp,
+        }
+        return headers, body
+
+    # -- helpers tests use --------------------------------------------------------------
+    def issue_refresh_token(self) -> str:
+        """A refresh token as the authorization-code flow would have handed out."""
+        token = "rt-" + secrets.token_hex(12)
+        with self._lock:
+            self._refresh[token] = self.server.clock.now() + timedelta(days=30)
+        return token
+
+    def group_id(self, name: str) -> int:
+        with self._lock:
+            for group in self.groups.values():
+                if group["name"] == name:
+                    return int(group["id"])
+            gid = self._next_id()
+            stamp = _iso(self.server.clock.now())
+            self.groups[gid] = {
+                "id": gid,
+                "url": f"/api/v2/groups/{gid}.json",
+                "name": name,
+                "description": "",
+                "default": not self.groups,
+                "deleted": False,
+                "is_public": True,
+                "created_at": stamp,
+                "updated_at": stamp,
+            }
+            return gid
+
+    def user_id(self, email: str, *, name: str | None = None, role: str = "end-user") -> int:
+        with self._lock:
+            for user in self.users.values():
+                if user["email"] == email:
+                    return int(user["id"])
+            return self._add_user(name or email.split("@", maxsplit=1)[0], email, role)
+
+    def ticket_event_payload(self, ticket_id: str, kind: str = "ticket.comment_added") -> dict[
+        str, Any
+    ]:
+        """An event-subscription webhook payload naming ``ticket_id``."""
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            detail = {
+                "id": str(ticket["id"]),
+                "status": ticket["status"].upper(),
+                "priority": (ticket["priority"] or "").upper() or None,
+                "group_id": str(ticket["group_id"]) if ticket["group_id"] else None,
+                "requester_id": str(ticket["requester_id"]),
+                "tags": list(ticket["tags"]),
+            }
+        return {
+            "type": f"zen:event-type:{kind}",
+            "account_id": 1,
+            "id": str(uuid.uuid4()),
+            "time": _iso(self.server.clock.now()),
+            "zendesk_event_version": "2022-11-06",
+            "subject": f"zen:ticket:{ticket_id}",
+            "detail": detail,
+            "event": {},
+        }
+
+    # -- state ----------------------------------------------------------------------------
+    def _next_id(self) -> int:
+        self._ids += 1
+        return self._ids
+
+    def _add_user(self, name: str, email: str, role: str) -> int:
+        uid = self._next_id()
+        stamp = _iso(self.server.clock.now())
+        self.users[uid] = {
+            "id": uid,
+            "url": f"/api/v2/users/{uid}.json",
+            "name": name,
+            "email": email,
+            "role": role,
+            "active": True,
+            "verified": True,
+            "suspended": False,
+            "organization_id": None,
+            "time_zone": "UTC",
+            "locale": "en-US",
+            "tags": [],
+            "user_fields": {},
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        return uid
+
+    def _organization_id(self, name: str, tier: str | None) -> int:
+        for org in self.organizations.values():
+            if org["name"] == name:
+                if tier is not None:
+                    org["organization_fields"][TIER_ORG_FIELD] = tier  # last seed wins
+                return int(org["id"])
+        oid = self._next_id()
+        stamp = _iso(self.server.clock.now())
+        self.organizations[oid] = {
+            "id": oid,
+            "url": f"/api/v2/organizations/{oid}.json",
+            "name": name,
+            "domain_names": [],
+            "details": "",
+            "notes": "",
+            "group_id": None,
+            "shared_tickets": False,
+            "shared_comments": False,
+            "tags": [],
+            "organization_fields": {TIER_ORG_FIELD: tier} if tier is not None else {},
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        return oid
+
+    def _ticket(self, ticket_id: str | int) -> dict[str, Any]:
+        ticket = self.tickets.get(int(ticket_id))
+        if ticket is None:
+            raise KeyError(f"no ticket {ticket_id}")
+        return ticket
+
+    def _seed_one(self, seed: SeedTicket) -> int:
+        tid = self._next_id()
+        requester = self.user_id(seed.requester)
+        org_id = (
+            self._organization_id(seed.organization, seed.customer_tier)
+            if seed.organization
+            else None
+        )
+        if org_id is not None:
+            self.users[requester]["organization_id"] = org_id
+        custom_fields = [
+            {"id": CATEGORY_FIELD_ID, "value": seed.category},
+            {
+                "id": AFFECTED_USERS_FIELD_ID,
+                "value": None if seed.affected_users is None else str(seed.affected_users),
+            },
+        ]
+        created = _iso(seed.created_at)
+        first_body = seed.comments[0].body if seed.comments else seed.title
+        ticket: dict[str, Any] = {
+            "id": tid,
+            "url": f"{self._base()}/api/v2/tickets/{tid}.json",
+            "external_id": None,
+            "via": {"channel": "web", "source": {"from": {}, "to": {}, "rel": None}},
+            "created_at": created,
+            "updated_at": created,
+            "generated_timestamp": int(seed.created_at.timestamp()),
+            "type": None,
+            "subject": seed.title,
+            "raw_subject": seed.title,
+            "description": first_body,
+            "priority": seed.priority,
+            "status": _STATUS_TO_NATIVE.get(seed.status, seed.status),
+            "recipient": None,
+            "requester_id": requester,
+            "submitter_id": requester,
+            "assignee_id": None,
+            "organization_id": org_id,
+            "group_id": None,
+            "collaborator_ids": [],
+            "follower_ids": [],
+            "email_cc_ids": [],
+            "problem_id": None,
+            "has_incidents": False,
+            "is_public": True,
+            "due_at": None,
+            "tags": list(dict.fromkeys(seed.labels)),
+            "custom_fields": custom_fields,
+            "sharing_agreement_ids": [],
+            "followup_ids": [],
+            "brand_id": 1,
+            "allow_channelback": False,
+            "allow_attachments": True,
+            "from_messaging_channel": False,
+        }
+        self.tickets[tid] = ticket
+        self.audits[tid] = []
+        create_events: list[dict[str, Any]] = [
+            {"id": self._next_id(), "type": "Create", "field_name": name, "value": ticket[name]}
+            for name in ("status", "priority", "subject")
+        ]
+        comments = list(seed.comments)
+        if comments and comments[0].author == "customer":
+            first = comments.pop(0)
+            create_events.insert(0, self._comment_event(requester, first.body, first.public))
+        self._audit(ticket, requester, seed.created_at, create_events, channel="web")
+        for comment in comments:
+            author = requester if comment.author == "customer" else self.agent_id
+            event = self._comment_event(author, comment.body, comment.public)
+            self._audit(ticket, author, comment.at, [event], channel="web")
+        if seed.updated_at is not None and _parse_iso(ticket["updated_at"]) < seed.updated_at:
+            ticket["updated_at"] = _iso(seed.updated_at)
+            self._touch(ticket, seed.updated_at)
+        return tid
+
+    def _comment_event(self, author_id: int, body: str, public: bool) -> dict[str, Any]:
+        return {
+            "id": self._next_id(),
+            "type": "Comment",
+            "author_id": author_id,
+            "body": body,
+            "html_body": f'<div class="zd-comment" dir="auto">{_escape(body)}</div>',
+            "plain_body": body,
+            "public": public,
+            "attachments": [],
+        }
+
+    def _audit(
+        self,
+        ticket: dict[str, Any],
+        author_id: int,
+        at: datetime,
+        events: list[dict[str, Any]],
+        *,
+        channel: str,
+        custom: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        audit_id = self._next_id()
+        audit = {
+            "id": audit_id,
+            "ticket_id": ticket["id"],
+            "created_at": _iso(at),
+            "author_id": author_id,
+            "metadata": {"system": {"client": "emulator", "ip_address": "127.0.0.1"},
+                         "custom": dict(custom or {})},
+            "via": {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}},
+            "events": events,
+        }
+        for event in events:
+            if event["type"] == "Comment":
+                event["audit_id"] = audit_id
+        self.audits[ticket["id"]].append(audit)
+        self._stamp(ticket, at)
+        return audit
+
+    def _change(self, ticket: dict[str, Any], field: str, value: Any, at: datetime) -> None:
+        if ticket[field] == value:
+            return
+        event = {
+            "id": self._next_id(),
+            "type": "Change",
+            "field_name": field,
+            "value": value,
+            "previous_value": ticket[field],
+        }
+        ticket[field] = value
+        self._audit(ticket, self.agent_id, at, [event], channel="web")
+
+    def _stamp(self, ticket: dict[str, Any], at: datetime) -> None:
+        """updated_at moves forward, strictly: safe_update stamps must tell writes apart."""
+        previous = _parse_iso(ticket["updated_at"])
+        new = at if at > previous else previous + timedelta(seconds=1)
+        ticket["updated_at"] = _iso(new)
+        self._touch(ticket, max(new, self.server.clock.now()))
+
+    def _touch(self, ticket: dict[str, Any], at: datetime) -> None:
+        self._seq += 1
+        ticket["generated_timestamp"] = int(at.timestamp())
+        self._order[ticket["id"]] = (ticket["generated_timestamp"], self._seq)
+
+    def _comment_json(self, audit: dict[str, Any], event: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": event["id"],
+            "type": "Comment",
+            "author_id": event["author_id"],
+            "body": event["body"],
+            "html_body": event["html_body"],
+            "plain_body": event["plain_body"],
+            "public": event["public"],
+            "attachments": [],
+            "audit_id": audit["id"],
+            "via": audit["via"],
+            "created_at": audit["created_at"],
+            "metadata": audit["metadata"],
+        }
+
+    def _base(self) -> str:
+        try:
+            return self.server.base_url
+        except RuntimeError:
+            return "http://127.0.0.1"
+
+    # -- webhooks out -------------------------------------------------------------------
+    def _announce(self, ticket_id: str, kind: str) -> None:
+        if self._deliveries is not None:
+            self._deliveries.put(self.ticket_event_payload(ticket_id, kind))
+
+    def _deliver(self) -> None:
+        assert self._deliveries is not None and self.webhook_url is not None
+        with httpx.Client(timeout=5.0) as http:
+            while True:
+                payload = self._deliveries.get()
+                headers, body = self.signed_delivery(payload)
+                try:
+                    http.post(self.webhook_url, headers=headers, content=body)
+                except httpx.HTTPError:
+                    pass  # a webhook that cannot be delivered is dropped, as Zendesk eventually does
+
+    # -- HTTP -----------------------------------------------------------------------------
+    def _routes(self) -> None:
+        route = self.server.route
+        route("POST", r"/oauth/tokens")(self._oauth_tokens)
+        route("GET", rf"/api/v2/incremental/tickets/cursor{_JSON}")(self._api(self._export))
+        route("GET", rf"{_TICKET}{_JSON}")(self._api(self._show_ticket))
+        route("PUT", rf"{_TICKET}{_JSON}")(self._api(self._update_ticket))
+        route("GET", rf"{_TICKET}/audits{_JSON}")(self._api(self._list_audits))
+        route("GET", rf"/api/v2/users/show_many{_JSON}")(self._api(self._show_many_users))
+        route("GET", rf"/api/v2/organizations/show_many{_JSON}")(self._api(self._show_many_orgs))
+        route("GET", rf"/api/v2/groups{_JSON}")(self._api(self._list_groups))
+
+    def _rate_headers(self) -> dict[str, str]:
+        minute = int(self.server.clock.now().timestamp() // 60)
+        with self._lock:
+            current, count = self._minute
+            count = count + 1 if current == minute else 1
+            self._minute = (minute, count)
+        return {
+            "X-Rate-Limit": str(ACCOUNT_RATE_LIMIT),
+            "X-Rate-Limit-Remaining": str(max(0, ACCOUNT_RATE_LIMIT - count)),
+        }
+
+    def _api(self, handler: Any) -> Any:
+        def guarded(request: Request) -> Response:
+            denied = self._authenticate(request)
+            response = denied if denied is not None else handler(request)
+            response.headers.update(self._rate_headers())
+            return response
+
+        return guarded
+
+    def _authenticate(self, request: Request) -> Response | None:
+        header = request.headers.get("authorization", "")
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() == "basic":
+            try:
+                user, _, password = base64.b64decode(value).decode().partition(":")
+            except ValueError:
+                return Response(401, AUTH_FAILED)
+            if user == f"{self.email}/token" and password == self.api_token:
+                return None
+            return Response(401, AUTH_FAILED)
+        if scheme.lower() == "bearer":
+            with self._lock:
+                entry = self._access.get(value)
+            if entry is not None and entry[0] > self.server.clock.now():
+                return None
+            return Response(401, TOKEN_INVALID, {"WWW-Authenticate": 'Bearer realm="Zendesk"'})
+        return Response(401, AUTH_FAILED)
+
+    def _oauth_tokens(self, request: Request) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            return Response(400, {"error": "invalid_request", "error_description": "JSON body"})
+        with self._lock:
+            self.token_grants.append(dict(body))
+        if body.get("client_id") != self.client_id or body.get("client_secret") != (
+            self.client_secret
+        ):
+            return Response(
+                401,
+                {
+                    "error": "invalid_client",
+                    "error_description": "Client authentication failed due to unknown client, "
+                    "no client authentication included, or unsupported authentication method.",
+                },
+            )
+        expires_in = int(body.get("expires_in") or 1800)
+        if not 300 < expires_in < 172_800:
+            return Response(
+                400, {"error": "invalid_request", "error_description": "expires_in out of range"}
+            )
+        now = self.server.clock.now()
+        grant = body.get("grant_type")
+        with self._lock:
+            if grant == "client_credentials":
+                access = "at-" + secrets.token_hex(12)
+                self._access[access] = (now + timedelta(seconds=expires_in), None)
+                return Response(
+                    201,
+                    {
+                        "access_token": access,
+                        "token_type": "bearer",
+                        "scope": body.get("scope", "read write"),
+                        "expires_in": expires_in,
+                    },
+                )
+            if grant == "refresh_token":
+                old = str(body.get("refresh_token") or "")
+                expiry = self._refresh.pop(old, None)
+                if expiry is None or expiry <= now:
+                    return Response(
+                        400,
+                        {
+                            "error": "invalid_grant",
+                            "error_description": "The provided authorization grant is invalid, "
+                            "expired, revoked, does not match the redirection URI used in the "
+                            "authorization request, or was issued to another client.",
+                        },
+                    )
+                # rotation: the old pair dies, a new pair is born
+                for token, (_, parent) in list(self._access.items()):
+                    if parent == old:
+                        del self._access[token]
+                refresh = "rt-" + secrets.token_hex(12)
+                refresh_ttl = int(body.get("refresh_token_expires_in") or 2_592_000)
+                self._refresh[refresh] = now + timedelta(seconds=refresh_ttl)
+                access = "at-" + secrets.token_hex(12)
+                self._access[access] = (now + timedelta(seconds=expires_in), refresh)
+                return Response(
+                    201,
+                    {
+                        "access_token": access,
+                        "refresh_token": refresh,
+                        "token_type": "bearer",
+                        "scope": body.get("scope", "read write"),
+                        "expires_in": expires_in,
+                        "refresh_token_expires_in": refresh_ttl,
+                    },
+                )
+        return Response(
+            400,
+            {"error": "unsupported_grant_type", "error_description": f"grant_type {grant!r}"},
+        )
+
+    def _export(self, request: Request) -> Response:
+        per_page = min(int(request.arg("per_page") or 1000), 1000, self.page_size)
+        cursor = request.arg("cursor")
+        start_time = request.arg("start_time")
+        now = self.server.clock.now()
+        if cursor:
+            try:
+                gts, seq = (int(p) for p in base64.urlsafe_b64decode(cursor).decode().split("."))
+            except ValueError:
+                return Response(
+                    400, {"error": "InvalidPaginationParameter", "description": "Invalid cursor"}
+                )
+            position = (gts, seq)
+        elif start_time is not None and start_time.isdigit():
+            if int(start_time) > now.timestamp() - 60:
+                return Response(
+                    400,
+                    {
+                        "error": "InvalidValue",
+                        "description": "Too recent start_time. Use a start_time older than 1 "
+                        "minute",
+                    },
+                )
+            position = (int(start_time), 0)
+        else:
+            return Response(
+                400,
+                {"error": "InvalidPaginationParameter", "description": "start_time is required"},
+            )
+        with self._lock:
+            later = sorted(
+                (order, tid)
+                for tid, order in self._order.items()
+                if order > position or (not cursor and order[0] >= position[0])
+            )
+            page = later[:per_page]
+            tickets = [json.loads(json.dumps(self.tickets[tid])) for _, tid in page]
+        last = page[-1][0] if page else position
+        after = base64.urlsafe_b64encode(f"{last[0]}.{last[1]}".encode()).decode()
+        return Response(
+            200,
+            {
+                "tickets": tickets,
+                "after_cursor": after,
+                "after_url": f"{self.base_url}/api/v2/incremental/tickets/cursor.json?"
+                f"cursor={after}",
+                "before_cursor": None,
+                "before_url": None,
+                "end_of_stream": len(later) <= per_page,
+            },
+        )
+
+    def _show_ticket(self, request: Request) -> Response:
+        with self._lock:
+            ticket = self.tickets.get(int(request.params["id"]))
+            if ticket is None:
+                return Response(404, NOT_FOUND)
+            return Response(200, {"ticket": json.loads(json.dumps(ticket))})
+
+    def _list_audits(self, request: Request) -> Response:
+        with self._lock:
+            audits = self.audits.get(int(request.params["id"]))
+            if audits is None:
+                return Response(404, NOT_FOUND)
+            body = json.loads(json.dumps(audits))
+        return Response(
+            200, {"audits": body, "next_page": None, "previous_page": None, "count": len(body)}
+        )
+
+    def _show_many_users(self, request: Request) -> Response:
+        ids = [int(i) for i in (request.arg("ids") or "").split(",") if i.strip().isdigit()]
+        with self._lock:
+            users = [dict(self.users[i]) for i in ids[:100] if i in self.users]
+        return Response(
+            200, {"users": users, "next_page": None, "previous_page": None, "count": len(users)}
+        )
+
+    def _show_many_orgs(self, request: Request) -> Response:
+        ids = [int(i) for i in (request.arg("ids") or "").split(",") if i.strip().isdigit()]
+        with self._lock:
+            orgs = [json.loads(json.dumps(self.organizations[i])) for i in ids[:100]
+                    if i in self.organizations]
+        return Response(
+            200,
+            {"organizations": orgs, "next_page": None, "previous_page": None, "count": len(orgs)},
+        )
+
+    def _list_groups(self, request: Request) -> Response:
+        with self._lock:
+            groups = [dict(g) for g in self.groups.values()]
+        if request.arg("page[size]") is not None:  # cursor pagination, as zenpy asks for it
+            return Response(
+                200,
+                {
+                    "groups": groups,
+                    "meta": {"has_more": False, "after_cursor": None, "before_cursor": None},
+                    "links": {"next": None, "prev": None},
+                },
+            )
+        return Response(
+            200, {"groups": groups, "next_page": None, "previous_page": None, "count": len(groups)}
+        )
+
+    def _update_ticket(self, request: Request) -> Response:
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        changes = body.get("ticket") if isinstance(body, dict) else None
+        if not isinstance(changes, dict):
+            return Response(
+                400, {"error": "InvalidJSON", "description": "ticket parameter is missing"}
+            )
+        now = self.server.clock.now()
+        with self._lock:
+            ticket = self.tickets.get(int(request.params["id"]))
+            if ticket is None:
+                return Response(404, NOT_FOUND)
+            if ticket["status"] == "closed":
+                return _invalid("status", "Status: closed prevents ticket update")
+            if "safe_update" in changes:  # any value turns the check on (OAS)
+                stamp = changes.get("updated_stamp")
+                if stamp is None or _parse_iso(str(stamp)) != _parse_iso(ticket["updated_at"]):
+                    return Response(
+                        409,
+                        {
+                            "error": "UpdateConflict",
+                            "description": "Safe Update prevented the update due to outdated "
+                            "ticket data. Please fetch the latest ticket data and try again.",
+                            "details": {"updated_at": ticket["updated_at"]},
+                        },
+                    )
+            limited = self._ticket_update_limited(ticket["id"], now)
+            if limited is not None:
+                return limited
+            events: list[dict[str, Any]] = []
+            for name in ("priority", "status", "group_id", "assignee_id"):
+                if name in changes and changes[name] != ticket[name]:
+                    value = changes[name]
+                    problem = self._check_value(name, value)
+                    if problem is not None:
+                        return problem
+                    events.append(self._change_event(ticket, name, value))
+            if "assignee_email" in changes:
+                user = next(
+                    (u for u in self.users.values() if u["email"] == changes["assignee_email"]),
+                    None,
+                )
+                if user is None or user["role"] == "end-user":
+                    return _invalid("assignee", "Assignee is not an agent")
+                if user["id"] != ticket["assignee_id"]:
+                    events.append(self._change_event(ticket, "assignee_id", user["id"]))
+            tags = list(ticket["tags"])
+            if "tags" in changes:
+                tags = [str(t) for t in changes["tags"]]
+            tags += [str(t) for t in changes.get("additional_tags", []) if str(t) not in tags]
+            removed = {str(t) for t in changes.get("remove_tags", [])}
+            tags = [t for t in tags if t not in removed]
+            if tags != ticket["tags"]:
+                events.append(self._change_event(ticket, "tags", tags))
+            comment = changes.get("comment")
+            if isinstance(comment, dict) and (comment.get("body") or comment.get("html_body")):
+                text = str(comment.get("body") or comment.get("html_body"))
+                event = self._comment_event(
+                    int(comment.get("author_id") or self.api_user_id),
+                    text,
+                    bool(comment.get("public", True)),
+                )
+                if comment.get("html_body"):
+                    event["html_body"] = str(comment["html_body"])
+                events.append(event)
+            audit = None
+            if events:
+                custom = changes.get("metadata")
+                audit = self._audit(
+                    ticket,
+                    self.api_user_id,
+                    now,
+                    events,
+                    channel="api",
+                    custom=custom if isinstance(custom, dict) else None,
+                )
+                self._updates.setdefault(ticket["id"], deque()).append(now)
+            payload: dict[str, Any] = {"ticket": json.loads(json.dumps(ticket))}
+            if audit is not None:
+                payload["audit"] = json.loads(json.dumps(audit))
+        if events:
+            self._announce(str(ticket["id"]), "ticket.updated")
+        return Response(200, payload)
+
+    def _change_event(self, ticket: dict[str, Any], name: str, value: Any) -> dict[str, Any]:
+        event = {
+            "id": self._next_id(),
+            "type": "Change",
+            "field_name": name,
+            "value": value,
+            "previous_value": ticket[name],
+        }
+        ticket[name] = value
+        return event
+
+    def _check_value(self, name: str, value: Any) -> Response | None:
+        if name == "priority" and value not in ("urgent", "high", "normal", "low", None):
+            return _invalid("priority", f"Priority: {value} is not valid")
+        if name == "status" and value not in ("new", "open", "pending", "hold", "solved"):
+            return _invalid("status", f"Status: {value} is not valid")
+        if name == "group_id" and value is not None and value not in self.groups:
+            return _invalid("group", "Group: is invalid")
+        if name == "assignee_id" and value is not None and (
+            value not in self.users or self.users[value]["role"] == "end-user"
+        ):
+            return _invalid("assignee", "Assignee is not an agent")
+        return None
+
+    def _ticket_update_limited(self, ticket_id: int, now: datetime) -> Response | None:
+        if not self.enforce_ticket_update_limit:
+            return None
+        recent = self._updates.setdefault(ticket_id, deque())
+        while recent and now - recent[0] >= TICKET_UPDATE_WINDOW:
+            recent.popleft()
+        if len(recent) < TICKET_UPDATES_PER_WINDOW:
+            return None
+        wait = int((recent[0] + TICKET_UPDATE_WINDOW - now).total_seconds()) + 1
+        return Response(
+            429,
+            {
+                "error": "TooManyRequests",
+                "description": "You have made too many updates to this ticket. Please wait "
+                "before trying again.",
+            },
+            {"Retry-After": str(wait)},
+        )
+
+
+def _invalid(field: str, description: str) -> Response:
+    return Response(
+        422,
+        {
+            "error": "RecordInvalid",
+            "description": "Record validation errors",
+            "details": {field: [{"description": description, "error": "InvalidValue"}]},
+        },
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
