@@ -171,7 +171,10 @@ def plan_ticket(
         for rule, reason, matched in fired:
             new_keys = _emit(
                 (_bind(step, rule, ticket, at, render, matched) for step in rule.steps),
-                ticket, memory, actions, satisfied,
+                ticket,
+                memory,
+                actions,
+                satisfied,
             )
             if new_keys:
                 decisions.append(Decision(ticket.key, rule.name, at, reason))
@@ -179,12 +182,20 @@ def plan_ticket(
             level = policy.levels[ctx.level]
             new_keys = _emit(
                 _reach_level(level, policy, escalated_by, ticket, at, render),
-                ticket, memory, actions, satisfied,
+                ticket,
+                memory,
+                actions,
+                satisfied,
             )
             if new_keys:
                 decisions.append(
-                    Decision(ticket.key, escalated_by.name, at,
-                             f"reached level {level.number} ({level.name})", level.number)
+                    Decision(
+                        ticket.key,
+                        escalated_by.name,
+                        at,
+                        f"reached level {level.number} ({level.name})",
+                        level.number,
+                    )
                 )
 
     return TicketPlan(
@@ -260,8 +271,12 @@ def _still_needed(action: Action, ticket: Ticket) -> Action | None:
 
 def _replace_labels(action: AddLabels | RemoveLabels, labels: tuple[str, ...]) -> Action:
     return type(action)(
-        key=action.key, ticket=action.ticket, rule=action.rule, at=action.at,
-        level=action.level, labels=labels,
+        key=action.key,
+        ticket=action.ticket,
+        rule=action.rule,
+        at=action.at,
+        level=action.level,
+        labels=labels,
     )
 
 
@@ -310,9 +325,13 @@ def _bind(
     if isinstance(step, LinkedIssueStep):
         context = render.context(rule, None, matched)
         return CreateLinkedIssue(
-            key=key("create_linked_issue"), system=step.system, project=step.project,
-            summary=step.summary(context), description=step.description(context),
-            priority=ticket.priority, **common,
+            key=key("create_linked_issue"),
+            system=step.system,
+            project=step.project,
+            summary=step.summary(context),
+            description=step.description(context),
+            priority=ticket.priority,
+            **common,
         )
     if isinstance(step, NotifyStep):
         text = step.template(render.context(rule, None, matched))
@@ -324,11 +343,13 @@ def _reach_level(
     level: Level, policy: Policy, rule: Rule, ticket: Ticket, at: datetime, render: _Renderer
 ) -> list[Action | None]:
     prefix = f"{ticket.key}:L{level.number}"
-    common: dict[str, Any] = {"ticket": ticket.key, "rule": rule.name, "at": at,
-                              "level": level.number}
-    lower = tuple(
-        other.label for n, other in sorted(policy.levels.items()) if n != level.number
-    )
+    common: dict[str, Any] = {
+        "ticket": ticket.key,
+        "rule": rule.name,
+        "at": at,
+        "level": level.number,
+    }
+    lower = tuple(other.label for n, other in sorted(policy.levels.items()) if n != level.number)
     out: list[Action | None] = [
         RemoveLabels(key=f"{prefix}:remove_labels", labels=lower, **common),
         AddLabels(key=f"{prefix}:add_labels", labels=(level.label,), **common),
@@ -396,26 +417,39 @@ class _Renderer:
         promise = [
             (due, c)
             for c in ctx.clocks
-            if c.name in (TargetName.FIRST_RESPONSE, TargetName.NEXT_UPDATE)
+            if c.running
+            and c.name in (TargetName.FIRST_RESPONSE, TargetName.NEXT_UPDATE)
             and (due := c.due()) is not None
             and due >= ctx.now
         ]
         earliest = min(promise, key=lambda p: p[0]) if promise else None
         self._base = {
             "ticket": {
-                "id": t.id, "key": t.key, "system": t.system, "title": t.title, "url": t.url,
-                "status": t.status.value, "priority": t.priority.value,
+                "id": t.id,
+                "key": t.key,
+                "system": t.system,
+                "title": t.title,
+                "url": t.url,
+                "status": t.status.value,
+                "priority": t.priority.value,
                 "sla_priority": self._priority.value,
-                "organization": t.organization, "requester": t.requester,
-                "category": t.category, "customer_tier": t.customer_tier,
-                "affected_users": t.affected_users, "group": t.group, "assignee": t.assignee,
+                "organization": t.organization,
+                "requester": t.requester,
+                "category": t.category,
+                "customer_tier": t.customer_tier,
+                "affected_users": t.affected_users,
+                "group": t.group,
+                "assignee": t.assignee,
             },
             "sla": sla,
             "sla_policy": self._sla_policy.name if self._sla_policy else None,
             "promised_update": self._format(*earliest) if earliest else None,
             "levels_reached": [
-                {"number": n, "name": self._policy.levels[n].name,
-                 "at": self._format(to_epoch(when))}
+                {
+                    "number": n,
+                    "name": self._policy.levels[n].name,
+                    "at": self._format(to_epoch(when)),
+                }
                 for n, when in self._memory.reached
                 if n in self._policy.levels
             ],
@@ -429,14 +463,21 @@ class _Renderer:
         context = dict(self._shared())
         context["rule"] = {"name": rule.name, "description": rule.description}
         context["level"] = (
-            {"number": level.number, "name": level.name, "group": level.group,
-             "channel": level.channel}
+            {
+                "number": level.number,
+                "name": level.name,
+                "group": level.group,
+                "channel": level.channel,
+            }
             if level is not None
             else None
         )
         context["target"] = (
-            {"name": matched.name.value, "label": matched.name.value.replace("_", " "),
-             "due": self._format(matched.due(), matched)}
+            {
+                "name": matched.name.value,
+                "label": matched.name.value.replace("_", " "),
+                "due": self._format(matched.due(), matched),
+            }
             if matched is not None
             else None
         )

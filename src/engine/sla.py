@@ -55,6 +55,7 @@ class TargetClock:
     met_at: int | None = None
     breached_at: int | None = None  # the first breach ever (next update: of any cycle)
     cycle_breach: int | None = None  # the breach of the current cycle, if it has breached
+    stopped_due: int | None = None  # for a met target: when it would have fallen due
     started: bool = True
 
     @property
@@ -74,10 +75,13 @@ class TargetClock:
         return self.calendar.add_epoch(self.open_since, seconds - self.base)
 
     def due(self) -> int | None:
-        """When the current cycle breaches (or breached); None while paused or stopped."""
-        if self.open_since is None:
-            return None
-        return self.cycle_breach if self.cycle_breach is not None else self.reaches(self.target)
+        """When the current cycle breaches (or breached, or would have, had it not been met);
+        None while paused."""
+        if self.cycle_breach is not None:
+            return self.cycle_breach
+        if self.open_since is not None:
+            return self.reaches(self.target)
+        return self.stopped_due
 
     def state(self) -> TargetState:
         due = self.due()
@@ -179,10 +183,20 @@ def build_clocks(
         )
         if first_reply is not None and breach is not None and first_reply <= breach:
             breach = None
+        met = first_reply if breach is None else None
         clocks.append(
-            TargetClock(TargetName.FIRST_RESPONSE, cal, fr, base, open_since, now,
-                        met_at=first_reply if breach is None else None, breached_at=breach,
-                        cycle_breach=breach)
+            TargetClock(
+                TargetName.FIRST_RESPONSE,
+                cal,
+                fr,
+                base,
+                open_since,
+                now,
+                met_at=met,
+                breached_at=breach,
+                cycle_breach=breach,
+                stopped_due=cal.add_epoch(met, fr - base) if met is not None else None,
+            )
         )
 
     nu = targets.next_update
@@ -201,9 +215,18 @@ def build_clocks(
             if breach is not None and met is not None and met <= breach:
                 breach = None
         clocks.append(
-            TargetClock(TargetName.RESOLUTION, cal, res, base, open_since, now,
-                        met_at=met if breach is None else None, breached_at=breach,
-                        cycle_breach=breach)
+            TargetClock(
+                TargetName.RESOLUTION,
+                cal,
+                res,
+                base,
+                open_since,
+                now,
+                met_at=met if breach is None else None,
+                breached_at=breach,
+                cycle_breach=breach,
+                stopped_due=cal.add_epoch(met, res - base) if met is not None else None,
+            )
         )
     return clocks
 
@@ -240,8 +263,15 @@ def _next_update(
     if first_breach is None:
         first_breach = breach
     return TargetClock(
-        TargetName.NEXT_UPDATE, cal, target, base, open_since, now,
-        met_at=met, breached_at=first_breach, cycle_breach=breach,
+        TargetName.NEXT_UPDATE,
+        cal,
+        target,
+        base,
+        open_since,
+        now,
+        met_at=met,
+        breached_at=first_breach,
+        cycle_breach=breach,
     )
 
 

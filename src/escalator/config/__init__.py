@@ -9,20 +9,19 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from engine.policy import Policy
 from escalator.config.compile import Compiler
-from escalator.config.errors import ConfigError, Problem, did_you_mean
+from escalator.config.errors import ConfigError, Problem
 from escalator.config.schema import ConfigModel
-from escalator.config.yamlsource import Located, Path_, load_located, walk_strings
+from escalator.config.validation import validation_problems
+from escalator.config.yamlsource import Located, load_located, walk_strings
 
 __all__ = ["Config", "ConfigError", "Problem", "config_schema", "load_config"]
 
@@ -45,9 +44,13 @@ class Config:
             for path, text in walk_strings(self.located.data.get(section, {}), (section,)):
                 for name in _SECRET.findall(text):
                     if name not in env:
-                        problems.append(self.located.problem(
-                            path, f"environment variable {name} is not set (needed by "
-                            f"{'.'.join(map(str, path))})"))
+                        problems.append(
+                            self.located.problem(
+                                path,
+                                f"environment variable {name} is not set (needed by "
+                                f"{'.'.join(map(str, path))})",
+                            )
+                        )
         return problems
 
     def resolved(self, *path: str | int, env: Mapping[str, str] | None = None) -> Any:
@@ -65,7 +68,9 @@ class Config:
 def _under(problem: Problem, located: Located, path: tuple[str | int, ...]) -> bool:
     for key_path, pos in located.values.items():
         if key_path[: len(path)] == path and (pos.file, pos.line, pos.column) == (
-            problem.file, problem.line, problem.column
+            problem.file,
+            problem.line,
+            problem.column,
         ):
             return True
     return False
@@ -88,7 +93,7 @@ def load_config(path: str | Path) -> Config:
     try:
         model = ConfigModel.model_validate(located.data)
     except ValidationError as exc:
-        raise ConfigError(_problems(exc, located)) from None
+        raise ConfigError(validation_problems(exc, located, ConfigModel)) from None
     version = hashlib.sha256("\0".join(located.texts).encode()).hexdigest()[:12]
     compiler = Compiler(model, located, version)
     policy = compiler.compile()
@@ -102,64 +107,3 @@ def config_schema() -> dict[str, Any]:
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Escalation sidecar configuration"
     return schema
-
-
-# -- pydantic errors -> file:line:column -----------------------------------------------------------
-def _problems(exc: ValidationError, located: Located) -> list[Problem]:
-    problems = []
-    for err in exc.errors():
-        loc: Path_ = tuple(err["loc"])
-        kind = err["type"]
-        if kind == "extra_forbidden":
-            key = str(loc[-1])
-            fields = _fields_at(loc[:-1])
-            problems.append(located.problem(
-                loc, f"unknown key {key!r}{did_you_mean(key, fields)}", key=True))
-        elif kind == "missing":
-            problems.append(located.problem(loc[:-1], f"missing required key {loc[-1]!r}"))
-        else:
-            clean = tuple(p for p in loc if p != "[key]")
-            on_key = len(clean) != len(loc)
-            message = str(err["msg"]).removeprefix("Value error, ")
-            where = ".".join(str(p) for p in clean) or "config"
-            if on_key:
-                message = f"key {clean[-1]!r}: {message}"
-            problems.append(located.problem(clean, f"{where}: {message}", key=on_key))
-    return problems
-
-
-def _fields_at(loc: Path_) -> list[str]:
-    """Names a model at ``loc`` accepts, for did-you-mean hints."""
-    current: Any = ConfigModel
-    for part in loc:
-        current = _unwrap(current)
-        if isinstance(current, type) and issubclass(current, BaseModel):
-            fields = current.model_fields
-            name = next((n for n, f in fields.items() if (f.alias or n) == part), None)
-            if name is None:
-                return []
-            current = fields[name].annotation
-        elif typing.get_origin(current) in (list, dict):
-            args = typing.get_args(current)
-            current = args[-1] if args else Any
-        else:
-            return []
-    current = _unwrap(current)
-    if isinstance(current, type) and issubclass(current, BaseModel):
-        return [f.alias or n for n, f in current.model_fields.items()]
-    return []
-
-
-def _unwrap(annotation: Any) -> Any:
-    """``X | None`` -> ``X``; ``Annotated[X, ...]`` -> ``X``."""
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is typing.Annotated:
-            annotation = typing.get_args(annotation)[0]
-        elif origin in (typing.Union, types.UnionType):
-            args = [a for a in typing.get_args(annotation) if a is not type(None)]
-            annotation = args[0] if len(args) == 1 else annotation
-            if len(args) != 1:
-                return annotation
-        else:
-            return annotation

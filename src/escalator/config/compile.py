@@ -130,8 +130,9 @@ class Compiler:
         if name in self.templates:
             return self.templates[name]
         if name not in self.model.templates:
-            self.problem(path, f"unknown template {name!r}"
-                         f"{did_you_mean(name, self.model.templates)}")
+            self.problem(
+                path, f"unknown template {name!r}{did_you_mean(name, self.model.templates)}"
+            )
         return _broken_template
 
     # -- calendars -----------------------------------------------------------------------------
@@ -142,8 +143,10 @@ class Compiler:
                 raise ZoneInfoNotFoundError(spec.timezone)
             zone = ZoneInfo(spec.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            self.problem((*path, "timezone"), f"unknown time zone {spec.timezone!r}"
-                         f"{did_you_mean(spec.timezone, _zones())}")
+            self.problem(
+                (*path, "timezone"),
+                f"unknown time zone {spec.timezone!r}{did_you_mean(spec.timezone, _zones())}",
+            )
             return None
         closed_on = self._holidays(path, spec)
         if spec.always_open:
@@ -165,13 +168,17 @@ class Compiler:
             return lambda year: extra
         countries = _countries()
         if country not in countries:
-            self.problem((*path, "holidays", "country"), f"unknown holiday country {country!r}"
-                         f"{did_you_mean(country, countries)}")
+            self.problem(
+                (*path, "holidays", "country"),
+                f"unknown holiday country {country!r}{did_you_mean(country, countries)}",
+            )
             return lambda year: extra
         if subdivision is not None and subdivision not in countries[country]:
-            self.problem((*path, "holidays", "subdivision"),
-                         f"unknown subdivision {subdivision!r} of {country}"
-                         f"{did_you_mean(subdivision, countries[country])}")
+            self.problem(
+                (*path, "holidays", "subdivision"),
+                f"unknown subdivision {subdivision!r} of {country}"
+                f"{did_you_mean(subdivision, countries[country])}",
+            )
             return lambda year: extra
 
         def closed_on(year: int) -> Iterable[date]:
@@ -186,16 +193,21 @@ class Compiler:
             path: Path_ = ("sla", "policies", i)
             when = Always() if spec.when is None else self._when(spec.when, (*path, "when"))
             if when.time_based:
-                self.problem((*path, "when"), "an SLA policy is chosen by ticket fields; "
-                             "SLA and time criteria cannot choose it")
+                self.problem(
+                    (*path, "when"),
+                    "an SLA policy is chosen by ticket fields; "
+                    "SLA and time criteria cannot choose it",
+                )
             targets: dict[Any, PriorityTargets] = {}
             for priority, t in spec.targets.items():
                 cal = calendars.get(t.calendar)
                 if cal is None:
                     if t.calendar not in self.model.calendars:
-                        self.problem((*path, "targets", priority.value, "calendar"),
-                                     f"unknown calendar {t.calendar!r}"
-                                     f"{did_you_mean(t.calendar, self.model.calendars)}")
+                        self.problem(
+                            (*path, "targets", priority.value, "calendar"),
+                            f"unknown calendar {t.calendar!r}"
+                            f"{did_you_mean(t.calendar, self.model.calendars)}",
+                        )
                     continue
                 targets[priority] = PriorityTargets(
                     cal, t.first_response, t.next_update, t.resolution
@@ -205,8 +217,7 @@ class Compiler:
     # -- levels and rules ----------------------------------------------------------------------
     def _channel(self, name: str, path: Path_) -> None:
         if name not in self.model.channels:
-            self.problem(path, f"unknown channel {name!r}"
-                         f"{did_you_mean(name, self.model.channels)}")
+            self.problem(path, f"unknown channel {name!r}{did_you_mean(name, self.model.channels)}")
 
     def _level(self, number: int) -> Level:
         spec = self.model.levels[number]
@@ -232,8 +243,11 @@ class Compiler:
         spec = self.model.rules[index]
         path: Path_ = ("rules", index)
         if spec.escalate_to is not None and spec.escalate_to not in self.model.levels:
-            self.problem((*path, "escalate_to"), f"unknown level {spec.escalate_to} "
-                         f"(levels are {', '.join(map(str, sorted(self.model.levels)))})")
+            self.problem(
+                (*path, "escalate_to"),
+                f"unknown level {spec.escalate_to} "
+                f"(levels are {', '.join(map(str, sorted(self.model.levels)))})",
+            )
         steps = tuple(self._step(s, (*path, "then", i)) for i, s in enumerate(spec.then))
         return Rule(
             name=spec.name,
@@ -270,7 +284,8 @@ class Compiler:
             li = spec.create_linked_issue
             here = (*path, "create_linked_issue")
             return LinkedIssueStep(
-                li.system, li.project,
+                li.system,
+                li.project,
                 self._template(li.summary, (*here, "summary")),
                 self._template(li.description, (*here, "description")),
             )
@@ -288,16 +303,37 @@ class Compiler:
         elif w.sla == "breached":
             parts.append(SlaBreached(targets))
         if w.sla_elapsed_percent is not None:
-            parts.append(SlaThreshold(targets, percent=w.sla_elapsed_percent, running_only=False,
-                                      label=f"{w.sla_elapsed_percent}% elapsed"))
+            parts.append(
+                SlaThreshold(
+                    targets,
+                    percent=w.sla_elapsed_percent,
+                    running_only=False,
+                    label=f"{w.sla_elapsed_percent}% elapsed",
+                )
+            )
         if w.sla_minutes_left is not None:
-            parts.append(SlaThreshold(targets, seconds_left=w.sla_minutes_left * 60,
-                                      label=f"≤ {w.sla_minutes_left} min before breach"))
+            parts.append(
+                SlaThreshold(
+                    targets,
+                    seconds_left=w.sla_minutes_left * 60,
+                    label=f"≤ {w.sla_minutes_left} min before breach",
+                )
+            )
         if w.targets and not (w.sla or w.sla_elapsed_percent or w.sla_minutes_left is not None):
-            self.problem((*path, "targets"), "'targets' only narrows sla, sla_elapsed_percent "
-                         "or sla_minutes_left, and none is given")
-        for name in ("priority", "status", "category", "customer_tier", "organization",
-                     "system", "group"):
+            self.problem(
+                (*path, "targets"),
+                "'targets' only narrows sla, sla_elapsed_percent "
+                "or sla_minutes_left, and none is given",
+            )
+        for name in (
+            "priority",
+            "status",
+            "category",
+            "customer_tier",
+            "organization",
+            "system",
+            "group",
+        ):
             values = getattr(w, name)
             if values is not None:
                 parts.append(FieldIn(name, frozenset(str(v) for v in values)))
@@ -316,11 +352,13 @@ class Compiler:
         if w.linked_issue is not None:
             parts.append(LinkedIssueResolved())
         if w.any is not None:
-            parts.append(AnyOf(tuple(self._when(c, (*path, "any", i))
-                                     for i, c in enumerate(w.any))))
+            parts.append(
+                AnyOf(tuple(self._when(c, (*path, "any", i)) for i, c in enumerate(w.any)))
+            )
         if w.all is not None:
-            parts.append(AllOf(tuple(self._when(c, (*path, "all", i))
-                                     for i, c in enumerate(w.all))))
+            parts.append(
+                AllOf(tuple(self._when(c, (*path, "all", i)) for i, c in enumerate(w.all)))
+            )
         if w.not_ is not None:
             parts.append(NoneOf(self._when(w.not_, (*path, "not"))))
         if not parts:

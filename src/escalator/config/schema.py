@@ -42,8 +42,13 @@ Duration = Annotated[
     int,
     BeforeValidator(parse_duration),
     PlainSerializer(lambda s: f"{s}s"),
-    WithJsonSchema({"type": ["string", "integer"], "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
-                    "description": "seconds, or 30m, 4h, 1d2h"}),
+    WithJsonSchema(
+        {
+            "type": ["string", "integer"],
+            "pattern": r"^(\d+d)?(\d+h)?(\d+m)?(\d+s)?$",
+            "description": "seconds, or 30m, 4h, 1d2h",
+        }
+    ),
 ]
 
 _SPAN = re.compile(r"^(\d{2}):(\d{2})-(\d{2}):(\d{2})$")

@@ -18,21 +18,38 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from engine.policy import Template
 
 _ENV = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined, autoescape=False, trim_blocks=True, lstrip_blocks=True,
+    undefined=StrictUndefined,
+    autoescape=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
     keep_trailing_newline=False,
 )
 
 _SAMPLE_TIME = "Monday 09 March 2026, 11:00 GMT"
-_TARGET = {"due": _SAMPLE_TIME, "met_at": None, "breached_at": None, "running": True,
-           "elapsed_percent": 80}
+_TARGET = {
+    "due": _SAMPLE_TIME,
+    "met_at": None,
+    "breached_at": None,
+    "running": True,
+    "elapsed_percent": 80,
+}
 
 SAMPLE_CONTEXT: Mapping[str, Any] = {
     "ticket": {
-        "id": "42", "key": "zendesk:42", "system": "zendesk", "title": "Cannot log in",
-        "url": "https://example.zendesk.com/agent/tickets/42", "status": "open",
-        "priority": "high", "sla_priority": "high", "organization": "Acme",
-        "requester": "customer@example.com", "category": "technical",
-        "customer_tier": "enterprise", "affected_users": 12, "group": "Support",
+        "id": "42",
+        "key": "zendesk:42",
+        "system": "zendesk",
+        "title": "Cannot log in",
+        "url": "https://example.zendesk.com/agent/tickets/42",
+        "status": "open",
+        "priority": "high",
+        "sla_priority": "high",
+        "organization": "Acme",
+        "requester": "customer@example.com",
+        "category": "technical",
+        "customer_tier": "enterprise",
+        "affected_users": 12,
+        "group": "Support",
         "assignee": None,
     },
     "sla": {"first_response": _TARGET, "next_update": _TARGET, "resolution": _TARGET},
@@ -41,8 +58,12 @@ SAMPLE_CONTEXT: Mapping[str, Any] = {
     "levels_reached": [{"number": 1, "name": "Team Lead", "at": _SAMPLE_TIME}],
     "now": _SAMPLE_TIME,
     "rule": {"name": "sla-breached", "description": "a target breached"},
-    "level": {"number": 2, "name": "Department Manager", "group": "Support Managers",
-              "channel": "support-manager"},
+    "level": {
+        "number": 2,
+        "name": "Department Manager",
+        "group": "Support Managers",
+        "channel": "support-manager",
+    },
     "target": {"name": "first_response", "label": "first response", "due": _SAMPLE_TIME},
 }
 VARIABLES = frozenset(SAMPLE_CONTEXT)
@@ -74,8 +95,9 @@ def compile_template(name: str, source: str) -> tuple[Template | None, list[Temp
     try:
         template.render(SAMPLE_CONTEXT)
     except UndefinedError as exc:
-        return None, [TemplateProblem(_line_of(source, _missing(exc)),
-                                      f"template {name!r}: {exc.message}")]
+        return None, [
+            TemplateProblem(_line_of(source, _missing(exc)), f"template {name!r}: {exc.message}")
+        ]
     except SecurityError as exc:
         return None, [TemplateProblem(1, f"template {name!r} is not allowed: {exc}")]
 

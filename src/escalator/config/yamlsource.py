@@ -94,8 +94,12 @@ def _merge(file: Path, located: Located, problems: list[Problem]) -> None:
             key = builder.scalar_key(key_node)
             if key in located.data:
                 problems.append(
-                    _at(name, key_node, f"section {key!r} is defined twice "
-                        f"(also at {located.where((str(key),), key=True).file})")
+                    _at(
+                        name,
+                        key_node,
+                        f"section {key!r} is defined twice "
+                        f"(also at {located.where((str(key),), key=True).file})",
+                    )
                 )
                 continue
             located.keys[(key,)] = _pos(name, key_node)
