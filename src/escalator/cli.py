@@ -77,7 +77,8 @@ def simulate(
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
 ) -> None:
     """Replay a timeline through the engine with exact, event-driven time."""
-    from engine.simulation import SimulationError, simulate as run_simulation
+    from engine.simulation import SimulationError
+    from engine.simulation import simulate as run_simulation
     from escalator.simulate_report import print_timeline, result_json
     from escalator.timeline import load_timeline
 
