@@ -1,0 +1,187 @@
+"""``HubSpotConnector``: the Connector protocol over HubSpot Service Hub tickets."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import httpx
+
+from connectors.base import ActionResult, ActionStatus, PullResult, Quarantined, WebhookEvent
+from connectors.errors import FatalError, MalformedRecord, WebhookRejected
+from connectors.hubspot.auth import OAuthToken, StaticToken, TokenSource
+from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.cursor import Cursor
+from connectors.hubspot.echo import EchoFilter
+from connectors.hubspot.limiter import RequestBudget
+from connectors.hubspot.mapping import HISTORY_PROPERTIES, SYSTEM, FieldMap, to_millis
+from connectors.hubspot.pull import SearchWindows, TicketAssembler, ids_of, modified_ms
+from connectors.hubspot.settings import Settings
+from connectors.hubspot.webhook import WebhookVerifier
+from connectors.hubspot.write import TicketWriter
+from connectors.retry import RetryPolicy
+from engine.model import Action, Ticket
+
+
+@dataclass(slots=True)
+class HubSpotStats:
+    """A snapshot of the counters the app exports for this source."""
+
+    api_calls: int
+    rate_limit_remaining: int | None
+    echoes_suppressed: int
+    quarantined: int
+    undelivered_public_comments: int
+    patches: int
+    notes: int
+    messages: int
+
+
+class HubSpotConnector:
+    system = SYSTEM
+
+    def __init__(
+        self,
+        name: str,
+        settings: Settings,
+        *,
+        retry: RetryPolicy,
+        budget: RequestBudget | None = None,
+        now: Callable[[], datetime] | None = None,
+        http: httpx.Client | None = None,
+    ) -> None:
+        self.name = name
+        self.settings = settings
+        self.retry = retry
+        self._now = now or (lambda: datetime.now(UTC))
+        self.budget = budget or RequestBudget(
+            requests_per_10s=settings.requests_per_10s,
+            search_per_second=settings.search_per_second,
+        )
+        http = http or httpx.Client(
+            base_url=settings.base_url.rstrip("/"), timeout=settings.timeout_seconds
+        )
+        tokens: TokenSource
+        if settings.oauth is not None:
+            tokens = OAuthToken(settings.oauth, http)
+        else:
+            assert settings.access_token is not None  # Settings validates exactly one
+            tokens = StaticToken(settings.access_token.get_secret_value())
+        self.tokens = tokens
+        self.client = HubSpotClient(
+            settings.base_url,
+            tokens,
+            retry,
+            self.budget,
+            timeout=settings.timeout_seconds,
+            http=http,
+        )
+        self.fields = FieldMap(settings)
+        self.assembler = TicketAssembler(name, self.client, self.fields)
+        self.writer = TicketWriter(self.client, self.fields, now=self._now)
+        self.echoes = EchoFilter()
+        self._quarantined = 0
+        self._webhooks: WebhookVerifier | None = None
+        if settings.webhook_secret is not None and settings.webhook_url is not None:
+            self._webhooks = WebhookVerifier(
+                settings.webhook_secret.get_secret_value(),
+                settings.webhook_url,
+                max_bytes=settings.webhook_max_bytes,
+            )
+
+    # -- pull --------------------------------------------------------------------------------
+    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
+        calls_before = self.client.stats.api_calls
+        ceiling = to_millis(self._now())  # the cursor never passes the instant the pull began
+        try:
+            position = Cursor.decode(cursor) if cursor else Cursor.starting_at(start)
+        except ValueError as exc:
+            raise FatalError(str(exc)) from exc
+        search = SearchWindows(
+            self.client, ["hs_lastmodifieddate"], self.settings.page_size, self.settings.search_cap
+        )
+        tickets: list[Ticket] = []
+        quarantined: list[Quarantined] = []
+        for page in search.pages(position.watermark):
+            wanted = []
+            for record in page:
+                stamp = modified_ms(record)
+                record_id = str(record.get("id"))
+                if stamp is not None and not position.is_new(record_id, stamp):
+                    continue
+                if self.echoes.is_echo(record_id, stamp):
+                    position = position.advanced(record_id, stamp or 0, ceiling)
+                    continue
+                wanted.append(record)
+            assembled = self.assembler.read(ids_of(wanted)) if wanted else None
+            if assembled is not None:
+                tickets.extend(assembled.tickets)
+                quarantined.extend(assembled.quarantined)
+                found = {t.id for t in assembled.tickets} | {
+                    q.record_id for q in assembled.quarantined
+                }
+                for record in wanted:
+                    if str(record.get("id")) not in found:
+                        quarantined.append(
+                            Quarantined(self.name, str(record.get("id")), "missing on batch read")
+                        )
+            for record in wanted:
+                stamp = modified_ms(record)
+                if stamp is not None:
+                    position = position.advanced(str(record["id"]), stamp, ceiling)
+        self._quarantined += len(quarantined)
+        return PullResult(
+            tickets=tuple(tickets),
+            cursor=position.encode(),
+            quarantined=tuple(quarantined),
+            api_calls=self.client.stats.api_calls - calls_before,
+        )
+
+    def fetch(self, ticket_id: str) -> Ticket:
+        record = self.client.get_ticket(ticket_id, self.fields.properties, HISTORY_PROPERTIES)
+        assembled = self.assembler.assemble([record])
+        if assembled.quarantined:
+            reason = assembled.quarantined[0].reason
+            raise MalformedRecord(reason, ticket_id, record)
+        return assembled.tickets[0]
+
+    # -- apply -------------------------------------------------------------------------------
+    def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
+        outcome = self.writer.apply(ticket, actions)
+        if outcome.echo_mark is not None:
+            self.echoes.wrote(ticket.id, outcome.echo_mark)
+        return [
+            outcome.results.get(a.key) or ActionResult(a.key, ActionStatus.FAILED, "not handled")
+            for a in actions
+        ]
+
+    # -- webhooks ----------------------------------------------------------------------------
+    def verify_webhook(
+        self, headers: Mapping[str, str], body: bytes, *, now: datetime
+    ) -> WebhookEvent:
+        if self._webhooks is None:
+            raise WebhookRejected(404, "webhooks are not configured for this HubSpot source")
+        return self._webhooks.verify(headers, body, now=now)
+
+    # -- the rest ----------------------------------------------------------------------------
+    @property
+    def stats(self) -> HubSpotStats:
+        w = self.writer.stats
+        return HubSpotStats(
+            api_calls=self.client.stats.api_calls,
+            rate_limit_remaining=self.client.stats.rate_limit_remaining,
+            echoes_suppressed=self.echoes.suppressed,
+            quarantined=self._quarantined,
+            undelivered_public_comments=w.undelivered_public_comments,
+            patches=w.patches,
+            notes=w.notes,
+            messages=w.messages,
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def create(name: str, settings: Settings, *, retry: RetryPolicy) -> HubSpotConnector:
+    return HubSpotConnector(name, settings, retry=retry)
