@@ -94,9 +94,9 @@ class IssueWriter:
             outcome = self._write(lambda: self._client.edit_issue(ticket.id, body))
             for key in edit.keys:
                 results[key] = ActionResult(key, outcome[0], outcome[1])
-        else:  # every field action turned out to be shown already
+        else:  # the batch cancelled itself out (add then remove a label): nothing to send
             for key in edit.keys:
-                results[key] = ActionResult(key, ActionStatus.ALREADY, "issue already shows it")
+                results[key] = ActionResult(key, ActionStatus.APPLIED, "net change none")
         for comment in comments:
             results[comment.key] = self._comment(ticket, comment)
         return [results[a.key] for a in actions]
