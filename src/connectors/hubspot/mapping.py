@@ -127,8 +127,9 @@ class FieldMap:
         return value
 
     # -- records -----------------------------------------------------------------------------
-    def history(self, record: Mapping[str, Any]) -> tuple[Change, ...]:
-        """Changes of status, priority, assignee and group from ``propertiesWithHistory``."""
+    def history(self, record: Mapping[str, Any], created: datetime) -> tuple[Change, ...]:
+        """Changes of status, priority, assignee and group from ``propertiesWithHistory``;
+        a first value set after ``created`` is a change from nothing."""
         changes: list[Change] = []
         for prop, versions in (record.get("propertiesWithHistory") or {}).items():
             if prop not in _HISTORY_FIELDS:
@@ -137,8 +138,8 @@ class FieldMap:
             previous: str | None = None
             for index, version in enumerate(ordered):
                 value = self._history_value(prop, version.get("value"))
-                if index > 0 and value != previous:
-                    at = parse_instant(version["timestamp"])
+                at = parse_instant(version["timestamp"])
+                if (index > 0 or at > created) and value != previous:
                     changes.append(Change(at, _HISTORY_FIELDS[prop], previous, value))
                 previous = value
         return tuple(sorted(changes, key=lambda c: c.at))
@@ -184,7 +185,7 @@ class FieldMap:
                 customer_tier=tier or None,
                 affected_users=affected,
                 comments=tuple(sorted(comments, key=lambda c: c.at)),
-                history=self.history(record),
+                history=self.history(record, created),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MalformedRecord(f"ticket {record_id}: {exc}", record_id, record) from exc
