@@ -1,0 +1,98 @@
+from __future__ import annotations
+
+import base64
+import json
+import stat
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import seed_ticket
+
+from connectors.errors import AuthError
+from connectors.zendesk import ZendeskConnector
+from connectors.zendesk.emulator import ZendeskEmulator
+
+TOKENS = "/oauth/tokens"
+
+
+def test_client_credentials_then_renewal_on_401(
+    emulator: ZendeskEmulator, connector: ZendeskConnector
+) -> None:
+    (tid,) = emulator.seed([seed_ticket(0)])
+    connector.fetch(tid)
+    assert [g["grant_type"] for g in emulator.token_grants] == ["client_credentials"]
+    assert emulator.token_grants[0]["expires_in"] == 1800  # always sent, never assumed
+    bearer = emulator.server.calls("GET", r"/api/v2/tickets/")[-1].headers["authorization"]
+    assert bearer.startswith("Bearer at-")
+
+    emulator.server.clock.advance(2 * 3600)  # the server expires the token; our clock disagrees
+    connector.fetch(tid)
+
+    assert [g["grant_type"] for g in emulator.token_grants] == ["client_credentials"] * 2
+    statuses = [r.headers["authorization"] for r in emulator.server.calls("GET", r"/tickets/")]
+    assert statuses[-1] != bearer  # re-sent once with the new token
+
+
+def test_refresh_token_rotation_is_persisted_atomically(
+    emulator: ZendeskEmulator, make_connector: Callable[..., ZendeskConnector], tmp_path: Path
+) -> None:
+    token_file = tmp_path / "state" / "zendesk-token.json"
+    connector = make_connector(auth="oauth_refresh_token", token_file=str(token_file))
+    (tid,) = emulator.seed([seed_ticket(0)])
+    assert not token_file.exists() and emulator.token_grants == []
+
+    connector.fetch(tid)
+    saved = json.loads(token_file.read_text())
+    first_refresh = emulator.token_grants[0]["refresh_token"]
+    assert emulator.token_grants[0]["grant_type"] == "refresh_token"
+    assert saved["refresh_token"] != first_refresh
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    assert [p.name for p in token_file.parent.iterdir()] == [token_file.name]  # no temp left
+
+    emulator.server.clock.advance(2 * 3600)
+    connector.fetch(tid)  # 401 → refresh with the *rotated* token from the file
+    assert emulator.token_grants[1]["refresh_token"] == saved["refresh_token"]
+    rotated = json.loads(token_file.read_text())["refresh_token"]
+    assert rotated not in (saved["refresh_token"], first_refresh)
+
+    # a restart reads the file: the stale token from the YAML is never sent again
+    emulator.server.clock.advance(2 * 3600)
+    restarted = make_connector(auth="oauth_refresh_token", token_file=str(token_file))
+    restarted.fetch(tid)
+    assert emulator.token_grants[-1]["refresh_token"] == rotated
+    # the old refresh tokens are dead on the server
+    reuse = dict(emulator.token_grants[0])
+    answer = httpx.post(f"{emulator.base_url}{TOKENS}", json=reuse)
+    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+
+
+def test_legacy_api_token(
+    emulator: ZendeskEmulator, make_connector: Callable[..., ZendeskConnector]
+) -> None:
+    (tid,) = emulator.seed([seed_ticket(0)])
+    connector = make_connector(auth="api_token")
+    assert connector.fetch(tid).id == tid
+    header = emulator.server.calls("GET", r"/tickets/")[-1].headers["authorization"]
+    assert base64.b64decode(header.split()[1]).decode() == (
+        f"{emulator.email}/token:{emulator.api_token}"
+    )
+    assert emulator.token_grants == []
+
+
+def test_wrong_credentials_are_fatal_not_retried(
+    emulator: ZendeskEmulator, make_connector: Callable[..., ZendeskConnector],
+    sleeps: list[float],
+) -> None:
+    (tid,) = emulator.seed([seed_ticket(0)])
+    token_connector = make_connector(auth="api_token")
+    oauth_connector = make_connector()
+    emulator.api_token = "rotated-by-an-admin"
+    emulator.client_secret = "rotated-by-an-admin"
+
+    with pytest.raises(AuthError):
+        token_connector.fetch(tid)
+    with pytest.raises(AuthError, match="token grant refused"):
+        oauth_connector.fetch(tid)
+    assert sleeps == []  # a person must act: nothing is retried
