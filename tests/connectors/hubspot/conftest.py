@@ -1,4 +1,4 @@
-"""Fixtures: the HubSpot emulator on 127.0.0.1 with a frozen clock, and a connector pointed at it."""
+"""Fixtures: the HubSpot emulator on 127.0.0.1 with a frozen clock, and a connector on it."""
 
 from __future__ import annotations
 

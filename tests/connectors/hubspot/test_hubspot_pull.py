@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import NOW, connect, customer_says, seed_ticket
+from conftest import NOW, connect, customer_says, seed_ticket, start_emulator
 
 from connectors.emulation import SeedComment
+from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.cursor import Cursor
 from connectors.hubspot.emulator import HubSpotEmulator
-from connectors.hubspot.connector import HubSpotConnector
 from connectors.retry import RetryPolicy
 from engine.model import AuthorRole, Priority, Status
-from conftest import start_emulator
 
 
 def _seed_spread(emulator: HubSpotEmulator, count: int, same_ms_every: int = 0) -> list[str]:
@@ -108,7 +107,9 @@ def test_cursor_resumes_only_with_changes_and_never_passes_pull_start(
     assert [t.id for t in changed.tickets] == [ids[1]]
     assert changed.tickets[0].priority is Priority.HIGH
     assert changed.cursor is not None
-    assert Cursor.decode(changed.cursor).watermark <= int(emulator.server.clock.now().timestamp() * 1000)
+    assert Cursor.decode(changed.cursor).watermark <= int(
+        emulator.server.clock.now().timestamp() * 1000
+    )
     # a record stamped after the pull began is delivered, but the cursor stays behind it
     emulator.set_property(ids[2], "hs_lastmodifieddate", "2030-01-01T00:00:00.000Z")
     future = connector.pull(changed.cursor, start=NOW)

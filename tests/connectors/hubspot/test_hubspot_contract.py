@@ -1,0 +1,158 @@
+"""Contract: every request the connector sent and every response the emulator gave, checked
+against HubSpot's own OpenAPI files (``shared/specs/hubspot``), loaded once per session."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import NOW, Sleeps, connect, customer_says, seed_ticket
+from openapi_schema_validator import OAS30Validator
+
+from connectors.emulation import Request, Response
+from connectors.hubspot.emulator import HubSpotEmulator
+from connectors.retry import RetryPolicy
+from engine.model import AddLabels, Assign, PostComment, Priority, SetPriority
+
+SPECS = Path(__file__).resolve().parents[4] / "shared" / "specs" / "hubspot"
+UNSPECIFIED = (r"^/oauth/", r"^/crm/v3/objects/companies/")  # no spec file was published for these
+
+
+@dataclass(frozen=True)
+class Operation:
+    method: str
+    template: str
+    pattern: re.Pattern[str]
+    operation: dict[str, Any]
+    spec: dict[str, Any]
+
+
+class Contract:
+    def __init__(self, files: list[Path]) -> None:
+        self.operations: list[Operation] = []
+        for file in files:
+            spec = json.loads(file.read_text())
+            for template, item in spec["paths"].items():
+                rx = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template.rstrip("/")))
+                for method, op in item.items():
+                    if method in ("get", "post", "put", "patch", "delete"):
+                        pattern = re.compile(f"^{rx}/?$")
+                        self.operations.append(
+                            Operation(method.upper(), template, pattern, op, spec)
+                        )
+        # literal paths before templated ones (``/tickets/search`` before ``/tickets/{id}``)
+        self.operations.sort(key=lambda o: o.template.count("{"))
+
+    def find(self, method: str, path: str) -> Operation:
+        for op in self.operations:
+            if op.method == method and op.pattern.match(path):
+                return op
+        raise AssertionError(f"{method} {path} is not in any HubSpot spec")
+
+    @staticmethod
+    def _errors(op: Operation, schema: dict[str, Any], instance: Any) -> list[str]:
+        rooted = {"allOf": [schema], "components": op.spec.get("components", {})}
+        validator = OAS30Validator(rooted, format_checker=OAS30Validator.FORMAT_CHECKER)
+        return [
+            f"{'/'.join(map(str, e.absolute_path))}: {e.message[:200]}"
+            for e in validator.iter_errors(instance)
+        ]
+
+    def check(self, request: Request, response: Response) -> list[str]:
+        op = self.find(request.method, request.path)
+        where = f"{request.method} {request.path}"
+        problems = []
+        declared = {p["name"] for p in op.operation.get("parameters") or [] if p["in"] == "query"}
+        problems += [f"{where}: query {q!r} undeclared" for q in request.query if q not in declared]
+        body = op.operation.get("requestBody")
+        if body and request.body:
+            schema = body["content"]["application/json"]["schema"]
+            errors = self._errors(op, schema, request.json())
+            # the docs' object form of ``sorts``; the spec types it as strings (reference §3.2)
+            errors = [e for e in errors if not e.startswith("sorts/")]
+            problems += [f"{where} request {e}" for e in errors]
+        answer = op.operation["responses"].get(str(response.status))
+        if answer is None:
+            answer = op.operation["responses"].get("default")
+        if answer is None:
+            return [*problems, f"{where}: status {response.status} not in the spec"]
+        if "$ref" in answer:
+            answer = op.spec["components"]["responses"][answer["$ref"].rsplit("/", 1)[1]]
+        content = (answer.get("content") or {}).get("application/json") or {}
+        if "schema" in content:
+            errors = self._errors(op, content["schema"], response.body)
+            problems += [f"{where} response {response.status} {e}" for e in errors]
+        return problems
+
+
+@pytest.fixture(scope="session")
+def contract() -> Contract:
+    files = [f for f in sorted(SPECS.glob("*.json")) if re.search(r"_v\d_", f.name)]
+    return Contract(files)
+
+
+def test_a_full_cycle_of_calls_matches_the_specs(contract: Contract, sleeps: Sleeps) -> None:
+    from conftest import start_emulator
+
+    emulator: HubSpotEmulator = start_emulator(page_size=2)
+    try:
+        connector = connect(emulator, RetryPolicy("hubspot", sleep=sleeps))
+        ids = emulator.seed(
+            [
+                seed_ticket("a", organization="Acme", labels=["vip"],
+                            comments=[customer_says("Hi"), customer_says("Hello?", 9)]),
+                seed_ticket("b", status="open"),
+                seed_ticket("c", status="pending", priority="urgent"),
+            ]
+        )  # fmt: skip
+        emulator.set_property(ids[1], "hs_pipeline_stage", "6")  # forces the pipelines read
+        pulled = connector.pull(None, start=NOW - timedelta(days=1))
+        ticket = next(t for t in pulled.tickets if t.id == ids[0])
+        common = {"ticket": ticket.key, "rule": "r", "at": NOW}
+        connector.apply(
+            ticket,
+            [
+                AddLabels(key="k1", labels=("escalation-l1",), **common),
+                SetPriority(key="k2", priority=Priority.HIGH, previous=Priority.NORMAL, **common),
+                Assign(key="k3", user="agent.one@example.com", **common),
+                PostComment(key="k4", public=True, body="Escalated", **common),
+                PostComment(key="k5", public=False, body="Note", **common),
+            ],
+        )
+        connector.fetch(ids[0])
+        connector.fetch(ids[1])
+        paths = {(r.method, r.path) for r, _ in emulator.exchanges}
+        assert len(paths) >= 12  # search, batch reads, get, patch, notes, threads, messages...
+        problems = []
+        for request, response in emulator.exchanges:
+            if any(re.search(p, request.path) for p in UNSPECIFIED):
+                continue
+            problems += contract.check(request, response)
+        assert problems == []
+        connector.close()
+    finally:
+        emulator.stop()
+
+
+def test_error_bodies_match_the_spec_error_shape(
+    contract: Contract, emulator: HubSpotEmulator
+) -> None:
+    import httpx
+
+    response = httpx.get(f"{emulator.url}/crm/v3/objects/tickets/1", timeout=5)
+    assert response.status_code == 401
+    request, answer = emulator.exchanges[-1]
+    assert contract.check(request, answer) == []
+    assert response.json()["category"] == "INVALID_AUTHENTICATION"
+
+
+def test_the_contract_check_is_not_vacuous(contract: Contract) -> None:
+    bad = Request("GET", "/conversations/v3/conversations/threads", {"bogus": ["1"]}, {}, b"")
+    problems = contract.check(bad, Response(200, {"results": [{"id": "1"}]}))
+    assert any("'bogus' undeclared" in p for p in problems)
+    assert any("'originalChannelId' is a required property" in p for p in problems)
