@@ -26,6 +26,7 @@ import psycopg
 import pytest
 
 SUPERUSER = "escalator"
+SESSION_DATABASE = "escalator_test"  # the database postgres_url points at
 _SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
     "fsync": "off",  # a test cluster never survives a crash; durability only costs time
@@ -75,20 +76,21 @@ class PostgresServer:
     def url(self, database: str) -> str:
         return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
 
-    def _admin(self) -> psycopg.Connection[tuple[object, ...]]:
+    def connect(self, database: str = "postgres") -> psycopg.Connection[tuple[object, ...]]:
+        """An autocommit superuser connection."""
         return psycopg.connect(
-            host="127.0.0.1", port=self.port, user=SUPERUSER, dbname="postgres", autocommit=True
+            host="127.0.0.1", port=self.port, user=SUPERUSER, dbname=database, autocommit=True
         )
 
     def create_database(self, name: str | None = None) -> str:
         """A new empty database; returns its URL."""
         name = name or f"t_{uuid.uuid4().hex[:16]}"
-        with self._admin() as conn:
-            conn.execute(f'CREATE DATABASE "{name}" STRATEGY FILE_COPY')
+        with self.connect() as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
-        with self._admin() as conn:
+        with self.connect() as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
     def _pg_ctl(self, *args: str) -> subprocess.CompletedProcess[str]:
@@ -170,12 +172,20 @@ def postgres_server() -> Iterator[PostgresServer]:
 @pytest.fixture(scope="session")
 def postgres_url(postgres_server: PostgresServer) -> str:
     """URL of one database shared by the session: postgresql://escalator@127.0.0.1:PORT/..."""
-    return postgres_server.create_database("escalator_test")
+    return postgres_server.create_database(SESSION_DATABASE)
 
 
 @pytest.fixture
-def fresh_postgres_url(postgres_server: PostgresServer) -> Iterator[str]:
-    """URL of a new empty database for one test, dropped afterwards."""
-    url = postgres_server.create_database()
-    yield url
-    postgres_server.drop_database(url.rsplit("/", 1)[1])
+def fresh_postgres_url(postgres_server: PostgresServer, postgres_url: str) -> Iterator[str]:
+    """URL that sees a new empty schema for one test (dropped afterwards).
+
+    A schema in the session's database, made the connection's search_path, costs well under a
+    millisecond where CREATE DATABASE costs 0.1-0.3 s. Use ``postgres_server.create_database()``
+    when a test needs a whole database of its own.
+    """
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with postgres_server.connect(SESSION_DATABASE) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    yield f"{postgres_url}?options=-csearch_path%3D{schema}"
+    with postgres_server.connect(SESSION_DATABASE) as conn:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,10 +28,10 @@ def parse_store_url(url: str) -> URL:
         parsed = make_url(url)
     except Exception as exc:  # sqlalchemy raises ArgumentError; say what we accept
         raise StoreError(f"bad store URL {url!r}: {_EXPECTED}") from exc
-    backend = parsed.get_backend_name()
-    if backend in ("postgresql", "postgres"):
+    backend, _, driver = parsed.drivername.partition("+")
+    if backend in ("postgresql", "postgres") and driver in ("", "psycopg"):
         return parsed.set(drivername="postgresql+psycopg")
-    if backend == "sqlite" and parsed.get_driver_name() in ("pysqlite", ""):
+    if backend == "sqlite" and driver in ("", "pysqlite"):
         return parsed.set(drivername="sqlite+pysqlite")
     raise StoreError(
         f"unsupported store URL {parsed.render_as_string(hide_password=True)!r}: {_EXPECTED}"
@@ -69,11 +70,29 @@ def _configure_sqlite(dbapi_connection: sqlite3.Connection, _record: Any) -> Non
     # Driver autocommit, so BEGIN is ours (below) and PRAGMAs run outside any transaction.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    _ensure_wal(cursor)
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")  # durable across app crashes in WAL mode
     cursor.close()
+
+
+def _ensure_wal(cursor: sqlite3.Cursor) -> None:
+    """Switch a new database file to WAL (persistent, so later connections find it set).
+
+    Switching needs an exclusive lock and SQLite answers "locked" at once rather than waiting,
+    so processes opening a new file together retry here until the busy timeout.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")  # an in-memory database stays "memory"
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
 
 
 def _begin_immediate(conn: Any) -> None:
