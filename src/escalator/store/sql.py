@@ -4,6 +4,11 @@ Every method is one short transaction, so a store is safe to share between worke
 (SQLite serialises writers with BEGIN IMMEDIATE; PostgreSQL runs them concurrently). The
 race-sensitive writes (``begin``, ``acquire_lease``) are a single INSERT ... ON CONFLICT DO UPDATE
 ... WHERE statement, atomic on both backends: of two racers exactly one gets its row back.
+
+The lease is such a row (holder, expires_at) rather than a PostgreSQL advisory lock: an advisory
+lock lives as long as one pooled connection (a reconnect or a transaction-mode pooler silently
+drops it), SQLite has no equivalent, and a stored expiry lets a stopped holder be replaced after
+its TTL with the same code on both backends.
 """
 
 from __future__ import annotations
