@@ -785,8 +785,6 @@ class JiraEmulator:
                         "field": "Component",
                         "fieldtype": "jira",
                         "fieldId": "components",
-                        "from": None,
-                        "fromString": None,
                         "to": _short_id(name),
                         "toString": name,
                     }
@@ -800,8 +798,6 @@ class JiraEmulator:
                         "fieldId": "components",
                         "from": _short_id(name),
                         "fromString": name,
-                        "to": None,
-                        "toString": None,
                     }
                 ]
         return []
@@ -937,7 +933,7 @@ def _item(field: str, old: Any, new: Any) -> dict[str, Any]:
             return str(value.get("displayName") or value.get("name"))
         return None if value is None else str(value)
 
-    return {
+    item = {
         "field": field,
         "fieldtype": "jira",
         "fieldId": field,
@@ -946,6 +942,7 @@ def _item(field: str, old: Any, new: Any) -> dict[str, Any]:
         "to": ident(new),
         "toString": label(new),
     }
+    return {k: v for k, v in item.items() if v is not None}  # Jira leaves empty sides out
 
 
 def _option(value: str | None) -> dict[str, Any] | None:

@@ -77,7 +77,9 @@ def seed_ticket(i: int, **overrides: Any) -> SeedTicket:
         "customer_tier": "enterprise",
         "affected_users": 12,
         "comments": [
-            SeedComment(at=created + timedelta(seconds=30), author="customer", public=True, body="help")
+            SeedComment(
+                at=created + timedelta(seconds=30), author="customer", public=True, body="help"
+            )
         ],
     }
     fields.update(overrides)

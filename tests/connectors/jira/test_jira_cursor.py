@@ -30,7 +30,9 @@ def test_moves_forward_only_and_never_past_the_pull_start() -> None:
     mark = Watermark(at=T)
     earlier = mark.advance([("SUP-1", T - timedelta(hours=1))], started_at=T, overlap=MINUTE)
     assert earlier.at == T
-    future = mark.advance([("SUP-2", T + timedelta(hours=1))], started_at=T + MINUTE, overlap=MINUTE)
+    future = mark.advance(
+        [("SUP-2", T + timedelta(hours=1))], started_at=T + MINUTE, overlap=MINUTE
+    )
     assert future.at == T + MINUTE
     assert "SUP-2" in future.seen  # beyond the cap: kept so the next pull skips it
 

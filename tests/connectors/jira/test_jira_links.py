@@ -101,7 +101,9 @@ def test_resolution_is_read_back(emulator: JiraEmulator, connector: JiraConnecto
 def test_apply_on_a_jira_ticket_delegates_linked_issue_creation(
     emulator: JiraEmulator, connector: JiraConnector
 ) -> None:
-    jira_origin = replace(ORIGIN, system="jira", id="SUP-9", url=f"{emulator.base_url}/browse/SUP-9")
+    jira_origin = replace(
+        ORIGIN, system="jira", id="SUP-9", url=f"{emulator.base_url}/browse/SUP-9"
+    )
 
     [result] = connector.apply(jira_origin, [ACTION])
 

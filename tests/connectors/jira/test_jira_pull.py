@@ -16,6 +16,7 @@ from engine.model import AuthorRole, Change, Priority, Status
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # the emulator's clock (conftest)
 
+
 def search_calls(emulator: JiraEmulator) -> int:
     return len(emulator.server.calls("GET", r"/rest/api/3/search/jql$"))
 
@@ -45,11 +46,15 @@ def test_a_change_in_the_same_minute_as_the_watermark_is_not_lost(
     keys = emulator.seed([seed(i) for i in range(4)])
     cursor = connector.pull(None, start=T0 - timedelta(days=2)).cursor
     emulator.server.clock.set(T0 + timedelta(seconds=5))
-    emulator.add_comment(keys[1], SeedComment(T0 + timedelta(seconds=5), "customer", True, "any news?"))
+    emulator.add_comment(
+        keys[1], SeedComment(T0 + timedelta(seconds=5), "customer", True, "any news?")
+    )
 
     second = connector.pull(cursor, start=T0)
     emulator.server.clock.set(T0 + timedelta(seconds=20))
-    emulator.add_comment(keys[2], SeedComment(T0 + timedelta(seconds=20), "customer", True, "hello?"))
+    emulator.add_comment(
+        keys[2], SeedComment(T0 + timedelta(seconds=20), "customer", True, "hello?")
+    )
     third = connector.pull(second.cursor, start=T0)
 
     assert [t.id for t in second.tickets] == [keys[1]]

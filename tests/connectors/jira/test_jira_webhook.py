@@ -12,8 +12,8 @@ import pytest
 from connectors.emulation import SeedTicket
 from connectors.errors import WebhookRejected
 from connectors.jira import JiraConnector, Settings
-from connectors.retry import RetryPolicy
 from connectors.jira.emulator import JiraEmulator
+from connectors.retry import RetryPolicy
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # the emulator's clock (conftest)
 
@@ -105,7 +105,7 @@ class _Receiver(http.server.BaseHTTPRequestHandler):
 
 
 def test_the_emulator_announces_changes_to_a_webhook_url() -> None:
-    handler = type("Receiver", (_Receiver,), {"got": queue.Queue()})
+    handler: type[_Receiver] = type("Receiver", (_Receiver,), {"got": queue.Queue()})
     receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     url = f"http://127.0.0.1:{receiver.server_address[1]}/hooks/jira"

@@ -1,9 +1,10 @@
-"""Writing back: one coalesced PUT for fields, ADF comments with a hidden marker, no empty writes."""
+"""Writing back: one coalesced PUT for fields, ADF comments with a hidden marker."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 from connectors.base import ActionStatus, marker_for
 from connectors.emulation import SeedTicket
@@ -26,7 +27,14 @@ PUT = r"/rest/api/3/issue/[^/]+$"
 COMMENT = r"/rest/api/3/issue/[^/]+/comment$"
 
 
-def common(key: str, rule: str = "sla-at-risk") -> dict[str, object]:
+class Common(TypedDict):
+    key: str
+    ticket: str
+    rule: str
+    at: datetime
+
+
+def common(key: str, rule: str = "sla-at-risk") -> Common:
     return {"key": key, "ticket": "jira:SUP-1", "rule": rule, "at": T0}
 
 
@@ -36,9 +44,11 @@ def every_kind(key_prefix: str = "k") -> list[Action]:
         RemoveLabels(**common(f"{key_prefix}2"), labels=("triage",)),
         SetPriority(**common(f"{key_prefix}3"), priority=Priority.HIGH, previous=Priority.NORMAL),
         Assign(**common(f"{key_prefix}4"), group="Tier 2 Support"),
-        PostComment(**common(f"{key_prefix}5"), public=True, body="We escalated this.\nUpdate by 17:00."),
+        PostComment(
+            **common(f"{key_prefix}5"), public=True, body="We escalated this.\nUpdate by 17:00."
+        ),
         PostComment(**common(f"{key_prefix}6"), public=False, body="First response at risk."),
-    ]  # type: ignore[arg-type]
+    ]
 
 
 def test_every_write_kind_coalesces_into_one_put_and_two_comments(
@@ -79,7 +89,10 @@ def test_nothing_is_written_when_the_issue_already_shows_it(
 ) -> None:
     [key] = emulator.seed([seed(0, labels=["triage"])])
     connector.apply(connector.fetch(key), every_kind())
-    puts, posts = len(emulator.server.calls("PUT", PUT)), len(emulator.server.calls("POST", COMMENT))
+    puts, posts = (
+        len(emulator.server.calls("PUT", PUT)),
+        len(emulator.server.calls("POST", COMMENT)),
+    )
 
     again = connector.apply(connector.fetch(key), every_kind())
 
@@ -92,9 +105,9 @@ def test_add_then_remove_of_one_label_in_a_batch_sends_nothing(
     emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
 ) -> None:
     [key] = emulator.seed([seed(0)])
-    actions = [
-        AddLabels(**common("a"), labels=("escalation-l1",)),  # type: ignore[arg-type]
-        RemoveLabels(**common("b"), labels=("escalation-l1",)),  # type: ignore[arg-type]
+    actions: list[Action] = [
+        AddLabels(**common("a"), labels=("escalation-l1",)),
+        RemoveLabels(**common("b"), labels=("escalation-l1",)),
     ]
 
     results = connector.apply(connector.fetch(key), actions)
@@ -108,7 +121,7 @@ def test_a_comment_written_before_a_crash_is_found_by_its_marker_not_posted_agai
     emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
 ) -> None:
     [key] = emulator.seed([seed(0)])
-    action = PostComment(**common("level-1-update"), public=True, body="Escalated.")  # type: ignore[arg-type]
+    action = PostComment(**common("level-1-update"), public=True, body="Escalated.")
     [written] = connector.apply(connector.fetch(key), [action])
     # ... the process dies here, before the store records the key ...
 
@@ -125,7 +138,9 @@ def test_a_comment_written_before_a_crash_is_found_by_its_marker_not_posted_agai
 
 
 def test_group_mapped_to_a_component_replaces_the_previous_groups_component(
-    emulator: JiraEmulator, make_connector: Callable[..., JiraConnector], seed: Callable[..., SeedTicket]
+    emulator: JiraEmulator,
+    make_connector: Callable[..., JiraConnector],
+    seed: Callable[..., SeedTicket],
 ) -> None:
     groups = {
         "Tier 2 Support": {"component": "Tier 2"},
@@ -133,10 +148,10 @@ def test_group_mapped_to_a_component_replaces_the_previous_groups_component(
     }
     connector = make_connector(groups=groups)
     [key] = emulator.seed([seed(0)])
-    connector.apply(connector.fetch(key), [Assign(**common("g1"), group="Tier 2 Support")])  # type: ignore[arg-type]
+    connector.apply(connector.fetch(key), [Assign(**common("g1"), group="Tier 2 Support")])
     ticket = connector.fetch(key)
 
-    [result] = connector.apply(ticket, [Assign(**common("g2"), group="Support Managers")])  # type: ignore[arg-type]
+    [result] = connector.apply(ticket, [Assign(**common("g2"), group="Support Managers")])
 
     assert ticket.group == "Tier 2 Support"
     assert result.status is ActionStatus.APPLIED
@@ -150,17 +165,21 @@ def test_group_mapped_to_a_component_replaces_the_previous_groups_component(
 
 
 def test_bad_actions_fail_alone_and_jira_rejections_keep_the_rest(
-    emulator: JiraEmulator, make_connector: Callable[..., JiraConnector], seed: Callable[..., SeedTicket]
+    emulator: JiraEmulator,
+    make_connector: Callable[..., JiraConnector],
+    seed: Callable[..., SeedTicket],
 ) -> None:
-    connector = make_connector(priority_names={"urgent": "P0", "high": "High", "normal": "Medium", "low": "Low"})
+    connector = make_connector(
+        priority_names={"urgent": "P0", "high": "High", "normal": "Medium", "low": "Low"}
+    )
     [key] = emulator.seed([seed(0)])
-    actions = [
+    actions: list[Action] = [
         AddLabels(**common("l"), labels=("has space",)),
         Assign(**common("g"), group="Nobody"),
         SetPriority(**common("p"), priority=Priority.URGENT, previous=Priority.NORMAL),
         PostComment(**common("c"), public=True, body="still posted"),
         Notify(**common("n"), channel="team-lead", text="hi"),
-    ]  # type: ignore[arg-type]
+    ]
 
     results = connector.apply(connector.fetch(key), actions)
 
@@ -181,7 +200,7 @@ def test_assign_to_a_user_by_account_id(
 ) -> None:
     [key] = emulator.seed([seed(0)])
 
-    [result] = connector.apply(connector.fetch(key), [Assign(**common("u"), user=EXEC_ACCOUNT)])  # type: ignore[arg-type]
+    [result] = connector.apply(connector.fetch(key), [Assign(**common("u"), user=EXEC_ACCOUNT)])
 
     assert result.status is ActionStatus.APPLIED
     assert emulator.record(key)["fields"]["assignee"]["accountId"] == EXEC_ACCOUNT
