@@ -1,4 +1,4 @@
-"""Credentials for the Zendesk API: legacy API token, or OAuth tokens we obtain and rotate ourselves.
+"""Credentials for Zendesk: the legacy API token, or OAuth tokens we obtain and rotate ourselves.
 
 zenpy has no OAuth grant support (facetoe/zenpy#678), so the token endpoint is spoken with httpx.
 The session (``client.py``) asks ``authorization()`` before each request and ``refresh()`` once
@@ -131,7 +131,8 @@ class OAuthCredentials:
         )
 
     def _refresh_token(self) -> str:
-        assert isinstance(self._auth, RefreshTokenAuth) and self._file is not None
+        assert isinstance(self._auth, RefreshTokenAuth)
+        assert self._file is not None
         saved = self._file.read() or {}
         token = saved.get("refresh_token")
         return str(token) if token else self._auth.refresh_token.get_secret_value()
@@ -154,7 +155,8 @@ class OAuthCredentials:
         self.grants += 1
         if response.status_code == 429:
             raise RateLimited(
-                "token endpoint rate limited", parse_retry_after(response.headers.get("Retry-After"))
+                "token endpoint rate limited",
+                parse_retry_after(response.headers.get("Retry-After")),
             )
         if response.status_code >= 500:
             raise RetryableError(f"token endpoint answered {response.status_code}")

@@ -70,7 +70,7 @@ class ZendeskSession(requests.Session):
         on_response: Callable[[requests.Response], None] | None = None,
     ) -> None:
         super().__init__()
-        scheme, _, host = base_url.partition("://")
+        _scheme, _, host = base_url.partition("://")
         if "." not in host:
             raise ValueError(f"{base_url}: the host must contain a dot (zenpy needs a subdomain)")
         self.base_url = base_url
@@ -83,16 +83,17 @@ class ZendeskSession(requests.Session):
         self._on_response = on_response
 
     def request(  # type: ignore[override]
-        self, method: str | bytes, url: str | bytes, *args: Any, **kwargs: Any
+        self, method: str | bytes, url: str | bytes, **kwargs: Any
     ) -> requests.Response:
+        verb = method.decode() if isinstance(method, bytes) else method
         target = url.decode() if isinstance(url, bytes) else url
         if target.startswith(self._zenpy_origin):
             target = self.base_url + target[len(self._zenpy_origin) :]
         kwargs.setdefault("timeout", self.timeout)
-        response = self._send(method, target, *args, **kwargs)
+        response = self._send(verb, target, **kwargs)
         if response.status_code == 401 and self.credentials.can_refresh:
             self.credentials.refresh()  # expired or revoked access token: renew once
-            response = self._send(method, target, *args, **kwargs)
+            response = self._send(verb, target, **kwargs)
         remaining = response.headers.get("X-Rate-Limit-Remaining")
         if remaining is not None and remaining.isdigit():
             self.rate_limit_remaining = int(remaining)
@@ -102,12 +103,12 @@ class ZendeskSession(requests.Session):
             raise _error_for(response)
         return response
 
-    def _send(self, method: str | bytes, url: str, *args: Any, **kwargs: Any) -> requests.Response:
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", None) or {})
         headers["Authorization"] = self.credentials.authorization()
         self.requests_made += 1
         try:
-            return super().request(method, url, *args, headers=headers, **kwargs)
+            return super().request(method, url, headers=headers, **kwargs)
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetryableError(f"{exc.__class__.__name__}: {exc}") from exc
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -42,7 +43,13 @@ from connectors.zendesk.mapping import (
     last_audit_is_ours,
     ticket_id_of,
 )
-from connectors.zendesk.pull import ExportPage, ExportWalk, decode_cursor, encode_cursor, export_start
+from connectors.zendesk.pull import (
+    ExportPage,
+    ExportWalk,
+    decode_cursor,
+    encode_cursor,
+    export_start,
+)
 from connectors.zendesk.settings import Settings
 from connectors.zendesk.webhook import WebhookVerifier
 from connectors.zendesk.write import TicketWrite, plan_writes, shows
@@ -72,10 +79,12 @@ class ZendeskConnector:
         self._clock = clock
         self._http = http or httpx.Client(timeout=settings.timeout_seconds)
         self._owns_http = http is None
-        self.credentials = credentials_for(settings.url, settings.auth, http=self._http,
-                                           clock=clock)
-        self.session = ZendeskSession(settings.url, self.credentials,
-                                      timeout=settings.timeout_seconds)
+        self.credentials = credentials_for(
+            settings.url, settings.auth, http=self._http, clock=clock
+        )
+        self.session = ZendeskSession(
+            settings.url, self.credentials, timeout=settings.timeout_seconds
+        )
         self._zenpy = make_zenpy(self.session)
         self._mapper = TicketMapper(name, settings.url, settings.fields)
         self._verifier = WebhookVerifier(
@@ -92,7 +101,8 @@ class ZendeskConnector:
         calls_before = self.session.requests_made
         after = decode_cursor(cursor) if cursor else None
         start_time = (
-            None if after is not None
+            None
+            if after is not None
             else export_start(start, datetime.fromtimestamp(self._clock(), UTC))
         )
         raws, after = ExportWalk(self._export_page).run(after, start_time)
@@ -150,8 +160,11 @@ class ZendeskConnector:
                 stamp, comment_id = self._put(ticket.id, write, stamp)
             except ConflictError:
                 results.update(self._after_conflict(ticket.id, write.actions))
-                stop = ActionResult("", ActionStatus.CONFLICT,
-                                    "not attempted: the ticket changed under an earlier write")
+                stop = ActionResult(
+                    "",
+                    ActionStatus.CONFLICT,
+                    "not attempted: the ticket changed under an earlier write",
+                )
                 continue
             except FatalError:
                 raise  # credentials or configuration: stop the source, a person must act
@@ -214,12 +227,12 @@ class ZendeskConnector:
         return self._call(one_page)
 
     def _audits(self, tid: int) -> list[dict[str, Any]]:
-        audits = self._call(
-            lambda: [a.to_dict() for a in self._zenpy.tickets.audits(ticket=tid)]
-        )
+        audits = self._call(lambda: [a.to_dict() for a in self._zenpy.tickets.audits(ticket=tid)])
         return sorted(audits, key=lambda a: (str(a.get("created_at")), a.get("id") or 0))
 
-    def _put(self, ticket_id: str, write: TicketWrite, stamp: str | None) -> tuple[str | None, str | None]:
+    def _put(
+        self, ticket_id: str, write: TicketWrite, stamp: str | None
+    ) -> tuple[str | None, str | None]:
         """One PUT with safe_update; returns (the new updated_at, the new comment's id)."""
 
         def put() -> Any:
@@ -242,9 +255,7 @@ class ZendeskConnector:
                     comment_id = str(event["id"])
         return (str(updated_at) if updated_at else stamp), comment_id
 
-    def _after_conflict(
-        self, ticket_id: str, actions: Iterable[Action]
-    ) -> dict[str, ActionResult]:
+    def _after_conflict(self, ticket_id: str, actions: Iterable[Action]) -> dict[str, ActionResult]:
         """409: re-read; what the fresh ticket already shows (e.g. our own earlier attempt that
         landed before a timeout) is ALREADY, the rest CONFLICT so the app re-plans."""
         try:
@@ -275,8 +286,11 @@ class ZendeskConnector:
         org_ids: set[int] = set()
         group_ids: set[int] = set()
         for raw in raw_list:
-            for key, into in (("requester_id", user_ids), ("organization_id", org_ids),
-                              ("group_id", group_ids)):
+            for key, into in (
+                ("requester_id", user_ids),
+                ("organization_id", org_ids),
+                ("group_id", group_ids),
+            ):
                 value = raw.get(key)
                 if isinstance(value, int):
                     into.add(value)
@@ -305,7 +319,7 @@ class ZendeskConnector:
         with self._lock:
             missing = sorted(ids - set(self._users))
         for chunk in _chunks(missing, SHOW_MANY_LIMIT):
-            users = self._call(lambda chunk=chunk: [u.to_dict() for u in self._zenpy.users(ids=chunk)])
+            users = self._call(partial(self._show_many, "users", chunk))
             with self._lock:
                 for user in users:
                     self._users[int(user["id"])] = user
@@ -314,19 +328,23 @@ class ZendeskConnector:
         now = self._clock()
         with self._lock:
             stale = sorted(
-                i for i in ids
+                i
+                for i in ids
                 if i not in self._organizations
                 or now - self._organizations[i][0] > ORGANIZATION_TTL_SECONDS
             )
         for chunk in _chunks(stale, SHOW_MANY_LIMIT):
-            orgs = self._call(
-                lambda chunk=chunk: [o.to_dict() for o in self._zenpy.organizations(ids=chunk)]
-            )
+            orgs = self._call(partial(self._show_many, "organizations", chunk))
             with self._lock:
                 for org in orgs:
                     self._organizations[int(org["id"])] = (now, org)
         with self._lock:
             return {i: self._organizations[i][1] for i in ids if i in self._organizations}
+
+    def _show_many(self, kind: str, ids: list[int]) -> list[dict[str, Any]]:
+        """``GET /api/v2/{users|organizations}/show_many?ids=``: up to 100 records per call."""
+        api = self._zenpy.users if kind == "users" else self._zenpy.organizations
+        return [record.to_dict() for record in api(ids=ids)]
 
     def _load_groups(self) -> None:
         groups = self._call(lambda: [g.to_dict() for g in self._zenpy.groups()])

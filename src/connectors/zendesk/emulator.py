@@ -2,7 +2,7 @@
 
 Endpoints (``.json`` suffix optional, as on the real service):
     POST /oauth/tokens                              client_credentials and rotating refresh_token
-    GET  /api/v2/incremental/tickets/cursor         start_time | cursor, per_page; absolute after_url
+    GET  /api/v2/incremental/tickets/cursor         start_time | cursor, per_page; after_url
     GET  /api/v2/tickets/{id}
     PUT  /api/v2/tickets/{id}                       safe_update/updated_stamp → 409; 30/10 min → 429
     GET  /api/v2/tickets/{id}/audits                comments and field changes, with metadata
@@ -15,6 +15,7 @@ Every response carries ``X-Rate-Limit``/``X-Rate-Limit-Remaining``; every API ca
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import queue
 import secrets
@@ -172,7 +173,8 @@ class ZendeskEmulator:
 
     def record(self, ticket_id: str) -> dict[str, Any]:
         with self._lock:
-            return json.loads(json.dumps(self._ticket(ticket_id)))
+            copy: dict[str, Any] = json.loads(json.dumps(self._ticket(ticket_id)))
+        return copy
 
     def comments(self, ticket_id: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -276,9 +278,9 @@ class ZendeskEmulator:
                     return int(user["id"])
             return self._add_user(name or email.split("@", maxsplit=1)[0], email, role)
 
-    def ticket_event_payload(self, ticket_id: str, kind: str = "ticket.comment_added") -> dict[
-        str, Any
-    ]:
+    def ticket_event_payload(
+        self, ticket_id: str, kind: str = "ticket.comment_added"
+    ) -> dict[str, Any]:
         """An event-subscription webhook payload naming ``ticket_id``."""
         with self._lock:
             ticket = self._ticket(ticket_id)
@@ -462,8 +464,10 @@ class ZendeskEmulator:
             "ticket_id": ticket["id"],
             "created_at": _iso(at),
             "author_id": author_id,
-            "metadata": {"system": {"client": "emulator", "ip_address": "127.0.0.1"},
-                         "custom": dict(custom or {})},
+            "metadata": {
+                "system": {"client": "emulator", "ip_address": "127.0.0.1"},
+                "custom": dict(custom or {}),
+            },
             "via": {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}},
             "events": events,
         }
@@ -527,15 +531,15 @@ class ZendeskEmulator:
             self._deliveries.put(self.ticket_event_payload(ticket_id, kind))
 
     def _deliver(self) -> None:
-        assert self._deliveries is not None and self.webhook_url is not None
+        assert self._deliveries is not None
+        assert self.webhook_url is not None
         with httpx.Client(timeout=5.0) as http:
             while True:
                 payload = self._deliveries.get()
                 headers, body = self.signed_delivery(payload)
-                try:
+                # a delivery that cannot be made is dropped, as Zendesk eventually does
+                with contextlib.suppress(httpx.HTTPError):
                     http.post(self.webhook_url, headers=headers, content=body)
-                except httpx.HTTPError:
-                    pass  # a webhook that cannot be delivered is dropped, as Zendesk eventually does
 
     # -- HTTP -----------------------------------------------------------------------------
     def _routes(self) -> None:
@@ -746,8 +750,11 @@ class ZendeskEmulator:
     def _show_many_orgs(self, request: Request) -> Response:
         ids = [int(i) for i in (request.arg("ids") or "").split(",") if i.strip().isdigit()]
         with self._lock:
-            orgs = [json.loads(json.dumps(self.organizations[i])) for i in ids[:100]
-                    if i in self.organizations]
+            orgs = [
+                json.loads(json.dumps(self.organizations[i]))
+                for i in ids[:100]
+                if i in self.organizations
+            ]
         return Response(
             200,
             {"organizations": orgs, "next_page": None, "previous_page": None, "count": len(orgs)},
@@ -874,8 +881,10 @@ class ZendeskEmulator:
             return _invalid("status", f"Status: {value} is not valid")
         if name == "group_id" and value is not None and value not in self.groups:
             return _invalid("group", "Group: is invalid")
-        if name == "assignee_id" and value is not None and (
-            value not in self.users or self.users[value]["role"] == "end-user"
+        if (
+            name == "assignee_id"
+            and value is not None
+            and (value not in self.users or self.users[value]["role"] == "end-user")
         ):
             return _invalid("assignee", "Assignee is not an agent")
         return None

@@ -33,8 +33,12 @@ PRIORITIES: dict[str | None, Priority] = {
     None: Priority.NORMAL,  # Zendesk allows no priority; the SLA treats it as normal
 }
 AGENT_ROLES = frozenset({"agent", "admin"})
-TRACKED_FIELDS = {"status": "status", "priority": "priority", "group_id": "group",
-                  "assignee_id": "assignee"}
+TRACKED_FIELDS = {
+    "status": "status",
+    "priority": "priority",
+    "group_id": "group",
+    "assignee_id": "assignee",
+}
 
 
 @dataclass(slots=True)
@@ -132,9 +136,9 @@ class TicketMapper:
             priority=PRIORITIES[priority_raw],
             title=str(raw.get("subject") or ""),
             url=f"{self.base_url}/agent/tickets/{tid}",
-            requester=str(requester.get("email") or requester_id) if requester else (
-                str(requester_id) if requester_id is not None else None
-            ),
+            requester=str(requester.get("email") or requester_id)
+            if requester
+            else (str(requester_id) if requester_id is not None else None),
             organization=str(org.get("name")) if org else None,
             assignee=str(assignee_id) if assignee_id is not None else None,
             group=self._group(group_id, directory),
@@ -184,8 +188,12 @@ class TicketMapper:
                     new = self._value(name, event.get("value"), directory)
                     if kind == "Create" or old != new:
                         history.append(
-                            Change(at=at, field=TRACKED_FIELDS[name],
-                                   old=None if kind == "Create" else old, new=new)
+                            Change(
+                                at=at,
+                                field=TRACKED_FIELDS[name],
+                                old=None if kind == "Create" else old,
+                                new=new,
+                            )
                         )
         comments.sort(key=lambda c: c.at)
         history.sort(key=lambda c: c.at)

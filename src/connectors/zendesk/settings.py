@@ -21,7 +21,7 @@ class ApiTokenAuth(_Strict):
 
 
 class ClientCredentialsAuth(_Strict):
-    """OAuth client-credentials grant: acts as the admin who created the client (background sync)."""
+    """OAuth client-credentials grant: acts as the admin who created the client (for sync)."""
 
     kind: Literal["oauth_client_credentials"] = "oauth_client_credentials"
     client_id: str

@@ -59,12 +59,16 @@ class WebhookVerifier:
             raise WebhookRejected(400, "body is not JSON") from exc
         ids = ticket_ids(payload)
         delivery = payload.get("id") if isinstance(payload, dict) else None
-        extra = {"type": str(payload["type"])} if isinstance(payload, dict) and "type" in payload \
+        extra = (
+            {"type": str(payload["type"])}
+            if isinstance(payload, dict) and "type" in payload
             else {}
+        )
         if lower.get(WEBHOOK_ID):
             extra["webhook_id"] = lower[WEBHOOK_ID]
-        return WebhookEvent(ticket_ids=ids, delivery_id=str(delivery) if delivery else None,
-                            extra=extra)
+        return WebhookEvent(
+            ticket_ids=ids, delivery_id=str(delivery) if delivery else None, extra=extra
+        )
 
 
 def ticket_ids(payload: Any) -> tuple[str, ...]:

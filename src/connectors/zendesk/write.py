@@ -82,8 +82,11 @@ def plan_writes(
             continue
         if shows(ticket, action):
             already = next(
-                (c.id for c in ticket.comments if isinstance(action, PostComment)
-                 and c.marker == action.key),
+                (
+                    c.id
+                    for c in ticket.comments
+                    if isinstance(action, PostComment) and c.marker == action.key
+                ),
                 None,
             )
             results[action.key] = ActionResult(
@@ -137,7 +140,9 @@ def plan_writes(
     return WritePlan(writes, results)
 
 
-def _write(fields: dict[str, Any], actions: list[Action], comment: PostComment | None) -> TicketWrite:
+def _write(
+    fields: dict[str, Any], actions: list[Action], comment: PostComment | None
+) -> TicketWrite:
     body = dict(fields)
     custom: dict[str, Any] = {}
     if comment is not None:

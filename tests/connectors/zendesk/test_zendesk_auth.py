@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import seed_ticket
+from zendesk_seeds import seed_ticket
 
 from connectors.errors import AuthError
 from connectors.zendesk import ZendeskConnector
@@ -41,7 +41,8 @@ def test_refresh_token_rotation_is_persisted_atomically(
     token_file = tmp_path / "state" / "zendesk-token.json"
     connector = make_connector(auth="oauth_refresh_token", token_file=str(token_file))
     (tid,) = emulator.seed([seed_ticket(0)])
-    assert not token_file.exists() and emulator.token_grants == []
+    assert not token_file.exists()
+    assert emulator.token_grants == []
 
     connector.fetch(tid)
     saved = json.loads(token_file.read_text())
@@ -65,7 +66,8 @@ def test_refresh_token_rotation_is_persisted_atomically(
     # the old refresh tokens are dead on the server
     reuse = dict(emulator.token_grants[0])
     answer = httpx.post(f"{emulator.base_url}{TOKENS}", json=reuse)
-    assert answer.status_code == 400 and answer.json()["error"] == "invalid_grant"
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "invalid_grant"
 
 
 def test_legacy_api_token(
@@ -82,7 +84,8 @@ def test_legacy_api_token(
 
 
 def test_wrong_credentials_are_fatal_not_retried(
-    emulator: ZendeskEmulator, make_connector: Callable[..., ZendeskConnector],
+    emulator: ZendeskEmulator,
+    make_connector: Callable[..., ZendeskConnector],
     sleeps: list[float],
 ) -> None:
     (tid,) = emulator.seed([seed_ticket(0)])

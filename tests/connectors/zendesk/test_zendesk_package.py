@@ -35,8 +35,14 @@ def _resolve(text: str, env: dict[str, str]) -> Any:
 
 def test_public_names_are_pinned() -> None:
     assert sorted(package.__all__) == [
-        "ApiTokenAuth", "ClientCredentialsAuth", "FieldMapping", "FieldSource",
-        "RefreshTokenAuth", "Settings", "ZendeskConnector", "create",
+        "ApiTokenAuth",
+        "ClientCredentialsAuth",
+        "FieldMapping",
+        "FieldSource",
+        "RefreshTokenAuth",
+        "Settings",
+        "ZendeskConnector",
+        "create",
     ]
 
 
@@ -46,10 +52,14 @@ def test_registry_builds_a_connector_from_the_example_yaml(emulator: ZendeskEmul
     settings = Settings.model_validate(_resolve(EXAMPLE, {**os.environ, **emulator.env()}))
     connector = create("zendesk", settings, retry=RetryPolicy("zendesk"))
     try:
-        assert isinstance(connector, Connector) and isinstance(connector, ZendeskConnector)
+        assert isinstance(connector, Connector)
+        assert isinstance(connector, ZendeskConnector)
         expected = Settings.model_validate(emulator.settings())
         assert (settings.url, settings.auth, settings.fields, settings.webhook_secret) == (
-            expected.url, expected.auth, expected.fields, expected.webhook_secret
+            expected.url,
+            expected.auth,
+            expected.fields,
+            expected.webhook_secret,
         )
     finally:
         connector.close()

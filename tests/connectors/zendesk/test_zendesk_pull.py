@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import T0, seed_ticket
+from zendesk_seeds import T0, seed_ticket
 
 from connectors.emulation import SeedComment
 from connectors.errors import FatalError, RetryableError
@@ -26,15 +26,18 @@ def test_pull_walks_every_page_and_normalises(
 
     assert len(emulator.server.calls("GET", EXPORT)) == 3  # 2 + 2 + 1 with page_size=2
     assert sorted(t.id for t in result.tickets) == sorted(ids)
-    assert result.cursor is not None and result.cursor.startswith(CURSOR_PREFIX)
-    assert result.quarantined == () and result.echoes == ()
+    assert result.cursor is not None
+    assert result.cursor.startswith(CURSOR_PREFIX)
+    assert result.quarantined == ()
+    assert result.echoes == ()
     api_requests = [r for r in emulator.server.requests if r.path.startswith("/api/")]
     assert result.api_calls == len(api_requests)  # every API request counted (not token grants)
     held = next(t for t in result.tickets if t.id == ids[1])
     assert (held.status, held.priority, held.group) == (Status.ON_HOLD, Priority.URGENT, "Tier 2")
     assert held.key == f"zendesk:{ids[1]}"
     assert (held.category, held.customer_tier, held.affected_users) == ("billing", "gold", 12)
-    assert held.organization == "Acme Corp" and held.requester == "customer@example.com"
+    assert held.organization == "Acme Corp"
+    assert held.requester == "customer@example.com"
     assert held.labels == frozenset({"vip"})
     roles = [(c.author_role, c.public, c.body) for c in held.comments]
     assert roles == [
@@ -55,10 +58,15 @@ def test_cursor_resumes_with_only_what_changed(
     first = connector.pull(None, start=T0 - timedelta(hours=1))
 
     quiet = connector.pull(first.cursor, start=T0)
-    assert quiet.tickets == () and quiet.cursor == first.cursor
+    assert quiet.tickets == ()
+    assert quiet.cursor == first.cursor
 
-    emulator.add_comment(ids[2], SeedComment(at=emulator.server.clock.now(), author="customer",
-                                             public=True, body="Any news?"))
+    emulator.add_comment(
+        ids[2],
+        SeedComment(
+            at=emulator.server.clock.now(), author="customer", public=True, body="Any news?"
+        ),
+    )
     again = connector.pull(first.cursor, start=T0)
     assert [t.id for t in again.tickets] == [ids[2]]
     assert again.tickets[0].comments[-1].body == "Any news?"
@@ -81,7 +89,8 @@ def test_null_priority_is_normal_and_malformed_records_are_quarantined(
     assert next(t for t in result.tickets if t.id == ids[0]).priority is Priority.NORMAL
     bad = {q.record_id: q.reason for q in result.quarantined}
     assert set(bad) == {ids[1], ids[2]}
-    assert "exploded" in bad[ids[1]] and "last tuesday" in bad[ids[2]]
+    assert "exploded" in bad[ids[1]]
+    assert "last tuesday" in bad[ids[2]]
     assert all(q.source == "zendesk" for q in result.quarantined)
     # quarantined tickets cost no further calls
     assert not emulator.server.calls("GET", rf"/tickets/{ids[1]}/audits")
@@ -95,8 +104,10 @@ def test_foreign_cursor_is_refused(connector: ZendeskConnector) -> None:
 def test_fetch_one_ticket(emulator: ZendeskEmulator, connector: ZendeskConnector) -> None:
     (tid,) = emulator.seed([seed_ticket(0)])
     ticket = connector.fetch(tid)
-    assert ticket.id == tid and len(ticket.comments) == 3
-    assert ticket.url is not None and ticket.url.endswith(f"/agent/tickets/{tid}")
+    assert ticket.id == tid
+    assert len(ticket.comments) == 3
+    assert ticket.url is not None
+    assert ticket.url.endswith(f"/agent/tickets/{tid}")
 
 
 def test_mapping_from_tags_and_ticket_fields() -> None:
@@ -110,15 +121,21 @@ def test_mapping_from_tags_and_ticket_fields() -> None:
         ),
     )
     raw = {
-        "id": 9, "status": "pending", "priority": "low", "subject": "s",
-        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T01:00:00Z",
-        "tags": ["cat_network", "tier_silver"], "group_id": 5,
+        "id": 9,
+        "status": "pending",
+        "priority": "low",
+        "subject": "s",
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T01:00:00Z",
+        "tags": ["cat_network", "tier_silver"],
+        "group_id": 5,
         "custom_fields": [{"id": 7, "value": None}, {"id": 8, "value": "many"}],
     }
     ticket = mapper.ticket(raw, [], Directory(groups={5: "Ops"}))
     assert (ticket.category, ticket.customer_tier, ticket.group) == ("network", "silver", "Ops")
     assert ticket.affected_users is None  # free text that is no number: unknown, not malformed
-    assert ticket.status is Status.PENDING and ticket.priority is Priority.LOW
+    assert ticket.status is Status.PENDING
+    assert ticket.priority is Priority.LOW
 
 
 def test_export_walk_refuses_to_spin() -> None:

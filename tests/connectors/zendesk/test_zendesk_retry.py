@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import T0, seed_ticket
+from zendesk_seeds import T0, seed_ticket
 
 from connectors.base import ActionStatus
 from connectors.errors import RetryableError
@@ -16,7 +16,9 @@ EXPORT = r"/api/v2/incremental/tickets/cursor"
 
 
 def test_429_waits_retry_after_once_through_the_policy(
-    emulator: ZendeskEmulator, connector: ZendeskConnector, retry: RetryPolicy,
+    emulator: ZendeskEmulator,
+    connector: ZendeskConnector,
+    retry: RetryPolicy,
     sleeps: list[float],
 ) -> None:
     emulator.seed([seed_ticket(i) for i in range(3)])
@@ -31,7 +33,9 @@ def test_429_waits_retry_after_once_through_the_policy(
 
 
 def test_5xx_is_retried_and_counted(
-    emulator: ZendeskEmulator, connector: ZendeskConnector, retry: RetryPolicy,
+    emulator: ZendeskEmulator,
+    connector: ZendeskConnector,
+    retry: RetryPolicy,
     sleeps: list[float],
 ) -> None:
     (tid,) = emulator.seed([seed_ticket(0)])
@@ -40,17 +44,22 @@ def test_5xx_is_retried_and_counted(
     ticket = connector.fetch(tid)
 
     assert len(ticket.comments) == 3
-    assert retry.stats.retries == 2 and retry.stats.rate_limited == 0 and len(sleeps) == 2
+    assert retry.stats.retries == 2
+    assert retry.stats.rate_limited == 0
+    assert len(sleeps) == 2
 
 
 def test_put_429_is_retried_and_writes_once(
-    emulator: ZendeskEmulator, connector: ZendeskConnector, retry: RetryPolicy,
+    emulator: ZendeskEmulator,
+    connector: ZendeskConnector,
+    retry: RetryPolicy,
 ) -> None:
     (tid,) = emulator.seed([seed_ticket(0)])
     ticket = connector.fetch(tid)
     emulator.server.inject("PUT", rf"/api/v2/tickets/{tid}", status=429, retry_after=1)
-    action = AddLabels(key="k", ticket=ticket.key, rule="r", at=ticket.updated_at,
-                       labels=("escalated",))
+    action = AddLabels(
+        key="k", ticket=ticket.key, rule="r", at=ticket.updated_at, labels=("escalated",)
+    )
 
     assert connector.apply(ticket, [action])[0].status is ActionStatus.APPLIED
     assert retry.stats.rate_limited == 1
@@ -58,7 +67,9 @@ def test_put_429_is_retried_and_writes_once(
 
 
 def test_persistent_5xx_gives_up_as_retryable(
-    emulator: ZendeskEmulator, connector: ZendeskConnector, retry: RetryPolicy,
+    emulator: ZendeskEmulator,
+    connector: ZendeskConnector,
+    retry: RetryPolicy,
 ) -> None:
     emulator.server.inject("GET", EXPORT, status=500, count=10)
     with pytest.raises(RetryableError):

@@ -6,7 +6,7 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from conftest import seed_ticket
+from zendesk_seeds import seed_ticket
 
 from connectors.errors import WebhookRejected
 from connectors.zendesk import ZendeskConnector
@@ -36,7 +36,8 @@ def test_bad_replayed_stale_and_oversized_are_refused(
     tampered = body.replace(tid.encode(), b"999999")
     with pytest.raises(WebhookRejected) as bad:
         connector.verify_webhook(headers, tampered, now=now)
-    assert bad.value.status == 401 and "signature" in bad.value.reason
+    assert bad.value.status == 401
+    assert "signature" in bad.value.reason
 
     connector.verify_webhook(headers, body, now=now)
     with pytest.raises(WebhookRejected, match="replayed"):
@@ -85,8 +86,11 @@ def test_emulator_delivers_signed_webhooks_on_changes(connector: ZendeskConnecto
     try:
         url = f"http://127.0.0.1:{sink.server_address[1]}/hooks/zendesk"
         with ZendeskEmulator(webhook_url=url) as emu:
-            emu.webhook_secret = connector.settings.webhook_secret.get_secret_value() \
-                if connector.settings.webhook_secret else ""
+            emu.webhook_secret = (
+                connector.settings.webhook_secret.get_secret_value()
+                if connector.settings.webhook_secret
+                else ""
+            )
             (tid,) = emu.seed([seed_ticket(0)])
             assert arrived.wait(5)
             headers, body = received[0]

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from conftest import T0, seed_ticket
+from zendesk_seeds import T0, seed_ticket
 
 from connectors.base import ActionStatus, marker_for
 from connectors.emulation import SeedComment
@@ -60,7 +60,8 @@ def test_all_write_kinds_in_one_coalesced_put(
     assert first["priority"] == "urgent"
     assert first["group_id"] == emulator.group_id("Tier 2")
     assert first["assignee_id"] == emulator.agent_id
-    assert first["additional_tags"] == ["escalated", "l2"] and first["remove_tags"] == ["vip"]
+    assert first["additional_tags"] == ["escalated", "l2"]
+    assert first["remove_tags"] == ["vip"]
     assert first["comment"] == {"body": "Escalated to tier 2", "public": False}
     assert first["metadata"] == {"escalation_sidecar": {"marker": marker_for(actions[4].key)}}
     assert first["safe_update"] is True
@@ -71,13 +72,12 @@ def test_all_write_kinds_in_one_coalesced_put(
     assert second["updated_stamp"] != first["updated_stamp"]  # chained from the first response
 
     record = emulator.record(tid)
-    assert record["priority"] == "urgent" and record["assignee_id"] == emulator.agent_id
+    assert record["priority"] == "urgent"
+    assert record["assignee_id"] == emulator.agent_id
     assert sorted(record["tags"]) == ["escalated", "keep-me", "l2"]
     after = connector.fetch(tid)
     ours = [c for c in after.comments if c.author_role is AuthorRole.SIDECAR]
-    assert [(c.public, c.marker) for c in ours] == [
-        (False, actions[4].key), (True, actions[5].key)
-    ]
+    assert [(c.public, c.marker) for c in ours] == [(False, actions[4].key), (True, actions[5].key)]
     assert results[4].external_id == ours[0].id
     # the marker is invisible: not in any comment body
     assert all("escalation-sidecar" not in c["body"] for c in emulator.comments(tid))
@@ -93,12 +93,19 @@ def test_write_that_changes_nothing_is_not_sent(
         AddLabels(**_base(ticket, "a"), labels=("vip",)),
         RemoveLabels(**_base(ticket, "r"), labels=("never-there",)),
         Notify(**_base(ticket, "n"), channel="slack", text="hi"),
-        CreateLinkedIssue(**_base(ticket, "j"), system="jira", project="ENG", summary="s",
-                          description="d", priority=Priority.HIGH),
+        CreateLinkedIssue(
+            **_base(ticket, "j"),
+            system="jira",
+            project="ENG",
+            summary="s",
+            description="d",
+            priority=Priority.HIGH,
+        ),
     ]
     results = connector.apply(ticket, actions)
     assert [r.status for r in results] == [ActionStatus.ALREADY] * 3 + [ActionStatus.FAILED] * 2
-    assert "not a Zendesk write" in results[3].detail and "issue tracker" in results[4].detail
+    assert "not a Zendesk write" in results[3].detail
+    assert "issue tracker" in results[4].detail
     assert not emulator.server.calls("PUT", PUT)
 
 
@@ -135,9 +142,11 @@ def test_crash_between_write_and_record_never_posts_twice(
     # ... the process dies before the store records the key; on restart it reads the ticket
     fresh = connector.fetch(tid)
     found = [c for c in fresh.comments if c.marker == comment.key]
-    assert len(found) == 1 and found[0].author_role is AuthorRole.SIDECAR
+    assert len(found) == 1
+    assert found[0].author_role is AuthorRole.SIDECAR
     again = connector.apply(fresh, [comment])
-    assert again[0].status is ActionStatus.ALREADY and again[0].external_id == found[0].id
+    assert again[0].status is ActionStatus.ALREADY
+    assert again[0].external_id == found[0].id
     # even replaying with the stale pre-crash ticket is safe: 409, re-read, marker found
     stale = connector.apply(ticket, [comment])
     assert stale[0].status is ActionStatus.ALREADY
@@ -158,10 +167,13 @@ def test_echo_of_our_own_write_is_marked_until_a_person_acts(
     assert echo.echoes == (ticket.key,)  # ... but clearly nothing a person did
     assert "escalated" in echo.tickets[0].labels
 
-    emulator.add_comment(ids[0], SeedComment(at=emulator.server.clock.now(), author="customer",
-                                             public=True, body="thanks"))
+    emulator.add_comment(
+        ids[0],
+        SeedComment(at=emulator.server.clock.now(), author="customer", public=True, body="thanks"),
+    )
     human = connector.pull(echo.cursor, start=T0)
-    assert [t.id for t in human.tickets] == [ids[0]] and human.echoes == ()
+    assert [t.id for t in human.tickets] == [ids[0]]
+    assert human.echoes == ()
 
 
 def test_unknown_group_fails_that_action_only(
@@ -176,7 +188,8 @@ def test_unknown_group_fails_that_action_only(
             SetPriority(**_base(ticket, "p"), priority=Priority.HIGH, previous=Priority.NORMAL),
         ],
     )
-    assert results[0].status is ActionStatus.FAILED and "Nonexistent" in results[0].detail
+    assert results[0].status is ActionStatus.FAILED
+    assert "Nonexistent" in results[0].detail
     assert results[1].status is ActionStatus.APPLIED
     assert emulator.record(tid)["group_id"] is None
 
@@ -190,5 +203,6 @@ def test_per_ticket_update_limit_fails_without_blocking(
         connector.apply(ticket, [AddLabels(**_base(ticket, f"x{_}"), labels=(f"x{_}",))])
     ticket = connector.fetch(tid)
     result = connector.apply(ticket, [AddLabels(**_base(ticket, "late"), labels=("late",))])
-    assert result[0].status is ActionStatus.FAILED and "RateLimited" in result[0].detail
+    assert result[0].status is ActionStatus.FAILED
+    assert "RateLimited" in result[0].detail
     assert sleeps == []  # Retry-After (~600 s) exceeds max_wait: fail now, retry next cycle
