@@ -176,7 +176,8 @@ class EmulatorServer:
         self._httpd = ThreadingHTTPServer((self._host, self._port), _Handler)
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name=f"{self.name}-emulator", daemon=True
+            target=lambda: self._httpd.serve_forever(poll_interval=0.05) if self._httpd else None,
+            name=f"{self.name}-emulator", daemon=True
         )
         self._thread.start()
         return self.base_url

@@ -56,7 +56,9 @@ class RetryPolicy:
         self.stats = RetryStats()
         self._sleep = sleep
         self._on_wait = on_wait
-        self._backoff = wait_exponential_jitter(initial=initial_backoff, max=max_wait)
+        self._backoff = wait_exponential_jitter(
+            multiplier=initial_backoff, max=max_wait, jitter=initial_backoff
+        )
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

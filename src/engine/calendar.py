@@ -49,6 +49,7 @@ class BusinessCalendar:
         if not always_open and not any(self._weekly.values()):
             raise ValueError(f"calendar {name!r} has no opening hours")
         self._years: tuple[int, int] | None = None
+        self._lo = self._hi = 0  # epoch range the table covers with a year of margin
         self._starts: list[int] = []
         self._ends: list[int] = []
         self._cum: list[int] = []  # business seconds before interval i
@@ -72,7 +73,8 @@ class BusinessCalendar:
         """Business seconds from a fixed origin to ``t``: differences of positions are durations."""
         if self.always_open:
             return t
-        self._cover(t)
+        if not self._lo <= t < self._hi:
+            self._cover(t)
         i = bisect.bisect_right(self._ends, t)
         if i == len(self._starts):
             return self._cum_end[-1]
@@ -152,6 +154,8 @@ class BusinessCalendar:
             cum_end = [c + shift for c in cum_end]
         self._starts, self._ends, self._cum, self._cum_end = starts, ends, cum, cum_end
         self._years = (first_year, last_year)
+        self._lo = int(datetime(first_year + 1, 1, 1, tzinfo=UTC).timestamp())
+        self._hi = int(datetime(last_year, 1, 1, tzinfo=UTC).timestamp())
 
     def _local_epoch(self, day: date, minutes: int) -> int:
         if minutes >= 24 * 60:

@@ -7,6 +7,7 @@ All instants are timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -236,12 +237,17 @@ class Decision:
 class TicketPlan:
     ticket: str
     level: int
-    sla: SlaState | None
+    # the SLA state is built on demand: a re-plan of every ticket rarely needs all of them
+    sla_of: Callable[[], SlaState | None] = field(default=lambda: None, repr=False, compare=False)
     actions: tuple[Action, ...] = ()
     # decided, but the ticket already shows it: recorded, never written
     satisfied: tuple[Action, ...] = ()
     decisions: tuple[Decision, ...] = ()
     next_due: datetime | None = None  # next instant a time-based rule falls due, if nothing changes
+
+    @property
+    def sla(self) -> SlaState | None:
+        return self.sla_of()
 
 
 @dataclass(frozen=True, slots=True)

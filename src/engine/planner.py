@@ -9,9 +9,10 @@ written.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from engine.calendar import from_epoch, to_epoch
@@ -61,25 +62,34 @@ from engine.sla import (
 class Memory:
     """What the sidecar did to one ticket before, derived from its applied actions."""
 
-    keys: set[str] = field(default_factory=set)
+    # keys without the ticket's prefix: ``sla-breached:set_priority``, ``L2:notify``
+    done: set[str] = field(default_factory=set)
     level: int = 0
     reached: list[tuple[int, datetime]] = field(default_factory=list)
     priority_sets: list[SetPriority] = field(default_factory=list)
 
     @classmethod
-    def of(cls, actions: Iterable[Action]) -> Memory:
-        memory = cls()
-        seen_levels: set[int] = set()
+    def of(cls, ticket_key: str, actions: Sequence[Action]) -> Memory:
+        cut = len(ticket_key) + 1
+        memory = cls({action.key[cut:] for action in actions})
+        first_reached: dict[int, datetime] = {}
         for action in actions:
-            memory.keys.add(action.key)
-            if action.level is not None and action.level not in seen_levels:
-                seen_levels.add(action.level)
-                memory.reached.append((action.level, action.at))
-                memory.level = max(memory.level, action.level)
+            if action.level is not None and action.level not in first_reached:
+                first_reached[action.level] = action.at
             if isinstance(action, SetPriority):
                 memory.priority_sets.append(action)
-        memory.reached.sort()
+        if first_reached:
+            memory.reached = sorted(first_reached.items())
+            memory.level = max(first_reached)
         return memory
+
+    def spent(self, rule: Rule) -> bool:
+        """Firing ``rule`` again could decide nothing new for this ticket."""
+        return (
+            bool(rule.step_keys)
+            and self.done.issuperset(rule.step_keys)
+            and (rule.escalate_to is None or rule.escalate_to <= self.level)
+        )
 
 
 def sla_priority(ticket: Ticket, memory: Memory) -> Priority:
@@ -126,7 +136,8 @@ def plan_ticket(
     now: int,
     population: Population,
 ) -> TicketPlan:
-    memory = Memory.of(applied) if applied else Memory()
+    ticket_key = ticket.key
+    memory = Memory.of(ticket_key, applied) if applied else Memory()
     ctx = Context(ticket, now, (), memory.level, population, policy.at_risk_percent)
     sla_policy = choose_sla_policy(policy, ctx)
     priority = sla_priority(ticket, memory)
@@ -139,6 +150,10 @@ def plan_ticket(
         )
     ctx.clocks = clocks
 
+    status = ticket.status
+    rules = [
+        r for r in policy.rules if status in (r.statuses or ACTIVE_STATUSES) and not memory.spent(r)
+    ]
     fired: list[tuple[Rule, str, TargetClock | None]] = []
     fired_names: set[str] = set()
     escalated_by: Rule | None = None
@@ -146,21 +161,19 @@ def plan_ticket(
     progress = True
     while progress:  # a level reached now can make a level criterion hold now
         progress = False
-        for rule in policy.rules:
+        for rule in rules:
             if rule.name in fired_names:
-                continue
-            if ticket.status not in (rule.statuses or ACTIVE_STATUSES):
                 continue
             ctx.matched = None
             ctx.reason = ""
             if not rule.when.holds(ctx):
                 continue
             fired_names.add(rule.name)
-            fired.append((rule, ctx.reason or rule.when.describe(), ctx.matched))
+            fired.append((rule, ctx.reason, ctx.matched))
             if active and rule.escalate_to is not None and rule.escalate_to > ctx.level:
                 ctx.level = rule.escalate_to
                 escalated_by = rule
-            progress = True
+                progress = True  # only the level can change what other rules see
 
     actions: list[Action] = []
     satisfied: list[Action] = []
@@ -169,25 +182,26 @@ def plan_ticket(
     if fired:
         render = _Renderer(policy, ctx, memory, sla_policy, priority)
         for rule, reason, matched in fired:
-            new_keys = _emit(
-                (_bind(step, rule, ticket, at, render, matched) for step in rule.steps),
-                ticket,
-                memory,
-                actions,
-                satisfied,
-            )
-            if new_keys:
-                decisions.append(Decision(ticket.key, rule.name, at, reason))
+            new = False
+            for step, tail in zip(rule.steps, rule.step_keys, strict=True):
+                if tail in memory.done:
+                    continue  # decided before: never again, whatever the ticket shows now
+                new = True
+                key = f"{ticket_key}:{tail}"
+                _sort(
+                    _bind(step, key, rule, ticket, at, render, matched), ticket, actions, satisfied
+                )
+            if new:
+                decisions.append(
+                    Decision(ticket.key, rule.name, at, reason or rule.when.describe())
+                )
         if escalated_by is not None and ctx.level > memory.level:
             level = policy.levels[ctx.level]
-            new_keys = _emit(
-                _reach_level(level, policy, escalated_by, ticket, at, render),
-                ticket,
-                memory,
-                actions,
-                satisfied,
-            )
-            if new_keys:
+            new = False
+            for action in _reach_level(level, policy, escalated_by, ticket, at, render, memory):
+                new = True
+                _sort(action, ticket, actions, satisfied)
+            if new:
                 decisions.append(
                     Decision(
                         ticket.key,
@@ -201,21 +215,22 @@ def plan_ticket(
     return TicketPlan(
         ticket=ticket.key,
         level=ctx.level,
-        sla=sla_state(sla_policy.name, priority, clocks) if sla_policy else None,
+        sla_of=partial(sla_state, sla_policy.name, priority, clocks) if sla_policy else _no_sla,
         actions=tuple(actions),
         satisfied=tuple(satisfied),
         decisions=tuple(decisions),
-        next_due=_next_due(policy, ctx, fired_names),
+        next_due=_next_due(rules, ctx, fired_names),
     )
 
 
-def _next_due(policy: Policy, ctx: Context, fired: set[str]) -> datetime | None:
+def _no_sla() -> None:
+    return None
+
+
+def _next_due(rules: Sequence[Rule], ctx: Context, fired: set[str]) -> datetime | None:
     best: int | None = None
-    status = ctx.ticket.status
-    for rule in policy.rules:
-        if rule.name in fired or status not in (rule.statuses or ACTIVE_STATUSES):
-            continue
-        if not rule.when.time_based:
+    for rule in rules:
+        if not rule.timed or rule.name in fired:
             continue
         at = rule.when.next_at(ctx)
         if at is not None and at > ctx.now and (best is None or at < best):
@@ -223,25 +238,13 @@ def _next_due(policy: Policy, ctx: Context, fired: set[str]) -> datetime | None:
     return from_epoch(best) if best is not None else None
 
 
-def _emit(
-    candidates: Iterable[Action | None],
-    ticket: Ticket,
-    memory: Memory,
-    actions: list[Action],
-    satisfied: list[Action],
-) -> int:
-    """Sort new candidates into writes and already-shown; returns how many were new."""
-    new = 0
-    for action in candidates:
-        if action is None or action.key in memory.keys:
-            continue
-        new += 1
-        needed = _still_needed(action, ticket)
-        if needed is None:
-            satisfied.append(action)
-        else:
-            actions.append(needed)
-    return new
+def _sort(action: Action, ticket: Ticket, actions: list[Action], satisfied: list[Action]) -> None:
+    """A new decision goes to the writes, or to ``satisfied`` when the ticket shows it."""
+    needed = _still_needed(action, ticket)
+    if needed is None:
+        satisfied.append(action)
+    else:
+        actions.append(needed)
 
 
 def _still_needed(action: Action, ticket: Ticket) -> Action | None:
@@ -280,52 +283,33 @@ def _replace_labels(action: AddLabels | RemoveLabels, labels: tuple[str, ...]) -
     )
 
 
-class _Keys:
-    """Stable keys: ``zendesk:42:sla-breached:set_priority``; repeats of a kind get ``.2``."""
-
-    def __init__(self, prefix: str) -> None:
-        self._prefix = prefix
-        self._seen: dict[str, int] = {}
-
-    def __call__(self, kind: str) -> str:
-        n = self._seen.get(kind, 0) + 1
-        self._seen[kind] = n
-        return f"{self._prefix}:{kind}" if n == 1 else f"{self._prefix}:{kind}.{n}"
-
-
 def _bind(
     step: Step,
+    key: str,
     rule: Rule,
     ticket: Ticket,
     at: datetime,
     render: _Renderer,
     matched: TargetClock | None,
-    keys: dict[str, _Keys] | None = None,
-) -> Action | None:
-    key = render.keys_for(rule.name)
-    common: dict[str, Any] = {"ticket": ticket.key, "rule": rule.name, "at": at}
+) -> Action:
+    common: dict[str, Any] = {"key": key, "ticket": ticket.key, "rule": rule.name, "at": at}
     if isinstance(step, AddLabelsStep):
-        return AddLabels(key=key("add_labels"), labels=step.labels, **common)
+        return AddLabels(labels=step.labels, **common)
     if isinstance(step, RemoveLabelsStep):
-        return RemoveLabels(key=key("remove_labels"), labels=step.labels, **common)
+        return RemoveLabels(labels=step.labels, **common)
     if isinstance(step, SetPriorityStep):
-        return SetPriority(
-            key=key("set_priority"), priority=step.priority, previous=ticket.priority, **common
-        )
+        return SetPriority(priority=step.priority, previous=ticket.priority, **common)
     if isinstance(step, RaisePriorityStep):
         raised = ticket.priority.raised(step.steps)
-        return SetPriority(
-            key=key("set_priority"), priority=raised, previous=ticket.priority, **common
-        )
+        return SetPriority(priority=raised, previous=ticket.priority, **common)
     if isinstance(step, AssignStep):
-        return Assign(key=key("assign"), group=step.group, user=step.user, **common)
+        return Assign(group=step.group, user=step.user, **common)
     if isinstance(step, CommentStep):
         body = step.template(render.context(rule, None, matched))
-        return PostComment(key=key("comment"), public=step.public, body=body, **common)
+        return PostComment(public=step.public, body=body, **common)
     if isinstance(step, LinkedIssueStep):
         context = render.context(rule, None, matched)
         return CreateLinkedIssue(
-            key=key("create_linked_issue"),
             system=step.system,
             project=step.project,
             summary=step.summary(context),
@@ -335,34 +319,42 @@ def _bind(
         )
     if isinstance(step, NotifyStep):
         text = step.template(render.context(rule, None, matched))
-        return Notify(key=key("notify"), channel=step.channel, text=text, **common)
+        return Notify(channel=step.channel, text=text, **common)
     raise TypeError(step)  # pragma: no cover
 
 
 def _reach_level(
-    level: Level, policy: Policy, rule: Rule, ticket: Ticket, at: datetime, render: _Renderer
-) -> list[Action | None]:
-    prefix = f"{ticket.key}:L{level.number}"
+    level: Level,
+    policy: Policy,
+    rule: Rule,
+    ticket: Ticket,
+    at: datetime,
+    render: _Renderer,
+    memory: Memory,
+) -> Iterator[Action]:
+    """What reaching ``level`` does, skipping what was done before (keys in ``memory``)."""
+    tail = f"L{level.number}:"
+    prefix = f"{ticket.key}:{tail}"
     common: dict[str, Any] = {
         "ticket": ticket.key,
         "rule": rule.name,
         "at": at,
         "level": level.number,
     }
-    lower = tuple(other.label for n, other in sorted(policy.levels.items()) if n != level.number)
-    out: list[Action | None] = [
-        RemoveLabels(key=f"{prefix}:remove_labels", labels=lower, **common),
-        AddLabels(key=f"{prefix}:add_labels", labels=(level.label,), **common),
-    ]
-    if level.group is not None or level.user is not None:
-        out.append(Assign(key=f"{prefix}:assign", group=level.group, user=level.user, **common))
-    if level.customer_update is not None:
+    done = {key[len(tail) :] for key in memory.done if key.startswith(tail)}
+    if "remove_labels" not in done:
+        others = tuple(o.label for n, o in sorted(policy.levels.items()) if n != level.number)
+        yield RemoveLabels(key=prefix + "remove_labels", labels=others, **common)
+    if "add_labels" not in done:
+        yield AddLabels(key=prefix + "add_labels", labels=(level.label,), **common)
+    if (level.group is not None or level.user is not None) and "assign" not in done:
+        yield Assign(key=prefix + "assign", group=level.group, user=level.user, **common)
+    if level.customer_update is not None and "comment" not in done:
         body = level.customer_update(render.context(rule, level, None))
-        out.append(PostComment(key=f"{prefix}:comment", public=True, body=body, **common))
-    if level.channel is not None and level.notification is not None:
+        yield PostComment(key=prefix + "comment", public=True, body=body, **common)
+    if level.channel and level.notification is not None and "notify" not in done:
         text = level.notification(render.context(rule, level, None))
-        out.append(Notify(key=f"{prefix}:notify", channel=level.channel, text=text, **common))
-    return out
+        yield Notify(key=prefix + "notify", channel=level.channel, text=text, **common)
 
 
 class _Renderer:
@@ -381,13 +373,7 @@ class _Renderer:
         self._memory = memory
         self._sla_policy = sla_policy
         self._priority = priority
-        self._keys: dict[str, _Keys] = {}
         self._base: dict[str, Any] | None = None
-
-    def keys_for(self, rule: str) -> _Keys:
-        if rule not in self._keys:
-            self._keys[rule] = _Keys(f"{self._ctx.ticket.key}:{rule}")
-        return self._keys[rule]
 
     def _format(self, epoch: int | None, clock: TargetClock | None = None) -> str | None:
         if epoch is None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from engine.calendar import BusinessCalendar
 from engine.criteria import Criterion
@@ -40,38 +40,45 @@ class Level:
 # -- what a rule does, before it is bound to a ticket -------------------------------------------
 @dataclass(frozen=True, slots=True)
 class AddLabelsStep:
+    kind: ClassVar[str] = "add_labels"
     labels: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class RemoveLabelsStep:
+    kind: ClassVar[str] = "remove_labels"
     labels: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class SetPriorityStep:
+    kind: ClassVar[str] = "set_priority"
     priority: Priority
 
 
 @dataclass(frozen=True, slots=True)
 class RaisePriorityStep:
+    kind: ClassVar[str] = "set_priority"
     steps: int = 1
 
 
 @dataclass(frozen=True, slots=True)
 class AssignStep:
+    kind: ClassVar[str] = "assign"
     group: str | None = None
     user: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class CommentStep:
+    kind: ClassVar[str] = "comment"
     public: bool
     template: Template
 
 
 @dataclass(frozen=True, slots=True)
 class LinkedIssueStep:
+    kind: ClassVar[str] = "create_linked_issue"
     system: str
     project: str
     summary: Template
@@ -80,6 +87,7 @@ class LinkedIssueStep:
 
 @dataclass(frozen=True, slots=True)
 class NotifyStep:
+    kind: ClassVar[str] = "notify"
     channel: str
     template: Template
 
@@ -105,6 +113,19 @@ class Rule:
     # statuses in which the rule is evaluated; by default only while the ticket is active
     statuses: frozenset[Status] = frozenset()
     description: str = ""
+    # key of each step after the ticket's: ``rule:kind``, numbered when a kind repeats
+    step_keys: tuple[str, ...] = field(init=False, default=())
+    timed: bool = field(init=False, default=False)  # time alone can make it hold
+
+    def __post_init__(self) -> None:
+        seen: dict[str, int] = {}
+        keys = []
+        for step in self.steps:
+            n = seen[step.kind] = seen.get(step.kind, 0) + 1
+            kind = step.kind if n == 1 else f"{step.kind}.{n}"
+            keys.append(f"{self.name}:{kind}")
+        object.__setattr__(self, "step_keys", tuple(keys))
+        object.__setattr__(self, "timed", self.when.time_based)
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,16 +57,20 @@ class TargetClock:
     cycle_breach: int | None = None  # the breach of the current cycle, if it has breached
     stopped_due: int | None = None  # for a met target: when it would have fallen due
     started: bool = True
+    _elapsed: int = -1
 
     @property
     def running(self) -> bool:
         return self.open_since is not None
 
     def elapsed(self) -> int:
-        if self.open_since is None:
-            return self.base
-        cal = self.calendar
-        return self.base + cal.position(self.now) - cal.position(self.open_since)
+        if self._elapsed < 0:  # computed once: every criterion asks
+            if self.open_since is None:
+                self._elapsed = self.base
+            else:
+                cal = self.calendar
+                self._elapsed = self.base + cal.position(self.now) - cal.position(self.open_since)
+        return self._elapsed
 
     def reaches(self, seconds: int) -> int | None:
         """The instant elapsed time reaches ``seconds`` if it keeps running; None when paused."""
