@@ -102,6 +102,8 @@ class ZendeskEmulator:
         self._updates: dict[int, deque[datetime]] = {}
         self._minute: tuple[int, int] = (0, 0)  # (minute, requests in it)
         self.users: dict[int, dict[str, Any]] = {}
+        self._user_by_email: dict[str, int] = {}  # 10,000 seeded requesters: no linear scans
+        self._org_by_name: dict[str, int] = {}
         self.groups: dict[int, dict[str, Any]] = {}
         self.organizations: dict[int, dict[str, Any]] = {}
         self.api_user_id = self._add_user("Escalation Sidecar", self.email, "admin")
@@ -273,9 +275,9 @@ class ZendeskEmulator:
 
     def user_id(self, email: str, *, name: str | None = None, role: str = "end-user") -> int:
         with self._lock:
-            for user in self.users.values():
-                if user["email"] == email:
-                    return int(user["id"])
+            known = self._user_by_email.get(email)
+            if known is not None:
+                return known
             return self._add_user(name or email.split("@", maxsplit=1)[0], email, role)
 
     def ticket_event_payload(
@@ -311,6 +313,7 @@ class ZendeskEmulator:
     def _add_user(self, name: str, email: str, role: str) -> int:
         uid = self._next_id()
         stamp = _iso(self.server.clock.now())
+        self._user_by_email[email] = uid
         self.users[uid] = {
             "id": uid,
             "url": f"/api/v2/users/{uid}.json",
@@ -331,12 +334,13 @@ class ZendeskEmulator:
         return uid
 
     def _organization_id(self, name: str, tier: str | None) -> int:
-        for org in self.organizations.values():
-            if org["name"] == name:
-                if tier is not None:
-                    org["organization_fields"][TIER_ORG_FIELD] = tier  # last seed wins
-                return int(org["id"])
+        known = self._org_by_name.get(name)
+        if known is not None:
+            if tier is not None:  # last seed wins
+                self.organizations[known]["organization_fields"][TIER_ORG_FIELD] = tier
+            return known
         oid = self._next_id()
+        self._org_by_name[name] = oid
         stamp = _iso(self.server.clock.now())
         self.organizations[oid] = {
             "id": oid,
