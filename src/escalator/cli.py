@@ -27,8 +27,8 @@ ConfigOption = Annotated[
 ]
 EXIT_CONFIG = 2
 
-err = Console(stderr=True, highlight=False)
-out = Console(highlight=False)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
 
 
 def fail_with(problems: ConfigError) -> typer.Exit:
@@ -103,3 +103,5 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # pragma: no cover - interactive
         raise SystemExit(130) from None
+if __name__ == "__main__":
+    main()
