@@ -1,0 +1,227 @@
+"""``Notifier``: posts ``Notify`` actions through the one retry policy, one result each.
+
+What each HTTP answer means is a table, not a chain of ifs (``_OUTCOMES``). The channel URL
+is a secret: error details are built from status codes and exception class names, and any
+text that could echo the URL is redacted; httpx's own request log line is redacted too.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import NoReturn
+
+import httpx
+
+from connectors.base import ActionResult, ActionStatus
+from connectors.errors import (
+    AuthError,
+    ConnectorError,
+    FatalError,
+    RateLimited,
+    RetryableError,
+)
+from connectors.retry import RetryPolicy, parse_retry_after
+from engine.model import Notify
+from escalator.config.errors import did_you_mean
+from escalator.notify.channel import Channel
+from escalator.notify.payloads import build_request
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+USER_AGENT = "escalation-sidecar-notifier"
+HIDDEN = "<hidden>"
+
+# status -> exception to raise (None: delivered); anything not listed is classed by its hundred
+_OUTCOMES: dict[int, type[ConnectorError]] = {
+    401: AuthError,
+    403: AuthError,
+    404: FatalError,  # the webhook was deleted
+    408: RetryableError,
+    410: FatalError,  # Slack: channel archived
+    425: RetryableError,
+    429: RateLimited,
+}
+# legacy Teams connectors answer 200 with this text when the delivery actually failed
+_TEAMS_HIDDEN_ERROR = re.compile(r"delivery failed.*?returned HTTP error (\d{3})", re.I | re.S)
+
+
+@dataclass(slots=True)
+class NotifyStats:
+    """Per-channel counters the metrics endpoint exports (retries live in ``RetryPolicy.stats``)."""
+
+    sent: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+
+
+class Notifier:
+    """Sends notifications to named channels; never raises for a failed delivery."""
+
+    def __init__(
+        self,
+        channels: Mapping[str, Channel],
+        *,
+        retry: RetryPolicy | None = None,
+        client: httpx.Client | None = None,
+    ) -> None:
+        self.channels = dict(channels)
+        self.retry = retry if retry is not None else RetryPolicy("notify")
+        self.stats = NotifyStats()
+        self._owns_client = client is None
+        self._client = client if client is not None else default_client()
+        self._lock = threading.Lock()
+        _redact_httpx_log(c.url for c in self.channels.values())
+
+    def __repr__(self) -> str:
+        return f"Notifier(channels={sorted(self.channels)!r})"
+
+    def send(self, action: Notify, *, ticket_url: str | None = None) -> ActionResult:
+        """Post ``action`` to its channel: APPLIED, or FAILED with a detail free of the URL."""
+        channel = self.channels.get(action.channel)
+        if channel is None:
+            detail = (
+                f"unknown notification channel {action.channel!r}"
+                f"{did_you_mean(action.channel, self.channels)}; "
+                f"configured: {', '.join(sorted(self.channels)) or 'none'}"
+            )
+            return self._failed(action, detail)
+        request = build_request(channel.type, action, ticket_url)
+        headers = {"Content-Type": "application/json", **request.headers}
+
+        def post_once() -> httpx.Response:
+            try:
+                response = self._client.post(channel.url, json=request.body, headers=headers)
+            except (httpx.InvalidURL, httpx.UnsupportedProtocol):
+                raise FatalError("the channel URL is not a valid http(s) URL") from None
+            except httpx.TimeoutException as exc:
+                raise RetryableError(f"timed out ({type(exc).__name__})") from None
+            except httpx.TransportError as exc:
+                raise RetryableError(f"transport error ({type(exc).__name__})") from None
+            _raise_for(channel, response)
+            return response
+
+        try:
+            response = self.retry.call(post_once)
+        except ConnectorError as exc:
+            return self._failed(action, f"{_where(channel)}: {_redact(str(exc), channel.url)}")
+        with self._lock:
+            self.stats.sent[channel.name] += 1
+        log.info("notified %s for %s (%s)", channel.name, action.ticket, action.key)
+        return ActionResult(
+            action.key, ActionStatus.APPLIED, f"{_where(channel)}: HTTP {response.status_code}"
+        )
+
+    def close(self) -> None:
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> Notifier:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _failed(self, action: Notify, detail: str) -> ActionResult:
+        with self._lock:
+            self.stats.failed[action.channel] += 1
+        log.warning("notification %s failed: %s", action.key, detail)
+        return ActionResult(action.key, ActionStatus.FAILED, detail)
+
+
+def default_client() -> httpx.Client:
+    # no redirects: a webhook that redirects is misconfigured, and the secret must not travel
+    return httpx.Client(
+        timeout=DEFAULT_TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT}
+    )
+
+
+def _raise_for(channel: Channel, response: httpx.Response) -> None:
+    """Translate one answer into ``connectors.errors``; return when it was delivered."""
+    status = response.status_code
+    if 200 <= status < 300:
+        hidden = _TEAMS_HIDDEN_ERROR.search(response.text) if channel.type == "teams" else None
+        if hidden is None:
+            return
+        status = int(hidden.group(1))  # no Retry-After here: the policy backs off
+        _raise_status(status, f"Teams reported HTTP {status} inside a 200 answer", None)
+    reason = f"HTTP {status} {response.reason_phrase}".rstrip()
+    snippet = _snippet(response)
+    _raise_status(
+        status,
+        f"{reason}: {snippet}" if snippet else reason,
+        parse_retry_after(response.headers.get("Retry-After")),
+    )
+
+
+def _raise_status(status: int, message: str, retry_after: float | None) -> NoReturn:
+    error = _OUTCOMES.get(status)
+    if error is None:
+        error = RetryableError if status >= 500 else FatalError
+    if error is RateLimited:
+        raise RateLimited(message, retry_after=retry_after)
+    raise error(message)
+
+
+def _snippet(response: httpx.Response, limit: int = 200) -> str:
+    # Slack answers with a short code ("invalid_payload", "channel_not_found"): worth keeping
+    text = " ".join(response.text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _where(channel: Channel) -> str:
+    return f"channel {channel.name!r} ({channel.type})"
+
+
+def _secrets_of(url: str) -> list[str]:
+    """The URL and its secret-bearing parts (path, query), longest first."""
+    parts = {url}
+    try:
+        parsed = httpx.URL(url)
+        parts |= {str(parsed), parsed.path, parsed.query.decode("ascii", "replace")}
+    except httpx.InvalidURL:
+        pass  # the whole string is still redacted
+    return sorted((p for p in parts if len(p) >= 8), key=len, reverse=True)
+
+
+def _redact(text: str, url: str) -> str:
+    for secret in _secrets_of(url):
+        text = text.replace(secret, HIDDEN)
+    return text
+
+
+class _RedactSecrets(logging.Filter):
+    """Rewrites httpx's 'HTTP Request: POST <url>' line so a webhook URL never reaches a log."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: frozenset[str] = frozenset()  # replaced, never mutated: read without a lock
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.urls:
+            return True
+        message = record.getMessage()
+        redacted = message
+        for url in self.urls:
+            redacted = _redact(redacted, url)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+_HTTPX_FILTER = _RedactSecrets()
+logging.getLogger("httpx").addFilter(_HTTPX_FILTER)
+
+
+def _redact_httpx_log(urls: Iterable[str]) -> None:
+    _HTTPX_FILTER.urls = _HTTPX_FILTER.urls | frozenset(urls)
