@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import NOW, Sleeps, connect, customer_says, seed_ticket
+from hubspot_helpers import NOW, Sleeps, connect, customer_says, seed_ticket
 from openapi_schema_validator import OAS30Validator
 
 from connectors.emulation import Request, Response
@@ -97,7 +97,7 @@ def contract() -> Contract:
 
 
 def test_a_full_cycle_of_calls_matches_the_specs(contract: Contract, sleeps: Sleeps) -> None:
-    from conftest import start_emulator
+    from hubspot_helpers import start_emulator
 
     emulator: HubSpotEmulator = start_emulator(page_size=2)
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import NOW, connect, customer_says, seed_ticket, start_emulator
+from hubspot_helpers import NOW, connect, customer_says, seed_ticket, start_emulator
 
 from connectors.emulation import SeedComment
 from connectors.hubspot.connector import HubSpotConnector

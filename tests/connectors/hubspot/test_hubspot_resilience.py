@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import NOW, Sleeps, connect, seed_ticket
+from hubspot_helpers import NOW, Sleeps, connect, seed_ticket
 
 from connectors.errors import AuthError, RateLimited, RetryableError
 from connectors.hubspot.emulator import HubSpotEmulator

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from conftest import NOW
 from hubspot.utils.signature import Signature
+from hubspot_helpers import NOW
 
 from connectors.errors import WebhookRejected
 from connectors.hubspot.connector import HubSpotConnector

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import NOW, customer_says, seed_ticket
+from hubspot_helpers import NOW, customer_says, seed_ticket
 
 from connectors.base import ActionStatus, marker_for
 from connectors.hubspot.connector import HubSpotConnector
