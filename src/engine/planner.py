@@ -67,6 +67,8 @@ class Memory:
     level: int = 0
     reached: list[tuple[int, datetime]] = field(default_factory=list)
     priority_sets: list[SetPriority] = field(default_factory=list)
+    level_rule: dict[int, str] = field(default_factory=dict)  # the rule that reached each level
+    level_done: dict[int, set[str]] = field(default_factory=dict)  # kinds done per level
 
     @classmethod
     def of(cls, ticket_key: str, actions: Sequence[Action]) -> Memory:
@@ -74,8 +76,11 @@ class Memory:
         memory = cls({action.key[cut:] for action in actions})
         first_reached: dict[int, datetime] = {}
         for action in actions:
-            if action.level is not None and action.level not in first_reached:
-                first_reached[action.level] = action.at
+            if action.level is not None:
+                if action.level not in first_reached:
+                    first_reached[action.level] = action.at
+                    memory.level_rule[action.level] = action.rule
+                memory.level_done.setdefault(action.level, set()).add(action.kind.value)
             if isinstance(action, SetPriority):
                 memory.priority_sets.append(action)
         if first_reached:
@@ -179,8 +184,8 @@ def plan_ticket(
     satisfied: list[Action] = []
     decisions: list[Decision] = []
     at = from_epoch(now)
+    render = _Renderer(policy, ctx, memory, sla_policy, priority)
     if fired:
-        render = _Renderer(policy, ctx, memory, sla_policy, priority)
         for rule, reason, matched in fired:
             new = False
             for step, tail in zip(rule.steps, rule.step_keys, strict=True):
@@ -211,6 +216,15 @@ def plan_ticket(
                         level.number,
                     )
                 )
+    if active and memory.level and ctx.level == memory.level and memory.level in policy.levels:
+        # a write of the current level that failed earlier is due again (its key was released)
+        level = policy.levels[memory.level]
+        done = memory.level_done.get(level.number, set())
+        if not done.issuperset(_level_kinds(level)):
+            reached_by = policy.rule_named(memory.level_rule.get(level.number, ""))
+            if reached_by is not None:
+                for action in _reach_level(level, policy, reached_by, ticket, at, render, memory):
+                    _sort(action, ticket, actions, satisfied)
 
     return TicketPlan(
         ticket=ticket.key,
@@ -321,6 +335,17 @@ def _bind(
         text = step.template(render.context(rule, None, matched))
         return Notify(channel=step.channel, text=text, **common)
     raise TypeError(step)  # pragma: no cover
+
+
+def _level_kinds(level: Level) -> set[str]:
+    kinds = {"remove_labels", "add_labels"}
+    if level.group is not None or level.user is not None:
+        kinds.add("assign")
+    if level.customer_update is not None:
+        kinds.add("comment")
+    if level.channel and level.notification is not None:
+        kinds.add("notify")
+    return kinds
 
 
 def _reach_level(

@@ -137,6 +137,11 @@ class Policy:
     sla_policies: tuple[SlaPolicy, ...]
     levels: Mapping[int, Level]
     rules: tuple[Rule, ...]
-    resolution_summary: Template | None = None
     time_format: str = "%A %d %B %Y, %H:%M %Z"
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    _by_name: dict[str, Rule] = field(init=False, default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_name", {r.name: r for r in self.rules})
+
+    def rule_named(self, name: str) -> Rule | None:
+        return self._by_name.get(name)

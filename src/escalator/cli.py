@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
+from engine.model import Action
 from escalator.config import Config, ConfigError, config_schema, load_config
+from escalator.cycle import Sidecar
 
 app = typer.Typer(
     name="escalator",
@@ -96,6 +101,110 @@ def simulate(
         sys.stdout.write(json.dumps(result_json(result, tl.ids), indent=2) + "\n")
     else:
         print_timeline(result, tl.ids, out)
+
+
+def open_or_exit(config: Config) -> contextlib.AbstractContextManager[Sidecar]:
+    from escalator.app import open_sidecar
+
+    return open_sidecar(config)
+
+
+def _print_actions(actions: Sequence[Action], as_json: bool) -> None:
+    from engine.codec import action_to_dict
+    from escalator.simulate_report import describe
+
+    if as_json:
+        sys.stdout.write(json.dumps([action_to_dict(a) for a in actions], indent=2) + "\n")
+        return
+    table = Table(title="Write-backs")
+    for column in ("ticket", "rule", "level", "action"):
+        table.add_column(column)
+    for a in actions:
+        table.add_row(a.ticket, a.rule, str(a.level or ""), describe(a))
+    out.print(table)
+
+
+@app.command()
+def plan(
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json", help="print the actions as JSON")] = False,
+    pull: Annotated[bool, typer.Option(help="pull changes from the sources first")] = True,
+) -> None:
+    """Show the write-backs the next sync would make, without making them."""
+    cfg = load_or_exit(config)
+    try:
+        with open_or_exit(cfg) as sidecar:
+            preview, _ = sidecar.preview(pull=pull)
+    except ConfigError as exc:
+        raise fail_with(exc) from None
+    _print_actions(preview.actions, as_json)
+    if not as_json:
+        out.print(f"{len(preview.actions)} write-backs planned for {len(preview.tickets)} tickets.")
+
+
+@app.command()
+def sync(
+    config: ConfigOption = DEFAULT_CONFIG,
+    once: Annotated[bool, typer.Option("--once", help="one cycle, then exit")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print what was written as JSON")] = False,
+) -> None:
+    """Pull, plan and write back (one cycle with --once; otherwise cycle at the poll interval)."""
+    import time
+
+    cfg = load_or_exit(config)
+    try:
+        with open_or_exit(cfg) as sidecar:
+            while True:
+                report = sidecar.cycle()
+                written = [a for a, _ in report.written]
+                _print_actions(written, as_json)
+                if not as_json:
+                    failed = [r for _, r in report.written if r.status.value == "failed"]
+                    out.print(
+                        f"{len(report.applied)} written, {report.recorded} already shown, "
+                        f"{len(failed)} failed; pulled "
+                        + ", ".join(f"{n}: {c}" for n, c in report.pulled.items())
+                    )
+                    for name, error in report.failed_sources.items():
+                        err.print(f"source {name} failed: {error}", markup=False)
+                if once:
+                    raise typer.Exit(1 if report.failed_sources else 0)
+                interval = min((s.poll_interval for s in sidecar.sources.values()), default=60)
+                time.sleep(interval)
+    except ConfigError as exc:
+        raise fail_with(exc) from None
+
+
+@app.command()
+def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Run the sidecar: scheduled polls, the SLA clock, webhooks, health and metrics."""
+    import signal
+
+    import uvicorn
+
+    from escalator.http import create_app
+    from escalator.runner import Runner
+
+    cfg = load_or_exit(config)
+    service = cfg.model.service
+    host = os.environ.get("ESCALATOR_LISTEN_HOST", service.listen_host)
+    port = int(os.environ.get("ESCALATOR_LISTEN_PORT", str(service.listen_port)))
+    try:
+        with open_or_exit(cfg) as sidecar:
+            runner = Runner(sidecar, config_path=config)
+            server = uvicorn.Server(uvicorn.Config(
+                create_app(runner), host=host, port=port, log_level="warning",
+                access_log=False, lifespan="off", timeout_graceful_shutdown=5,
+            ))
+            signal.signal(signal.SIGHUP, lambda *_: runner.reload())
+            runner.start()
+            sidecar.log.info("http.listening", host=host, port=port)
+            try:
+                server.run()  # returns on SIGTERM / SIGINT
+            finally:
+                runner.stop()
+    except ConfigError as exc:
+        raise fail_with(exc) from None
 
 
 def main() -> None:

@@ -182,6 +182,16 @@ class StateStore:
                 done.setdefault(ticket, []).append(action_from_dict(payload))
         return done
 
+    def external_ids(self, kind: str) -> dict[str, tuple[str, str]]:
+        """Done actions of ``kind`` that made something with an id: key -> (ticket, id)."""
+        stmt = select(t.actions.c.key, t.actions.c.ticket, t.actions.c.external_id).where(
+            t.actions.c.kind == kind,
+            t.actions.c.status.in_(t.DONE_STATUSES),
+            t.actions.c.external_id.is_not(None),
+        )
+        with self._tx() as conn:
+            return {key: (ticket, ext) for key, ticket, ext in conn.execute(stmt)}
+
     def is_done(self, key: str) -> bool:
         """True when the action was applied or found already there."""
         stmt = select(t.actions.c.status).where(t.actions.c.key == key)

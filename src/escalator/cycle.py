@@ -1,0 +1,376 @@
+"""The one poll → plan → apply cycle behind ``plan``, ``sync --once`` and ``run``.
+
+Writes are recorded in the store before the API call (``begin``) and after (``finish``), so a
+crash in between leaves a pending entry that the next start resolves by reading the ticket
+back: a comment whose marker is found is recorded as done, never posted again.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from connectors.base import ActionResult, ActionStatus
+from connectors.errors import AuthError, ConnectorError, FatalError
+from engine.codec import format_instant
+from engine.model import (
+    Action,
+    CreateLinkedIssue,
+    LinkedIssue,
+    Notify,
+    Plan,
+    PostComment,
+    Ticket,
+    TicketPlan,
+)
+from engine.planner import plan as plan_tickets
+from escalator.config import Config
+from escalator.logs import EventLog
+from escalator.metrics import Metrics
+from escalator.sources import Source
+from escalator.store import StateStore
+
+# how far back the first pull of a source looks: the recurrence window of the reference policy
+FIRST_PULL_LOOKBACK = timedelta(days=30)
+
+
+class NotificationSender(Protocol):
+    """What the cycle needs of the notifier (``escalator.notify.Notifier``)."""
+
+    def send(self, action: Notify, *, ticket_url: str | None = None) -> ActionResult: ...
+
+
+@dataclass(slots=True)
+class CycleReport:
+    now: datetime
+    pulled: dict[str, int] = field(default_factory=dict)
+    failed_sources: dict[str, str] = field(default_factory=dict)
+    planned: int = 0
+    written: list[tuple[Action, ActionResult]] = field(default_factory=list)
+    recorded: int = 0  # decisions the ticket already showed
+    next_due: datetime | None = None
+
+    @property
+    def applied(self) -> list[Action]:
+        return [a for a, r in self.written if r.status is ActionStatus.APPLIED]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Sidecar:
+    def __init__(
+        self,
+        config: Config,
+        store: StateStore,
+        sources: Mapping[str, Source],
+        *,
+        notifier: NotificationSender | None = None,
+        log: EventLog | None = None,
+        metrics: Metrics | None = None,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.sources = dict(sources)
+        self.notifier = notifier
+        self.log = log or EventLog(level="warning")
+        self.metrics = metrics or Metrics()
+        self.clock = clock
+        self.lock = threading.RLock()  # one cycle at a time: polls, webhooks and the clock share it
+        self._owner: dict[str, str] = {}
+        for name in self.sources:
+            for ticket in store.load_tickets(name):
+                self._owner[ticket.key] = name
+        self.metrics.track_retries(lambda: {n: s.retry.stats for n, s in self.sources.items()})
+
+    # -- reading ----------------------------------------------------------------------------
+    def poll(self, name: str) -> int:
+        """Pull what changed in source ``name`` since its cursor into the ticket cache."""
+        source = self.sources[name]
+        with self.lock:
+            now = self.clock()
+            cursor = self.store.get_cursor(name)
+            try:
+                result = source.connector.pull(cursor, start=now - FIRST_PULL_LOOKBACK)
+            except ConnectorError as exc:
+                self.metrics.polls.labels(name, "failed").inc()
+                self.log.error(
+                    "poll.failed", source=name, error=str(exc), error_type=type(exc).__name__
+                )
+                raise
+            self._remember(name, result.tickets)
+            for q in result.quarantined:
+                self.store.quarantine(name, q.record_id, q.reason, now)
+                self.metrics.quarantined.labels(name).inc()
+                self.log.warning(
+                    "record.quarantined", source=name, record=q.record_id, reason=q.reason
+                )
+            self.store.set_cursor(name, result.cursor, now)
+            self.metrics.polls.labels(name, "ok").inc()
+            self.metrics.tickets_seen.labels(name).inc(len(result.tickets))
+            self.metrics.last_poll.labels(name).set(now.timestamp())
+            self.log.info(
+                "poll.done",
+                source=name,
+                tickets=len(result.tickets),
+                quarantined=len(result.quarantined),
+            )
+            return len(result.tickets)
+
+    def refresh(self, name: str, ticket_ids: Sequence[str]) -> list[Ticket]:
+        """Re-read named tickets now (a webhook said they changed)."""
+        source = self.sources[name]
+        fresh = []
+        with self.lock:
+            for ticket_id in ticket_ids:
+                try:
+                    fresh.append(source.connector.fetch(ticket_id))
+                except ConnectorError as exc:
+                    self.log.warning(
+                        "refresh.failed", source=name, ticket=ticket_id, error=str(exc)
+                    )
+            self._remember(name, fresh)
+        return fresh
+
+    def _remember(self, name: str, tickets: Sequence[Ticket]) -> None:
+        if tickets:
+            self.store.save_tickets(name, tickets)
+            for ticket in tickets:
+                self._owner[ticket.key] = name
+
+    def last_successful_polls(self) -> dict[str, datetime | None]:
+        return {name: self.store.last_poll(name) for name in self.sources}
+
+    # -- deciding ---------------------------------------------------------------------------
+    def plan(self, now: datetime | None = None) -> tuple[Plan, dict[str, Ticket]]:
+        now = now or self.clock()
+        tickets = self._with_linked_issues(self.store.load_tickets())
+        self.metrics.open_tickets.set(len(tickets))
+        applied = self.store.applied_by_ticket()
+        return plan_tickets(self.config.policy, tickets, applied, now), {t.key: t for t in tickets}
+
+    def _with_linked_issues(self, tickets: list[Ticket]) -> list[Ticket]:
+        """Attach the issues the sidecar created for tickets, with their current state."""
+        created = self.store.external_ids("create_linked_issue")
+        if not created:
+            return tickets
+        by_origin: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        for key, (origin, issue_key) in created.items():
+            by_origin[origin].append((key, issue_key))
+        trackers = [s.tracker for s in self.sources.values() if s.tracker is not None]
+        states: dict[str, LinkedIssue] = {}
+        if trackers:
+            wanted = sorted({issue_key for _, issue_key in created.values()})
+            try:
+                for linked in trackers[0].read_linked_issues(wanted):
+                    states[linked.key] = linked
+            except ConnectorError as exc:
+                self.log.warning("linked_issues.unreadable", error=str(exc))
+        out = []
+        for ticket in tickets:
+            links = by_origin.get(ticket.key)
+            if not links:
+                out.append(ticket)
+                continue
+            known = {i.key for i in ticket.linked_issues}
+            extra = tuple(
+                replace(states.get(issue) or LinkedIssue("jira", issue), marker=key)
+                for key, issue in links
+                if issue not in known
+            )
+            out.append(replace(ticket, linked_issues=(*ticket.linked_issues, *extra)))
+        return out
+
+    # -- writing ----------------------------------------------------------------------------
+    def apply(self, plan: Plan, tickets: Mapping[str, Ticket], report: CycleReport) -> None:
+        for tp in plan.tickets:
+            ticket = tickets.get(tp.ticket)
+            if ticket is None:
+                continue
+            self._record_decisions(tp)
+            self._record_satisfied(tp, report)
+            if tp.actions:
+                self._write(ticket, tp.actions, report)
+
+    def _record_decisions(self, tp: TicketPlan) -> None:
+        for d in tp.decisions:
+            self.store.audit(
+                tp.ticket, "decision", {"rule": d.rule, "reason": d.reason, "level": d.level}, d.at
+            )
+            self.log.info(
+                "decision", ticket=tp.ticket, rule=d.rule, reason=d.reason, escalation_level=d.level
+            )
+
+    def _record_satisfied(self, tp: TicketPlan, report: CycleReport) -> None:
+        source = self._owner.get(tp.ticket, "")
+        for action in tp.satisfied:
+            if self.store.begin(action, source):
+                self.store.finish(action.key, ActionStatus.ALREADY, "the ticket already shows it")
+                report.recorded += 1
+
+    def _write(self, ticket: Ticket, actions: Sequence[Action], report: CycleReport) -> None:
+        name = self._owner.get(ticket.key)
+        source = self.sources.get(name) if name else None
+        own: list[Action] = []
+        for action in actions:
+            if not self.store.begin(action, name or ""):
+                continue  # another process (or an earlier attempt still pending) owns it
+            if isinstance(action, Notify):
+                self._finish(action, self._notify(action, ticket), name, report)
+            elif isinstance(action, CreateLinkedIssue):
+                self._finish(action, self._create_linked(ticket, action), name, report)
+            else:
+                own.append(action)
+        if not own:
+            return
+        if source is None:
+            for action in own:
+                self._finish(
+                    action,
+                    ActionResult(
+                        action.key, ActionStatus.FAILED, "no configured source owns this ticket"
+                    ),
+                    name,
+                    report,
+                )
+            return
+        try:
+            results = source.connector.apply(ticket, own)
+        except AuthError:
+            for action in own:
+                self.store.finish(action.key, ActionStatus.FAILED, "authentication failed")
+            raise
+        except ConnectorError as exc:
+            results = [
+                ActionResult(a.key, ActionStatus.FAILED, f"{type(exc).__name__}: {exc}")
+                for a in own
+            ]
+        by_key = {r.key: r for r in results}
+        conflict = False
+        for action in own:
+            result = by_key.get(action.key) or ActionResult(
+                action.key, ActionStatus.FAILED, "the connector returned no result for it"
+            )
+            conflict = conflict or result.status is ActionStatus.CONFLICT
+            self._finish(action, result, name, report)
+        if conflict and name:
+            # the ticket changed under us: re-read it now so the next plan sees the person's change
+            self.refresh(name, [ticket.id])
+
+    def _finish(
+        self, action: Action, result: ActionResult, source: str | None, report: CycleReport
+    ) -> None:
+        self.store.finish(action.key, result.status, result.detail, result.external_id)
+        report.written.append((action, result))
+        now = self.clock()
+        self.metrics.actions.labels(source or "", action.kind.value, result.status.value).inc()
+        if result.status is ActionStatus.APPLIED:
+            self.metrics.clock_lag.observe(max(0.0, (now - action.at).total_seconds()))
+        self.store.audit(
+            action.ticket,
+            "write",
+            {
+                "key": action.key,
+                "kind": action.kind.value,
+                "rule": action.rule,
+                "status": result.status.value,
+                "detail": result.detail,
+                "external_id": result.external_id,
+                "decided_at": format_instant(action.at),
+            },
+            now,
+        )
+        done = result.status in (ActionStatus.APPLIED, ActionStatus.ALREADY)
+        level = "info" if done else "warning"
+        self.log.event(
+            "action",
+            level,
+            ticket=action.ticket,
+            key=action.key,
+            kind=action.kind.value,
+            rule=action.rule,
+            status=result.status.value,
+            detail=result.detail,
+            escalation_level=action.level,
+        )
+
+    def _notify(self, action: Notify, ticket: Ticket) -> ActionResult:
+        if self.notifier is None:
+            return ActionResult(action.key, ActionStatus.FAILED, "no notification channels set up")
+        return self.notifier.send(action, ticket_url=ticket.url)
+
+    def _create_linked(self, ticket: Ticket, action: CreateLinkedIssue) -> ActionResult:
+        for source in self.sources.values():
+            tracker = source.tracker
+            if tracker is not None and source.kind == action.system:
+                try:
+                    return tracker.create_linked_issue(ticket, action)
+                except ConnectorError as exc:
+                    return ActionResult(action.key, ActionStatus.FAILED, str(exc))
+        return ActionResult(
+            action.key,
+            ActionStatus.FAILED,
+            f"no {action.system} source is configured to create the issue in",
+        )
+
+    # -- crash recovery ---------------------------------------------------------------------
+    def resolve_pending(self) -> int:
+        """Settle writes begun before a crash: read the ticket back, never write twice."""
+        resolved = 0
+        with self.lock:
+            for action in self.store.pending():
+                name = self._owner.get(action.ticket)
+                source = self.sources.get(name) if name else None
+                status, detail = ActionStatus.FAILED, "interrupted before it was recorded"
+                if isinstance(action, PostComment) and source is not None:
+                    ticket_id = action.ticket.split(":", 1)[1]
+                    try:
+                        fresh = source.connector.fetch(ticket_id)
+                    except ConnectorError as exc:
+                        self.log.warning("pending.unreadable", key=action.key, error=str(exc))
+                        continue  # try again next cycle; the key stays pending, never re-sent
+                    self._remember(name or "", [fresh])
+                    if any(c.marker == action.key for c in fresh.comments):
+                        status, detail = ActionStatus.ALREADY, "found on the ticket after a restart"
+                self.store.finish(action.key, status, detail)
+                self.log.info("pending.resolved", key=action.key, status=status.value)
+                resolved += 1
+        return resolved
+
+    # -- the cycle --------------------------------------------------------------------------
+    def cycle(self, *, pull: bool = True, now: datetime | None = None) -> CycleReport:
+        """Resolve pending writes, poll every source, plan everything, apply what is due."""
+        with self.lock:
+            report = CycleReport(now or self.clock())
+            self.resolve_pending()
+            if pull:
+                for name in self.sources:
+                    try:
+                        report.pulled[name] = self.poll(name)
+                    except FatalError as exc:
+                        report.failed_sources[name] = str(exc)
+                    except ConnectorError as exc:
+                        report.failed_sources[name] = str(exc)
+            plan, tickets = self.plan(now)
+            report.planned = len(plan.tickets)
+            report.next_due = plan.next_due
+            self.apply(plan, tickets, report)
+            return report
+
+    def preview(self, *, pull: bool = True) -> tuple[Plan, dict[str, Ticket]]:
+        """What a cycle would write, without writing (``escalator plan``)."""
+        with self.lock:
+            if pull:
+                for name in self.sources:
+                    self.poll(name)
+            return self.plan()
+
+    def close(self) -> None:
+        for source in self.sources.values():
+            source.connector.close()

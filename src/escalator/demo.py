@@ -1,0 +1,254 @@
+"""A realistic support day on the three emulators, for ``escalator demo`` and end-to-end tests.
+
+Tickets are created minutes to days before now, so escalations fall due within the first
+minute. Urgent tickets run on the 24x7 calendar, so the demo behaves the same at any hour.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from connectors.emulation import SeedComment, SeedTicket
+from connectors.hubspot.emulator import HubSpotEmulator
+from connectors.jira.emulator import JiraEmulator
+from connectors.zendesk.emulator import ZendeskEmulator
+
+
+@dataclass
+class ChatReceiver:
+    """A loopback stand-in for Slack/Teams/webhook endpoints: records what it is sent."""
+
+    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _server: ThreadingHTTPServer | None = None
+
+    def start(self) -> str:
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                try:
+                    payload = json.loads(body or b"{}")
+                except ValueError:
+                    payload = {"raw": body.decode(errors="replace")}
+                receiver.messages.append((self.path.strip("/"), payload))
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+
+            def log_message(self, format: str, *args: Any) -> None:
+                return
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+
+def _ago(now: datetime, **delta: float) -> datetime:
+    return now - timedelta(**delta)
+
+
+def zendesk_day(now: datetime) -> list[SeedTicket]:
+    return [
+        SeedTicket(
+            "Checkout returns 502 for every customer",
+            _ago(now, minutes=10),
+            status="open",
+            priority="urgent",
+            organization="Globex",
+            category="technical",
+            customer_tier="enterprise",
+            affected_users=1200,
+            comments=[
+                SeedComment(
+                    _ago(now, minutes=10),
+                    "customer",
+                    True,
+                    "Nobody can pay. This is costing us thousands.",
+                )
+            ],
+        ),
+        SeedTicket(
+            "Password reset emails never arrive",
+            _ago(now, minutes=44, seconds=40),
+            status="new",
+            priority="urgent",
+            organization="Umbrella",
+            category="account",
+            customer_tier="standard",
+            affected_users=4,
+        ),
+        SeedTicket(
+            "Invoice shows the wrong VAT rate",
+            _ago(now, days=2),
+            status="pending",
+            priority="normal",
+            organization="Acme",
+            category="billing",
+            customer_tier="standard",
+            comments=[
+                SeedComment(
+                    _ago(now, days=2, minutes=-30),
+                    "agent",
+                    True,
+                    "Could you send us the invoice number?",
+                )
+            ],
+        ),
+    ]
+
+
+def jira_day(now: datetime) -> list[SeedTicket]:
+    return [
+        SeedTicket(
+            "Reports export times out",
+            _ago(now, minutes=59, seconds=40),
+            status="open",
+            priority="urgent",
+            organization="Initech",
+            category="technical",
+            customer_tier="standard",
+            affected_users=12,
+        ),
+        SeedTicket(
+            "SSO login loop after password change",
+            _ago(now, hours=1),
+            status="open",
+            priority="normal",
+            organization="Hooli",
+            category="account",
+            comments=[
+                SeedComment(_ago(now, minutes=50), "agent", True, "Thanks, we are looking into it.")
+            ],
+        ),
+    ]
+
+
+def hubspot_day(now: datetime) -> list[SeedTicket]:
+    chatty = [
+        SeedComment(
+            _ago(now, hours=3, minutes=-10 * i),
+            "agent" if i % 2 else "customer",
+            True,
+            f"Message {i}",
+        )
+        for i in range(12)
+    ]
+    return [
+        SeedTicket(
+            "Charged twice for March",
+            _ago(now, days=10),
+            status="solved",
+            priority="normal",
+            organization="Acme",
+            category="billing",
+        ),
+        SeedTicket(
+            "Refund not received",
+            _ago(now, days=3),
+            status="solved",
+            priority="low",
+            organization="Acme",
+            category="billing",
+        ),
+        SeedTicket(
+            "Card declined again",
+            _ago(now, minutes=5),
+            status="new",
+            priority="normal",
+            organization="Acme",
+            category="billing",
+            customer_tier="standard",
+        ),
+        SeedTicket(
+            "Mobile app crashes on upload",
+            _ago(now, minutes=44, seconds=50),
+            status="new",
+            priority="urgent",
+            organization="Vandelay",
+            category="technical",
+            customer_tier="standard",
+            affected_users=30,
+        ),
+        SeedTicket(
+            "Bulk import keeps failing",
+            _ago(now, hours=3),
+            status="open",
+            priority="normal",
+            organization="Stark",
+            category="technical",
+            comments=chatty,
+        ),
+    ]
+
+
+@dataclass
+class DemoWorld:
+    """The three emulators and a chat receiver, seeded with a day of tickets."""
+
+    zendesk: ZendeskEmulator = field(default_factory=ZendeskEmulator)
+    jira: JiraEmulator = field(default_factory=JiraEmulator)
+    hubspot: HubSpotEmulator = field(default_factory=HubSpotEmulator)
+    chat: ChatReceiver = field(default_factory=ChatReceiver)
+    chat_url: str = ""
+
+    def start(self) -> None:
+        self.zendesk.start()
+        for group in ("Support", "Tier 2 Support", "Support Managers", "Executive Escalations"):
+            self.zendesk.group_id(group)  # the groups the escalation levels assign to
+        self.jira.start()
+        self.hubspot.start()
+        self.chat_url = self.chat.start()
+
+    def seed(self, now: datetime | None = None) -> dict[str, list[str]]:
+        now = now or datetime.now(UTC)
+        ids = {
+            "zendesk": self.zendesk.seed(zendesk_day(now)),
+            "jira": self.jira.seed(jira_day(now)),
+            "hubspot": self.hubspot.seed(hubspot_day(now)),
+        }
+        for ticket_id in ids["hubspot"]:
+            self.hubspot.open_thread(ticket_id)  # customers wrote in through the inbox
+        return ids
+
+    def env(self, sidecar_url: str = "http://127.0.0.1:8080") -> dict[str, str]:
+        """The environment the shipped ``config/`` reads its URLs and secrets from."""
+        return {
+            **self.zendesk.env(),
+            **self.jira.env(),
+            **self.hubspot.env(),
+            "HUBSPOT_WEBHOOK_URL": f"{sidecar_url}/webhooks/hubspot",
+            "TEAM_LEAD_WEBHOOK_URL": f"{self.chat_url}/team-lead",
+            "SUPPORT_MANAGER_WEBHOOK_URL": f"{self.chat_url}/support-manager",
+            "EXECUTIVE_WEBHOOK_URL": f"{self.chat_url}/executive",
+        }
+
+    def stop(self) -> None:
+        for part in (self.zendesk, self.jira, self.hubspot):
+            part.stop()
+        self.chat.stop()
+
+
+@contextmanager
+def demo_world(now: datetime | None = None) -> Iterator[DemoWorld]:
+    world = DemoWorld()
+    world.start()
+    try:
+        world.seed(now)
+        yield world
+    finally:
+        world.stop()

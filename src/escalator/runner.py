@@ -1,0 +1,224 @@
+"""``escalator run``: the scheduler around the one cycle, the HTTP surface, HA and reloads.
+
+APScheduler jobs poll each source at its interval; a clock job is set for the exact instant the
+next time-based rule falls due (re-set after every cycle), so an SLA escalation is written
+within seconds of its due time. Webhooks trigger an immediate re-read of the named tickets.
+With a shared store, a lease makes exactly one process active; the others wait to take over.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from apscheduler.schedulers.background import BackgroundScheduler
+
+from connectors.errors import ConnectorError
+from escalator.config import ConfigError, load_config
+from escalator.config.yamlsource import config_files
+from escalator.cycle import CycleReport, Sidecar
+from escalator.http import poll_freshness
+from escalator.sources import build_sources
+
+LEASE_NAME = "escalator-active"
+
+
+class Runner:
+    def __init__(
+        self,
+        sidecar: Sidecar,
+        *,
+        config_path: Path | None = None,
+        lease_ttl: float = 10.0,
+        lease_every: float = 2.0,
+        reload_every: float = 2.0,
+        on_report: Callable[[CycleReport], None] | None = None,
+    ) -> None:
+        self.sidecar = sidecar
+        self.config_path = config_path
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease_ttl = lease_ttl
+        self.lease_every = lease_every
+        self.reload_every = reload_every
+        self.on_report = on_report
+        self.started = sidecar.clock()
+        self.active = False
+        self._scheduler = BackgroundScheduler(
+            timezone=UTC,
+            job_defaults={
+                "coalesce": True,
+                "max_instances": 1,
+                "misfire_grace_time": 3600,
+            },
+        )
+        self._mtimes = self._config_mtimes()
+        self._stopping = threading.Event()
+
+    # -- life -------------------------------------------------------------------------------
+    def start(self) -> None:
+        s = self._scheduler
+        s.add_job(
+            self._lease_tick,
+            "interval",
+            seconds=self.lease_every,
+            id="lease",
+            next_run_time=datetime.now(UTC),
+        )
+        if self.config_path is not None:
+            s.add_job(self._watch_config, "interval", seconds=self.reload_every, id="reload")
+        self._schedule_polls()
+        s.start()
+        self.sidecar.log.info(
+            "run.started", holder=self.holder, sources=sorted(self.sidecar.sources)
+        )
+
+    def stop(self, timeout: float = 8.0) -> None:
+        """Finish the write in flight (cycles are short), stop the jobs, give up the lease."""
+        self._stopping.set()
+        done = threading.Event()
+
+        def shutdown() -> None:
+            self._scheduler.shutdown(wait=True)
+            done.set()
+
+        threading.Thread(target=shutdown, daemon=True).start()
+        if not done.wait(timeout):
+            self.sidecar.log.warning("run.stop_timeout", seconds=timeout)
+        if self.active:
+            self.sidecar.store.release_lease(LEASE_NAME, self.holder)
+            self.active = False
+        self.sidecar.log.info("run.stopped", holder=self.holder)
+
+    # -- jobs -------------------------------------------------------------------------------
+    def _schedule_polls(self) -> None:
+        for job in self._scheduler.get_jobs():
+            if job.id.startswith("poll:"):
+                job.remove()
+        for name, source in self.sidecar.sources.items():
+            self._scheduler.add_job(
+                self._poll,
+                "interval",
+                seconds=source.poll_interval,
+                args=[name],
+                id=f"poll:{name}",
+                next_run_time=datetime.now(UTC),
+            )
+
+    def _lease_tick(self) -> None:
+        if self._stopping.is_set():
+            return
+        store = self.sidecar.store
+        try:
+            held = store.acquire_lease(LEASE_NAME, self.holder, self.lease_ttl, datetime.now(UTC))
+        except Exception as exc:  # the store is unreachable: stand down until it is back
+            self.sidecar.log.error("lease.error", error=str(exc))
+            held = False
+        if held and not self.active:
+            self.active = True
+            self.sidecar.log.info("lease.acquired", holder=self.holder)
+            self._run_cycle(pull=True)
+        elif not held and self.active:
+            self.active = False
+            self.sidecar.log.warning("lease.lost", holder=self.holder)
+
+    def _poll(self, name: str) -> None:
+        if not self.active or self._stopping.is_set():
+            return
+        try:
+            self.sidecar.poll(name)
+        except ConnectorError:
+            return  # logged and counted by the sidecar; the next interval tries again
+        self._run_cycle(pull=False)
+
+    def _clock(self) -> None:
+        if self.active and not self._stopping.is_set():
+            self._run_cycle(pull=False)
+
+    def _run_cycle(self, *, pull: bool) -> None:
+        try:
+            report = self.sidecar.cycle(pull=pull)
+        except Exception as exc:  # one bad cycle must not stop the scheduler
+            self.sidecar.log.error("cycle.failed", error=str(exc), error_type=type(exc).__name__)
+            return
+        self._arm_clock(report.next_due)
+        if self.on_report is not None:
+            self.on_report(report)
+
+    def _arm_clock(self, due: datetime | None) -> None:
+        """Wake at the instant the next time-based rule falls due."""
+        if due is None or self._stopping.is_set():
+            return
+        # a second late at most: the cycle plans at the wall clock, which must be past the due
+        at = max(due, datetime.now(UTC)) + timedelta(milliseconds=50)
+        job = self._scheduler.get_job("clock")
+        if job is not None and job.next_run_time is not None and job.next_run_time <= at:
+            return
+        self._scheduler.add_job(self._clock, "date", run_date=at, id="clock", replace_existing=True)
+
+    def on_webhook(self, source: str, ticket_ids: Sequence[str]) -> None:
+        """Re-read the named tickets and act now, off the HTTP thread."""
+        if self._stopping.is_set():
+            return
+        self._scheduler.add_job(self._webhook_job, args=[source, list(ticket_ids)])
+
+    def _webhook_job(self, source: str, ticket_ids: list[str]) -> None:
+        if not self.active:
+            return
+        self.sidecar.refresh(source, ticket_ids)
+        self._run_cycle(pull=False)
+
+    # -- config reload ----------------------------------------------------------------------
+    def _config_mtimes(self) -> dict[str, float]:
+        if self.config_path is None or not self.config_path.exists():
+            return {}
+        return {str(p): p.stat().st_mtime for p in config_files(self.config_path)}
+
+    def _watch_config(self) -> None:
+        mtimes = self._config_mtimes()
+        if mtimes != self._mtimes:
+            self._mtimes = mtimes
+            self.reload()
+
+    def reload(self) -> bool:
+        """Apply a changed config if it is valid; otherwise keep running on the old one."""
+        if self.config_path is None:
+            return False
+        log = self.sidecar.log
+        try:
+            config = load_config(self.config_path)
+            sources = build_sources(config)
+        except ConfigError as exc:
+            log.error("config.rejected", problems=[str(p) for p in exc.problems])
+            return False
+        with self.sidecar.lock:
+            old = self.sidecar.sources
+            self.sidecar.config = config
+            self.sidecar.sources = sources
+            for source in old.values():
+                source.connector.close()
+        self._schedule_polls()
+        log.info("config.reloaded", version=config.policy.version)
+        return True
+
+    # -- readiness --------------------------------------------------------------------------
+    def readiness(self) -> dict[str, dict[str, object]]:
+        now = datetime.now(UTC)
+        checks: dict[str, dict[str, object]] = {
+            "config": {"ok": True, "version": self.sidecar.config.policy.version}
+        }
+        try:
+            checks["store"] = {"ok": self.sidecar.store.ping()}
+        except Exception as exc:
+            checks["store"] = {"ok": False, "detail": type(exc).__name__}
+        if self.active:
+            for name, last in self.sidecar.last_successful_polls().items():
+                interval = self.sidecar.sources[name].poll_interval
+                checks[f"source:{name}"] = poll_freshness(last, interval, self.started, now)
+        else:
+            checks["lease"] = {"ok": True, "detail": "standby: another process is active"}
+        return checks

@@ -1,0 +1,121 @@
+"""Connectors built from the config's ``sources`` section, one per configured helpdesk."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from connectors import registry
+from connectors.base import Connector, IssueTracker
+from connectors.retry import RetryPolicy
+from escalator.config import Config, ConfigError, Problem
+from escalator.config.errors import did_you_mean
+
+# keys of a source section that belong to the app, not to the connector's settings
+APP_KEYS = ("kind", "enabled", "poll_interval")
+
+
+@dataclass(slots=True)
+class Source:
+    name: str
+    kind: str
+    poll_interval: int
+    connector: Connector
+    retry: RetryPolicy
+
+    @property
+    def tracker(self) -> IssueTracker | None:
+        return self.connector if isinstance(self.connector, IssueTracker) else None
+
+
+RetryFactory = Callable[[str], RetryPolicy]
+
+
+def connector_settings(config: Config, name: str, env: Mapping[str, str] | None = None) -> Any:
+    """The connector's ``Settings`` for source ``name``, secrets resolved; ConfigError if bad."""
+    spec = config.model.sources[name]
+    try:
+        package = registry.load(spec.kind)
+    except KeyError:
+        raise ConfigError(
+            [
+                config.located.problem(
+                    ("sources", name, "kind"),
+                    f"unknown source kind {spec.kind!r}"
+                    f"{did_you_mean(spec.kind, registry.known_kinds())}"
+                    f" (known: {', '.join(registry.known_kinds())})",
+                )
+            ]
+        ) from None
+    raw = dict(config.resolved("sources", name, env=env))
+    for key in APP_KEYS:
+        raw.pop(key, None)
+    try:
+        return package.Settings.model_validate(raw)
+    except ValidationError as exc:
+        # the connector's error locations are relative to the source's section
+        raise ConfigError(_anchor(exc, config, name)) from None
+
+
+def _anchor(exc: ValidationError, config: Config, name: str) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc = ("sources", name, *err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            out.append(
+                config.located.problem(
+                    loc,
+                    f"unknown key {err['loc'][-1]!r} for a "
+                    f"{config.model.sources[name].kind} source",
+                    key=True,
+                )
+            )
+        elif err["type"] == "missing":
+            out.append(config.located.problem(loc[:-1], f"missing required key {loc[-1]!r}"))
+        else:
+            where = ".".join(str(p) for p in loc)
+            out.append(config.located.problem(loc, f"{where}: {message}"))
+    return out
+
+
+def source_problems(config: Config, env: Mapping[str, str] | None = None) -> list[Problem]:
+    """Every problem the connectors find in their settings (with the secrets that are set)."""
+    problems: list[Problem] = []
+    missing = {(p.file, p.line) for p in config.secret_problems(env)}
+    for name in config.model.sources:
+        try:
+            connector_settings(config, name, env)
+        except ConfigError as exc:
+            problems.extend(p for p in exc.problems if (p.file, p.line) not in missing)
+    return problems
+
+
+def build_sources(
+    config: Config,
+    env: Mapping[str, str] | None = None,
+    *,
+    retry: RetryFactory | None = None,
+) -> dict[str, Source]:
+    """Connect every enabled source; raises ConfigError listing what is wrong."""
+    sources: dict[str, Source] = {}
+    problems: list[Problem] = []
+    for name, spec in config.model.sources.items():
+        if not spec.enabled:
+            continue
+        try:
+            settings = connector_settings(config, name, env)
+        except ConfigError as exc:
+            problems.extend(exc.problems)
+            continue
+        policy = retry(name) if retry else RetryPolicy(name)
+        connector = registry.load(spec.kind).create(name, settings, retry=policy)
+        sources[name] = Source(name, spec.kind, spec.poll_interval, connector, policy)
+    if problems:
+        for source in sources.values():
+            source.connector.close()
+        raise ConfigError(problems)
+    return sources
