@@ -56,10 +56,12 @@ def validate(
 ) -> None:
     """Check the config; print a one-line summary, or every problem as file:line:column."""
     config = load_or_exit(path)
-    if secrets:
-        problems = config.secret_problems()
-        if problems:
-            raise fail_with(ConfigError(problems))
+    from escalator.sources import source_problems
+
+    problems = config.secret_problems() if secrets else []
+    problems += source_problems(config, None if secrets else {})
+    if problems:
+        raise fail_with(ConfigError(problems))
     m = config.model
     out.print(
         f"{path}: ok — {len(m.calendars)} calendars, {len(m.sla.policies)} SLA policies, "

@@ -16,10 +16,25 @@ from typer.testing import CliRunner
 from escalator.cli import app
 
 ROOT = Path(__file__).resolve().parents[2]
-SECRETS = {
+CHANNELS = {
     "TEAM_LEAD_WEBHOOK_URL": "http://127.0.0.1:9/a",
     "SUPPORT_MANAGER_WEBHOOK_URL": "http://127.0.0.1:9/b",
     "EXECUTIVE_WEBHOOK_URL": "http://127.0.0.1:9/c",
+}
+SECRETS = {
+    **CHANNELS,
+    "ZENDESK_URL": "https://acme.zendesk.com",
+    "ZENDESK_CLIENT_ID": "escalation-sidecar",
+    "ZENDESK_CLIENT_SECRET": "s3cret-zendesk",
+    "ZENDESK_WEBHOOK_SECRET": "s3cret-zendesk-hook",
+    "JIRA_URL": "https://acme.atlassian.net",
+    "JIRA_EMAIL": "sidecar@example.com",
+    "JIRA_API_TOKEN": "s3cret-jira",
+    "JIRA_WEBHOOK_SECRET": "s3cret-jira-hook",
+    "HUBSPOT_BASE_URL": "https://api.hubapi.com",
+    "HUBSPOT_ACCESS_TOKEN": "pat-na1-s3cret",
+    "HUBSPOT_CLIENT_SECRET": "s3cret-hubspot",
+    "HUBSPOT_WEBHOOK_URL": "https://sidecar.example.com/webhooks/hubspot",
 }
 
 
@@ -45,11 +60,15 @@ def test_the_shipped_config_is_valid(config: Path) -> None:
     code, out = run(config)
     assert code == 0, out
     assert out.count("\n") == 1
-    assert "ok — 2 calendars, 1 SLA policies, 3 levels, 9 rules, 8 templates, 3 channels" in out
+    assert (
+        "ok — 2 calendars, 1 SLA policies, 3 levels, 9 rules, 8 templates, 3 channels, "
+        "3 sources" in out
+    )
 
 
 def test_missing_secret_is_reported_where_it_is_used(config: Path) -> None:
-    code, out = run(config, env={"TEAM_LEAD_WEBHOOK_URL": "x", "EXECUTIVE_WEBHOOK_URL": "y"})
+    env = {k: v for k, v in SECRETS.items() if k != "SUPPORT_MANAGER_WEBHOOK_URL"}
+    code, out = run(config, env=env)
     assert code == 2
     assert out.strip() == (
         f"{config}/channels.yaml:4:39: environment variable SUPPORT_MANAGER_WEBHOOK_URL is not "
@@ -257,3 +276,18 @@ def test_schema_is_json_schema_of_the_config() -> None:
         merged.update(yaml.safe_load(file.read_text()))
     # YAML dates are strings to an editor: compare as JSON would see them
     jsonschema.validate(json.loads(json.dumps(merged, default=str)), schema)
+
+
+def test_connector_settings_are_checked_too(config: Path) -> None:
+    replace(config / "sources.yaml", "    projects: [SUP]", "    projects: SUP")
+    replace(config / "sources.yaml", "    kind: hubspot", "    kind: hubspott")
+    code, out = run(config)
+    assert code == 2
+    lines = out.strip().splitlines()
+    assert (
+        f"{config}/sources.yaml:25:15: sources.jira.projects: Input should be a valid list" in lines
+    )
+    assert (
+        f"{config}/sources.yaml:38:11: unknown source kind 'hubspott' (did you mean "
+        "'hubspot'?) (known: hubspot, jira, zendesk)" in lines
+    )
