@@ -209,6 +209,18 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
         raise fail_with(exc) from None
 
 
+@app.command()
+def demo(
+    config: ConfigOption = DEFAULT_CONFIG,
+    seconds: Annotated[float, typer.Option(help="how long to let the sidecar run")] = 40.0,
+) -> None:
+    """Run the sidecar on the built-in emulators of Zendesk, Jira and HubSpot, live."""
+    from escalator.live import run_demo
+
+    cfg_path = config
+    raise typer.Exit(run_demo(cfg_path, seconds, out))
+
+
 def main() -> None:
     try:
         app()

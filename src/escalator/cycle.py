@@ -28,6 +28,7 @@ from engine.model import (
     TicketPlan,
 )
 from engine.planner import plan as plan_tickets
+from engine.simulation import apply_action
 from escalator.config import Config
 from escalator.logs import EventLog
 from escalator.metrics import Metrics
@@ -253,12 +254,18 @@ class Sidecar:
             ]
         by_key = {r.key: r for r in results}
         conflict = False
+        shown = ticket
         for action in own:
             result = by_key.get(action.key) or ActionResult(
                 action.key, ActionStatus.FAILED, "the connector returned no result for it"
             )
             conflict = conflict or result.status is ActionStatus.CONFLICT
             self._finish(action, result, name, report)
+            if result.status is ActionStatus.APPLIED:
+                shown = apply_action(shown, action)
+        if shown is not ticket and name and not conflict:
+            # what the helpdesk shows now, until the next pull brings its own copy
+            self._remember(name, [shown])
         if conflict and name:
             # the ticket changed under us: re-read it now so the next plan sees the person's change
             self.refresh(name, [ticket.id])
