@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs daemonless podman and what the container test needs (tests/container/) unless present.
+# Idempotent and quiet: does nothing when every tool below is already on PATH.
+set -euo pipefail
+
+TOOLS=(podman buildah runc fuse-overlayfs newuidmap slirp4netns debootstrap)
+PACKAGES=(podman buildah runc fuse-overlayfs uidmap slirp4netns debootstrap)
+
+missing=()
+for tool in "${TOOLS[@]}"; do
+    command -v "$tool" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1 \
+        || missing+=("$tool")
+done
+if [[ ${#missing[@]} -eq 0 ]]; then
+    exit 0
+fi
+
+if ! command -v apt-get >/dev/null 2>&1; then
+    echo "install-container-tools: missing ${missing[*]} and no apt-get; install them yourself" >&2
+    exit 1
+fi
+
+SUDO=""
+if [[ "$(id -u)" -ne 0 ]]; then
+    SUDO="sudo"
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >/dev/null
+$SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+
+for tool in podman debootstrap; do
+    if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1; then
+        echo "install-container-tools: installed the packages but $tool is still not found" >&2
+        exit 1
+    fi
+done
