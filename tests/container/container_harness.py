@@ -274,3 +274,15 @@ def process_uid(pid: int) -> int:
         if line.startswith("Uid:"):
             return int(line.split()[1])
     raise HarnessError(f"no Uid line for pid {pid}")
+
+
+def kubelet_layout(data: dict[str, str], target: Path) -> Path:
+    """A ConfigMap volume as the kubelet writes it: a timestamped dir, ..data, key symlinks."""
+    stamped = target / "..2024_01_01_00_00_00.000000000"
+    stamped.mkdir(parents=True)
+    for key, text in data.items():
+        (stamped / key).write_text(text)
+    os.symlink(stamped.name, target / "..data")
+    for key in data:
+        os.symlink(f"..data/{key}", target / key)
+    return target

@@ -15,11 +15,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from container_harness import (
     REPO,
     Podman,
     free_loopback_port,
     http_get,
+    kubelet_layout,
     process_uid,
     wait_for_http,
 )
@@ -87,6 +89,22 @@ def test_secrets_come_from_the_environment_not_the_image(
     assert missing.returncode == 2
     for name in secret_env:
         assert f"environment variable {name} is not set" in missing.stdout + missing.stderr
+
+
+def test_kubernetes_configmap_and_secret_validate_in_the_image(
+    podman: Podman, image: str, tmp_path: Path
+) -> None:
+    k8s = REPO / "deploy" / "k8s"
+    data = yaml.safe_load((k8s / "configmap.yaml").read_text())["data"]
+    secret = yaml.safe_load((k8s / "secret.yaml").read_text())["stringData"]
+    config = kubelet_layout(data, tmp_path / "config")
+    for path in [config, *config.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+    ok = podman("run", "--rm", "--read-only", "--volume", f"{config}:/config:ro",
+                *env_args(secret), image, "validate")
+    assert "/config: ok" in ok.stdout
+    sources = yaml.safe_load(data["sources.yaml"])["sources"]
+    assert f"{len(sources)} sources" in ok.stdout
 
 
 @pytest.fixture
