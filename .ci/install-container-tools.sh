@@ -26,8 +26,15 @@ if [[ "$(id -u)" -ne 0 ]]; then
 fi
 
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq >/dev/null
-$SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
+log="$(mktemp)"
+trap 'rm -f "$log"' EXIT
+# apt's chatter goes to a log that is shown only when the install fails
+if ! { $SUDO apt-get update -qq && \
+       $SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "install-container-tools: apt-get failed" >&2
+    exit 1
+fi
 
 for tool in podman debootstrap; do
     if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1; then
