@@ -50,6 +50,7 @@ class BusinessCalendar:
             raise ValueError(f"calendar {name!r} has no opening hours")
         self._years: tuple[int, int] | None = None
         self._lo = self._hi = 0  # epoch range the table covers with a year of margin
+        self._last = (-1, 0)  # the last position asked for
         self._starts: list[int] = []
         self._ends: list[int] = []
         self._cum: list[int] = []  # business seconds before interval i
@@ -73,13 +74,19 @@ class BusinessCalendar:
         """Business seconds from a fixed origin to ``t``: differences of positions are durations."""
         if self.always_open:
             return t
+        last = self._last
+        if t == last[0]:  # a re-plan asks for ``now`` once per ticket
+            return last[1]
         if not self._lo <= t < self._hi:
             self._cover(t)
         i = bisect.bisect_right(self._ends, t)
         if i == len(self._starts):
-            return self._cum_end[-1]
-        start = self._starts[i]
-        return self._cum[i] + (t - start) if start <= t else self._cum[i]
+            pos = self._cum_end[-1]
+        else:
+            start = self._starts[i]
+            pos = self._cum[i] + (t - start) if start <= t else self._cum[i]
+        self._last = (t, pos)
+        return pos
 
     def add_epoch(self, t: int, seconds: int) -> int:
         if seconds <= 0:
@@ -154,6 +161,7 @@ class BusinessCalendar:
             cum_end = [c + shift for c in cum_end]
         self._starts, self._ends, self._cum, self._cum_end = starts, ends, cum, cum_end
         self._years = (first_year, last_year)
+        self._last = (-1, 0)
         self._lo = int(datetime(first_year + 1, 1, 1, tzinfo=UTC).timestamp())
         self._hi = int(datetime(last_year, 1, 1, tzinfo=UTC).timestamp())
 

@@ -9,6 +9,7 @@ written.
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +31,7 @@ from engine.model import (
     Priority,
     RemoveLabels,
     SetPriority,
+    Status,
     TargetName,
     Ticket,
     TicketPlan,
@@ -69,6 +71,7 @@ class Memory:
     priority_sets: list[SetPriority] = field(default_factory=list)
     level_rule: dict[int, str] = field(default_factory=dict)  # the rule that reached each level
     level_done: dict[int, set[str]] = field(default_factory=dict)  # kinds done per level
+    _live: dict[tuple[int, Status], list[Rule]] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, ticket_key: str, actions: Sequence[Action]) -> Memory:
@@ -88,6 +91,29 @@ class Memory:
             memory.level = max(first_reached)
         return memory
 
+    def live_rules(self, policy: Policy, status: Status) -> list[Rule]:
+        """The rules worth evaluating for this ticket in ``status`` (cached: memories are
+        re-used across plans and only grow through ``record``)."""
+        cache_key = (id(policy), status)
+        rules = self._live.get(cache_key)
+        if rules is None:
+            rules = [r for r in policy.rules if status in r.gate and not self.spent(r)]
+            self._live[cache_key] = rules
+        return rules
+
+    def record(self, ticket_key: str, action: Action) -> None:
+        """Remember one more applied action."""
+        self.done.add(action.key[len(ticket_key) + 1 :])
+        if action.level is not None:
+            if action.level not in self.level_rule:
+                self.level_rule[action.level] = action.rule
+                self.reached = sorted([*self.reached, (action.level, action.at)])
+                self.level = max(self.level, action.level)
+            self.level_done.setdefault(action.level, set()).add(action.kind.value)
+        if isinstance(action, SetPriority):
+            self.priority_sets.append(action)
+        self._live.clear()
+
     def spent(self, rule: Rule) -> bool:
         """Firing ``rule`` again could decide nothing new for this ticket."""
         return (
@@ -95,6 +121,9 @@ class Memory:
             and self.done.issuperset(rule.step_keys)
             and (rule.escalate_to is None or rule.escalate_to <= self.level)
         )
+
+
+_EMPTY = Memory()
 
 
 def sla_priority(ticket: Ticket, memory: Memory) -> Priority:
@@ -110,21 +139,29 @@ def sla_priority(ticket: Ticket, memory: Memory) -> Priority:
 def plan(
     policy: Policy,
     tickets: Sequence[Ticket],
-    applied: Mapping[str, Sequence[Action]],
+    applied: Mapping[str, Sequence[Action] | Memory],
     now: datetime,
     *,
     population: Population | None = None,
 ) -> Plan:
-    """Plan every ticket at ``now``. ``population`` defaults to ``tickets`` themselves."""
+    """Plan every ticket at ``now``. ``applied`` holds, per ticket key, the actions applied
+    before or a ``Memory`` of them kept up to date by the caller (cheaper to re-plan with).
+    ``population`` defaults to ``tickets`` themselves."""
     population = population if population is not None else Population(tickets)
     t = to_epoch(now)
-    return Plan(
-        now=now,
-        tickets=tuple(
+    # planning makes no reference cycles: pausing the cycle collector spares it from walking
+    # every ticket in memory again and again during a re-plan of many thousands
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        planned = tuple(
             plan_ticket(policy, ticket, applied.get(ticket.key, ()), t, population)
             for ticket in tickets
-        ),
-    )
+        )
+    finally:
+        if collecting:
+            gc.enable()
+    return Plan(now=now, tickets=planned)
 
 
 def choose_sla_policy(policy: Policy, ctx: Context) -> SlaPolicy | None:
@@ -137,12 +174,15 @@ def choose_sla_policy(policy: Policy, ctx: Context) -> SlaPolicy | None:
 def plan_ticket(
     policy: Policy,
     ticket: Ticket,
-    applied: Sequence[Action],
+    applied: Sequence[Action] | Memory,
     now: int,
     population: Population,
 ) -> TicketPlan:
     ticket_key = ticket.key
-    memory = Memory.of(ticket_key, applied) if applied else Memory()
+    if isinstance(applied, Memory):
+        memory = applied
+    else:
+        memory = Memory.of(ticket_key, applied) if applied else _EMPTY
     ctx = Context(ticket, now, (), memory.level, population, policy.at_risk_percent)
     sla_policy = choose_sla_policy(policy, ctx)
     priority = sla_priority(ticket, memory)
@@ -156,9 +196,7 @@ def plan_ticket(
     ctx.clocks = clocks
 
     status = ticket.status
-    rules = [
-        r for r in policy.rules if status in (r.statuses or ACTIVE_STATUSES) and not memory.spent(r)
-    ]
+    rules = memory.live_rules(policy, status) if memory.done else policy.live_rules(status)
     fired: list[tuple[Rule, str, TargetClock | None]] = []
     fired_names: set[str] = set()
     escalated_by: Rule | None = None
@@ -184,8 +222,9 @@ def plan_ticket(
     satisfied: list[Action] = []
     decisions: list[Decision] = []
     at = from_epoch(now)
-    render = _Renderer(policy, ctx, memory, sla_policy, priority)
+    render = _Renderer(policy, ctx, memory, sla_policy, priority) if fired or memory.level else None
     if fired:
+        assert render is not None
         for rule, reason, matched in fired:
             new = False
             for step, tail in zip(rule.steps, rule.step_keys, strict=True):
@@ -220,7 +259,7 @@ def plan_ticket(
         # a write of the current level that failed earlier is due again (its key was released)
         level = policy.levels[memory.level]
         done = memory.level_done.get(level.number, set())
-        if not done.issuperset(_level_kinds(level)):
+        if render is not None and not done.issuperset(_level_kinds(level)):
             reached_by = policy.rule_named(memory.level_rule.get(level.number, ""))
             if reached_by is not None:
                 for action in _reach_level(level, policy, reached_by, ticket, at, render, memory):

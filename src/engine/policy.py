@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from engine.calendar import BusinessCalendar
 from engine.criteria import Criterion
-from engine.model import Priority, Status, TargetName
+from engine.model import ACTIVE_STATUSES, Priority, Status, TargetName
 from engine.sla import PriorityTargets
 
 # A sandboxed template, compiled: context in, text out.
@@ -116,6 +116,7 @@ class Rule:
     # key of each step after the ticket's: ``rule:kind``, numbered when a kind repeats
     step_keys: tuple[str, ...] = field(init=False, default=())
     timed: bool = field(init=False, default=False)  # time alone can make it hold
+    gate: frozenset[Status] = field(init=False, default=frozenset())  # statuses evaluated in
 
     def __post_init__(self) -> None:
         seen: dict[str, int] = {}
@@ -126,6 +127,7 @@ class Rule:
             keys.append(f"{self.name}:{kind}")
         object.__setattr__(self, "step_keys", tuple(keys))
         object.__setattr__(self, "timed", self.when.time_based)
+        object.__setattr__(self, "gate", self.statuses or ACTIVE_STATUSES)
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,9 +141,17 @@ class Policy:
     rules: tuple[Rule, ...]
     time_format: str = "%A %d %B %Y, %H:%M %Z"
     _by_name: dict[str, Rule] = field(init=False, default_factory=dict, repr=False)
+    _by_status: dict[Status, list[Rule]] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {r.name: r for r in self.rules})
+        object.__setattr__(
+            self, "_by_status", {s: [r for r in self.rules if s in r.gate] for s in Status}
+        )
+
+    def live_rules(self, status: Status) -> list[Rule]:
+        """The rules evaluated for a ticket in ``status`` that nothing was applied to yet."""
+        return self._by_status[status]
 
     def rule_named(self, name: str) -> Rule | None:
         return self._by_name.get(name)
