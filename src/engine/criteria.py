@@ -34,16 +34,31 @@ class Population:
             times.sort()
         self._by_org_category = by_group
         self._by_category = by_category
+        self._counts: dict[tuple[str, str, int], int] = {}  # answers don't change: remember
 
-    def same_org_category_before(self, ticket: Ticket, created: int, window: int) -> int:
+    def same_org_category_before(self, ticket: Ticket, window: int) -> int:
         """Other tickets of the same organisation and category created in ``window`` before."""
-        times = self._by_org_category.get((ticket.organization, ticket.category), [])
-        return bisect.bisect_left(times, created) - bisect.bisect_left(times, created - window)
+        memo = ("recurrence", ticket.key, window)
+        count = self._counts.get(memo)
+        if count is None:
+            created = to_epoch(ticket.created_at)
+            times = self._by_org_category.get((ticket.organization, ticket.category), [])
+            count = bisect.bisect_left(times, created) - bisect.bisect_left(times, created - window)
+            self._counts[memo] = count
+        return count
 
-    def same_category_within(self, ticket: Ticket, created: int, window: int) -> int:
+    def same_category_within(self, ticket: Ticket, window: int) -> int:
         """Tickets of the same category (this one included) created in ``window`` up to it."""
-        times = self._by_category.get(ticket.category, [])
-        return bisect.bisect_right(times, created) - bisect.bisect_right(times, created - window)
+        memo = ("surge", ticket.key, window)
+        count = self._counts.get(memo)
+        if count is None:
+            created = to_epoch(ticket.created_at)
+            times = self._by_category.get(ticket.category, [])
+            count = bisect.bisect_right(times, created) - bisect.bisect_right(
+                times, created - window
+            )
+            self._counts[memo] = count
+        return count
 
 
 @dataclass(slots=True)
@@ -98,7 +113,10 @@ class AllOf(Criterion):
     children: tuple[Criterion, ...]
 
     def holds(self, ctx: Context) -> bool:
-        return all(c.holds(ctx) for c in self.children)
+        for child in self.children:  # noqa: SIM110 - a plain loop: this runs per ticket per rule
+            if not child.holds(ctx):
+                return False
+        return True
 
     def next_at(self, ctx: Context) -> int | None:
         latest = ctx.now
@@ -124,7 +142,10 @@ class AnyOf(Criterion):
     children: tuple[Criterion, ...]
 
     def holds(self, ctx: Context) -> bool:
-        return any(c.holds(ctx) for c in self.children)
+        for child in self.children:  # noqa: SIM110 - a plain loop: this runs per ticket per rule
+            if child.holds(ctx):
+                return True
+        return False
 
     def next_at(self, ctx: Context) -> int | None:
         times = [t for c in self.children if (t := c.next_at(ctx)) is not None]
@@ -160,8 +181,8 @@ class FieldIn(Criterion):
     values: frozenset[str]
 
     def holds(self, ctx: Context) -> bool:
-        value = getattr(ctx.ticket, self.field_name)
-        return value is not None and str(value) in self.values
+        value = getattr(ctx.ticket, self.field_name)  # str or StrEnum: both hash as the text
+        return value is not None and value in self.values
 
     def describe(self) -> str:
         return f"{self.field_name} in {sorted(self.values)}"
@@ -310,7 +331,7 @@ class Recurrence(Criterion):
         t = ctx.ticket
         if t.organization is None or t.category is None:
             return False
-        n = ctx.population.same_org_category_before(t, to_epoch(t.created_at), self.window)
+        n = ctx.population.same_org_category_before(t, self.window)
         if n >= self.at_least:
             ctx.reason = f"{n} other {t.category} tickets from {t.organization}"
             return True
@@ -332,7 +353,7 @@ class Surge(Criterion):
         t = ctx.ticket
         if t.category is None:
             return False
-        n = ctx.population.same_category_within(t, to_epoch(t.created_at), self.window)
+        n = ctx.population.same_category_within(t, self.window)
         return n >= self.at_least
 
     def describe(self) -> str:

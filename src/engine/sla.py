@@ -104,6 +104,8 @@ class TargetClock:
 def status_spans(ticket: Ticket, now: int) -> list[Span]:
     """The ticket's statuses from creation to ``now``, from its history of status changes."""
     created = to_epoch(ticket.created_at)
+    if not ticket.history:
+        return [(created, created if created > now else now, ticket.status)]
     changes = [c for c in ticket.history if c.field == "status"]
     if not changes:
         return [(created, max(created, now), ticket.status)]
@@ -128,6 +130,8 @@ def _status(value: str | None, fallback: Status) -> Status:
 
 
 def public_agent_comment_times(ticket: Ticket) -> list[int]:
+    if not ticket.comments:
+        return []
     return sorted(
         to_epoch(c.at) for c in ticket.comments if c.public and c.author_role is AuthorRole.AGENT
     )
