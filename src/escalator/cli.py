@@ -199,6 +199,9 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
                 access_log=False, lifespan="off", timeout_graceful_shutdown=5,
             ))
             signal.signal(signal.SIGHUP, lambda *_: runner.reload())
+            # uvicorn re-raises the signal it shut down on, after restoring this handler:
+            # a no-op here lets us stop the scheduler and flush the store, then exit 0
+            signal.signal(signal.SIGTERM, lambda *_: None)
             runner.start()
             sidecar.log.info("http.listening", host=host, port=port)
             try:

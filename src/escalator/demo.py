@@ -198,13 +198,24 @@ def hubspot_day(now: datetime) -> list[SeedTicket]:
 
 @dataclass
 class DemoWorld:
-    """The three emulators and a chat receiver, seeded with a day of tickets."""
+    """The three emulators and a chat receiver, seeded with a day of tickets.
 
-    zendesk: ZendeskEmulator = field(default_factory=ZendeskEmulator)
-    jira: JiraEmulator = field(default_factory=JiraEmulator)
-    hubspot: HubSpotEmulator = field(default_factory=HubSpotEmulator)
+    With ``sidecar_url``, every emulator sends signed webhook deliveries to the sidecar at
+    ``{sidecar_url}/webhooks/{system}`` whenever a ticket changes.
+    """
+
+    sidecar_url: str | None = None
+    zendesk: ZendeskEmulator = field(init=False)
+    jira: JiraEmulator = field(init=False)
+    hubspot: HubSpotEmulator = field(init=False)
     chat: ChatReceiver = field(default_factory=ChatReceiver)
     chat_url: str = ""
+
+    def __post_init__(self) -> None:
+        hook = (lambda name: f"{self.sidecar_url}/webhooks/{name}") if self.sidecar_url else None
+        self.zendesk = ZendeskEmulator(webhook_url=hook("zendesk") if hook else None)
+        self.jira = JiraEmulator(webhook_url=hook("jira") if hook else None)
+        self.hubspot = HubSpotEmulator(webhook_url=hook("hubspot") if hook else None)
 
     def start(self) -> None:
         self.zendesk.start()
@@ -225,8 +236,9 @@ class DemoWorld:
             self.hubspot.open_thread(ticket_id)  # customers wrote in through the inbox
         return ids
 
-    def env(self, sidecar_url: str = "http://127.0.0.1:8080") -> dict[str, str]:
+    def env(self) -> dict[str, str]:
         """The environment the shipped ``config/`` reads its URLs and secrets from."""
+        sidecar_url = self.sidecar_url or "http://127.0.0.1:8080"
         return {
             **self.zendesk.env(),
             **self.jira.env(),
