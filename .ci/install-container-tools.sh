@@ -2,14 +2,14 @@
 # Installs daemonless podman and what the container test needs (tests/container/) unless present.
 # Idempotent and quiet: does nothing when every tool below is already on PATH.
 set -euo pipefail
+PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"  # debootstrap lives in sbin
 
 TOOLS=(podman buildah runc fuse-overlayfs newuidmap slirp4netns debootstrap)
 PACKAGES=(podman buildah runc fuse-overlayfs uidmap slirp4netns debootstrap)
 
 missing=()
 for tool in "${TOOLS[@]}"; do
-    command -v "$tool" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1 \
-        || missing+=("$tool")
+    command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
@@ -37,7 +37,7 @@ if ! { $SUDO apt-get update -qq && \
 fi
 
 for tool in podman debootstrap; do
-    if ! PATH="$PATH:/usr/sbin:/sbin" command -v "$tool" >/dev/null 2>&1; then
+    if ! command -v "$tool" >/dev/null 2>&1; then
         echo "install-container-tools: installed the packages but $tool is still not found" >&2
         exit 1
     fi

@@ -129,11 +129,15 @@ def storage_conf(driver: str, graphroot: Path, runroot: Path) -> str:
 
 
 def configure_podman(workdir: Path, cache: Path) -> Podman:
-    """Write the two conf files; use overlay storage where the kernel mounts it, else vfs."""
+    """Write the two conf files; use overlay storage where the kernel mounts it, else vfs.
+
+    ESCALATOR_TEST_STORAGE_DRIVER=vfs forces the slower driver that works everywhere.
+    """
     conf = workdir / "containers.conf"
     conf.write_text(CONTAINERS_CONF)
+    forced = os.environ.get("ESCALATOR_TEST_STORAGE_DRIVER")
     problems = []
-    for driver in ("overlay", "vfs"):
+    for driver in (forced,) if forced else ("overlay", "vfs"):
         storage = workdir / f"storage-{driver}.conf"
         storage.write_text(storage_conf(driver, cache / f"storage-{driver}",
                                         workdir / f"run-{driver}"))
