@@ -53,6 +53,10 @@ ENV PATH=/opt/escalator/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/s
     ESCALATOR_LISTEN_HOST=0.0.0.0 \
     ESCALATOR_LISTEN_PORT=8080
 
+LABEL org.opencontainers.image.title="escalation-sidecar" \
+      org.opencontainers.image.description="Escalation matrix and SLA clock beside Zendesk, Jira and HubSpot" \
+      org.opencontainers.image.licenses="Apache-2.0"
+
 USER ${UID}:${UID}
 WORKDIR /var/lib/escalator
 EXPOSE 8080
