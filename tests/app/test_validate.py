@@ -222,6 +222,14 @@ CASES = [
         "sla.yaml:13:5: invalid YAML: expected the node content, but found '-'",
         id="yaml-syntax",
     ),
+    pytest.param(
+        "escalation.yaml",
+        "      - public_comment: fix-in-place",
+        "      - public_comment: sla-at-risk-note",
+        "escalation.yaml:91:25: template 'sla-at-risk-note' cannot be used here: 'None' has no "
+        "attribute 'label': here level and target may be empty (guard with {% if level %})",
+        id="template-needs-a-target-the-rule-has-not",
+    ),
 ]
 
 

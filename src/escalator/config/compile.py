@@ -53,7 +53,7 @@ from escalator.config.schema import (
     StepModel,
     WhenModel,
 )
-from escalator.config.templates import compile_template
+from escalator.config.templates import compile_template, usage_problem
 from escalator.config.yamlsource import Located, Path_
 
 
@@ -126,8 +126,14 @@ class Compiler:
             if render is not None:
                 self.templates[name] = render
 
-    def _template(self, name: str, path: Path_) -> Template:
+    def _template(
+        self, name: str, path: Path_, *, level: bool = False, target: bool = False
+    ) -> Template:
+        """The template ``name`` for a place where ``level`` / ``target`` are (not) known."""
         if name in self.templates:
+            problem = usage_problem(self.model.templates[name], level=level, target=target)
+            if problem is not None:
+                self.problem(path, f"template {name!r} cannot be used here: {problem}")
             return self.templates[name]
         if name not in self.model.templates:
             self.problem(
@@ -233,9 +239,13 @@ class Compiler:
             group=spec.assign.group if spec.assign else None,
             user=spec.assign.user if spec.assign else None,
             channel=spec.notify,
-            customer_update=self._template(update, (*path, "customer_update")) if update else None,
+            customer_update=(
+                self._template(update, (*path, "customer_update"), level=True) if update else None
+            ),
             notification=(
-                self._template(notification, (*path, "notification")) if notification else None
+                self._template(notification, (*path, "notification"), level=True)
+                if notification
+                else None
             ),
         )
 
@@ -248,10 +258,13 @@ class Compiler:
                 f"unknown level {spec.escalate_to} "
                 f"(levels are {', '.join(map(str, sorted(self.model.levels)))})",
             )
-        steps = tuple(self._step(s, (*path, "then", i)) for i, s in enumerate(spec.then))
+        when = self._when(spec.when, (*path, "when"))
+        steps = tuple(
+            self._step(s, (*path, "then", i), sla=when.time_based) for i, s in enumerate(spec.then)
+        )
         return Rule(
             name=spec.name,
-            when=self._when(spec.when, (*path, "when")),
+            when=when,
             steps=steps,
             escalate_to=spec.escalate_to,
             statuses=frozenset(spec.when.status or ()),
@@ -265,7 +278,8 @@ class Compiler:
                 self.problem(("rules", i, "name"), f"rule name {rule.name!r} is used twice")
             seen.add(rule.name)
 
-    def _step(self, spec: StepModel, path: Path_) -> Step:
+    def _step(self, spec: StepModel, path: Path_, *, sla: bool) -> Step:
+        """``sla``: the rule's condition is about SLA targets, so ``target`` is known."""
         if spec.add_labels is not None:
             return AddLabelsStep(tuple(spec.add_labels))
         if spec.remove_labels is not None:
@@ -277,22 +291,27 @@ class Compiler:
         if spec.assign is not None:
             return AssignStep(spec.assign.group, spec.assign.user)
         if spec.public_comment is not None:
-            return CommentStep(True, self._template(spec.public_comment, (*path, "public_comment")))
+            return CommentStep(
+                True, self._template(spec.public_comment, (*path, "public_comment"), target=sla)
+            )
         if spec.internal_note is not None:
-            return CommentStep(False, self._template(spec.internal_note, (*path, "internal_note")))
+            return CommentStep(
+                False, self._template(spec.internal_note, (*path, "internal_note"), target=sla)
+            )
         if spec.create_linked_issue is not None:
             li = spec.create_linked_issue
             here = (*path, "create_linked_issue")
             return LinkedIssueStep(
                 li.system,
                 li.project,
-                self._template(li.summary, (*here, "summary")),
-                self._template(li.description, (*here, "description")),
+                self._template(li.summary, (*here, "summary"), target=sla),
+                self._template(li.description, (*here, "description"), target=sla),
             )
         assert spec.notify is not None  # StepModel holds exactly one
         self._channel(spec.notify.channel, (*path, "notify", "channel"))
         return NotifyStep(
-            spec.notify.channel, self._template(spec.notify.template, (*path, "notify", "template"))
+            spec.notify.channel,
+            self._template(spec.notify.template, (*path, "notify", "template"), target=sla),
         )
 
     def _when(self, w: WhenModel, path: Path_) -> Criterion:

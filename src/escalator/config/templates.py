@@ -102,9 +102,29 @@ def compile_template(name: str, source: str) -> tuple[Template | None, list[Temp
         return None, [TemplateProblem(1, f"template {name!r} is not allowed: {exc}")]
 
     def render(context: Mapping[str, Any]) -> str:
-        return template.render(context).strip()
+        try:
+            return template.render(context).strip()
+        except Exception as exc:  # checked at load; a last guard so one ticket can't stop a plan
+            return f"[template {name!r} could not be rendered: {type(exc).__name__}]"
 
     return render, []
+
+
+def usage_problem(source: str, *, level: bool, target: bool) -> str | None:
+    """Why ``source`` cannot render where ``level`` / ``target`` may be absent, if it can't."""
+    context = dict(SAMPLE_CONTEXT)
+    if not level:
+        context["level"] = None
+    if not target:
+        context["target"] = None
+    try:
+        _ENV.from_string(source).render(context)
+    except (UndefinedError, TypeError) as exc:
+        missing = [name for name, given in (("level", level), ("target", target)) if not given]
+        return (
+            f"{exc}: here {' and '.join(missing)} may be empty (guard with {{% if {missing[0]} %}})"
+        )
+    return None
 
 
 def _missing(exc: UndefinedError) -> str:
