@@ -40,6 +40,9 @@ SBIN_PATH = "/usr/local/sbin:/usr/sbin:/sbin"
 BASE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"  # an import sets none
 
 
+RUNROOT = Path("/run/escalator-test")  # podman's volatile state: cleared at boot where /run is
+
+
 class HarnessError(RuntimeError):
     """A step of the harness failed; the message carries the command's output."""
 
@@ -60,6 +63,10 @@ def cache_dir() -> Path:
         path = Path.home() / ".cache" / "escalator-test"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def cache_key(cache: Path) -> str:
+    return hashlib.sha256(str(cache.resolve()).encode()).hexdigest()[:12]
 
 
 @contextlib.contextmanager
@@ -139,8 +146,9 @@ def configure_podman(workdir: Path, cache: Path) -> Podman:
     problems = []
     for driver in (forced,) if forced else ("overlay", "vfs"):
         storage = workdir / f"storage-{driver}.conf"
+        # One runroot per graphroot: podman tracks layer mounts there, so every run shares it.
         storage.write_text(storage_conf(driver, cache / f"storage-{driver}",
-                                        workdir / f"run-{driver}"))
+                                        RUNROOT / cache_key(cache) / driver))
         env = {**os.environ, "CONTAINERS_CONF": str(conf),
                "CONTAINERS_STORAGE_CONF": str(storage)}
         env["PATH"] = f"{env.get('PATH', '')}:{SBIN_PATH}"
