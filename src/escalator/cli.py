@@ -213,6 +213,34 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
 
 
 @app.command()
+def audit(
+    config: ConfigOption = DEFAULT_CONFIG,
+    ticket: Annotated[str | None, typer.Option(help="one ticket key, e.g. zendesk:42")] = None,
+    limit: Annotated[int, typer.Option(help="how many entries, newest first")] = 50,
+) -> None:
+    """Explain what the sidecar decided and wrote, and why (the audit log in the store)."""
+    from escalator.app import store_url
+    from escalator.store import open_store
+
+    cfg = load_or_exit(config)
+    with open_store(store_url(cfg, os.environ)) as store:
+        entries = store.audit_log(ticket, limit)
+    table = Table(title="Audit log" + (f" of {ticket}" if ticket else ""))
+    for column in ("at (UTC)", "ticket", "event", "detail"):
+        table.add_column(column)
+    for e in entries:
+        d = e.detail
+        if e.event == "decision":
+            text = f"{d.get('rule')}: {d.get('reason')}"
+        elif e.event == "write":
+            text = f"{d.get('kind')} ({d.get('rule')}) {d.get('status')} {d.get('detail') or ''}"
+        else:
+            text = json.dumps(d, default=str)
+        table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.ticket or "", e.event, text)
+    out.print(table)
+
+
+@app.command()
 def demo(
     config: ConfigOption = DEFAULT_CONFIG,
     seconds: Annotated[float, typer.Option(help="how long to let the sidecar run")] = 40.0,

@@ -160,3 +160,38 @@ def test_plan_then_sync_then_nothing(world: DemoWorld, tmp_path: Path) -> None:
     after_first = writes(world)
     assert escalator(world, tmp_path, "sync", "--once") == []
     assert writes(world) == after_first, "a second sync must write nothing"
+
+
+def test_audit_explains_decisions_and_writes(world: DemoWorld, tmp_path: Path) -> None:
+    synced = escalator(world, tmp_path, "sync", "--once")
+    ticket = next(a["ticket"] for a in synced if a["rule"] == "major-impact")
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "COLUMNS": "250",
+        **world.env(),
+        "ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db",
+    }
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "escalator.cli",
+            "audit",
+            "--ticket",
+            ticket,
+            "--config",
+            str(ROOT / "config"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "major-impact: priority in ['urgent'] and (customer_tier in ['enterprise']" in done.stdout
+    )
+    assert "reached level 3 (Executive)" in done.stdout
+    assert "add_labels (major-impact) applied" in done.stdout
