@@ -8,7 +8,9 @@ tests read to prove a call was made, or was not.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import re
 import threading
 import time
@@ -16,8 +18,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Self
 from urllib.parse import parse_qs, urlsplit
+
+import httpx
 
 
 class EmulatorClock:
@@ -268,6 +272,59 @@ class EmulatorServer:
         rx = re.compile(path_pattern)
         with self._lock:
             return [r for r in self.requests if r.method == method.upper() and rx.search(r.path)]
+
+
+class Emulator:
+    """What every system's emulator shares: its server's life, and webhooks it sends out.
+
+    A subclass sets ``server`` and ``webhook_url`` and implements ``signed_delivery``.
+    """
+
+    server: EmulatorServer
+    webhook_url: str | None = None
+    _outbox: queue.Queue[dict[str, Any]] | None = None
+    _outbox_lock = threading.Lock()
+
+    def start(self) -> str:
+        return self.server.start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def signed_delivery(self, payload: dict[str, Any]) -> tuple[dict[str, str], bytes]:
+        raise NotImplementedError
+
+    def deliver(self, payload: dict[str, Any]) -> None:
+        """Send ``payload`` as a signed webhook to ``webhook_url``, in order, off this thread."""
+        if not self.webhook_url:
+            return
+        with self._outbox_lock:
+            if self._outbox is None:
+                self._outbox = queue.Queue()
+                name = f"{self.server.name}-webhooks"
+                threading.Thread(target=self._send_deliveries, name=name, daemon=True).start()
+        self._outbox.put(payload)
+
+    def _send_deliveries(self) -> None:
+        assert self._outbox is not None
+        with httpx.Client(timeout=5.0) as http:
+            while True:
+                payload = self._outbox.get()
+                headers, body = self.signed_delivery(payload)
+                # a receiver that is down is not the emulator's problem: the delivery is dropped
+                with contextlib.suppress(httpx.HTTPError):
+                    http.post(str(self.webhook_url), headers=headers, content=body)
 
 
 def _format_seconds(value: float) -> str:

@@ -10,7 +10,7 @@ the second its condition first holds, and ``run`` wake exactly when the next one
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.calendar import to_epoch
@@ -272,17 +272,7 @@ class SlaThreshold(Criterion):
         return False
 
     def next_at(self, ctx: Context) -> int | None:
-        best: int | None = None
-        for clock in ctx.clocks:
-            if clock.name not in self.targets or not clock.running:
-                continue
-            mark = self._mark(ctx, clock)
-            if clock.elapsed() >= mark:
-                continue
-            at = clock.reaches(mark)
-            if at is not None and (best is None or at < best):
-                best = at
-        return best
+        return _earliest_crossing(ctx, self.targets, lambda clock: self._mark(ctx, clock))
 
     def describe(self) -> str:
         return self.label or "sla threshold"
@@ -306,17 +296,27 @@ class SlaBreached(Criterion):
         return False
 
     def next_at(self, ctx: Context) -> int | None:
-        best: int | None = None
-        for clock in ctx.clocks:
-            if clock.name not in self.targets or not clock.running:
-                continue
-            at = clock.reaches(clock.target)
-            if at is not None and (best is None or at < best):
-                best = at
-        return best
+        return _earliest_crossing(ctx, self.targets, lambda clock: clock.target)
 
     def describe(self) -> str:
         return "sla breached"
+
+
+def _earliest_crossing(
+    ctx: Context, targets: frozenset[TargetName], mark: Callable[[TargetClock], int]
+) -> int | None:
+    """The first instant a running target of ``targets`` reaches its ``mark`` of elapsed time."""
+    best: int | None = None
+    for clock in ctx.clocks:
+        if clock.name not in targets or not clock.running:
+            continue
+        seconds = mark(clock)
+        if clock.elapsed() >= seconds:
+            continue
+        at = clock.reaches(seconds)
+        if at is not None and (best is None or at < best):
+            best = at
+    return best
 
 
 @dataclass(frozen=True, slots=True)

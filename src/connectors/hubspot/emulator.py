@@ -7,7 +7,6 @@ follow the reference doc and the specs in ``shared/specs/hubspot``. ``search_cap
 
 from __future__ import annotations
 
-import contextlib
 import json
 import threading
 import time
@@ -20,9 +19,14 @@ from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
 
-import httpx
-
-from connectors.emulation import EmulatorServer, Request, Response, SeedComment, SeedTicket
+from connectors.emulation import (
+    Emulator,
+    EmulatorServer,
+    Request,
+    Response,
+    SeedComment,
+    SeedTicket,
+)
 from connectors.hubspot.mapping import format_instant, parse_instant, to_millis
 from connectors.hubspot.webhook import signature_v3
 
@@ -114,7 +118,7 @@ class _Server(EmulatorServer):
         return _error(404, f"no route for {request.method} {request.path}", "OBJECT_NOT_FOUND")
 
 
-class HubSpotEmulator:
+class HubSpotEmulator(Emulator):
     def __init__(
         self, *, page_size: int = 100, webhook_url: str | None = None, search_cap: int = 10_000
     ) -> None:
@@ -136,19 +140,6 @@ class HubSpotEmulator:
         self._routes()
 
     # -- life ------------------------------------------------------------------------------
-    def start(self) -> str:
-        return self.server.start()
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> HubSpotEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
     @property
     def url(self) -> str:
         return self.server.base_url
@@ -327,17 +318,8 @@ class HubSpotEmulator:
     def _notify(self, ticket_id: str, kind: str) -> None:
         if not self.webhook_url:
             return
-        headers, body = self.signed_delivery(
-            {"objectId": int(ticket_id), "subscriptionType": kind, "changeSource": "CRM_UI"}
-        )
-        url = self.webhook_url
-
-        def post() -> None:
-            # a webhook receiver that is down is not the emulator's problem
-            with contextlib.suppress(httpx.HTTPError):
-                httpx.post(url, content=body, headers=headers, timeout=5.0)
-
-        threading.Thread(target=post, daemon=True).start()
+        self.deliver({"objectId": int(ticket_id), "subscriptionType": kind,
+                      "changeSource": "CRM_UI"})
 
     # -- the store ---------------------------------------------------------------------------
     def _set(self, ticket: _Ticket, name: str, value: str, at: datetime, source: str) -> bool:

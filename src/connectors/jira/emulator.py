@@ -11,16 +11,21 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import queue
 import threading
-import urllib.request
 import uuid
 from collections.abc import Sequence
 from copy import deepcopy
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.emulation import EmulatorServer, Request, Response, SeedComment, SeedTicket
+from connectors.emulation import (
+    Emulator,
+    EmulatorServer,
+    Request,
+    Response,
+    SeedComment,
+    SeedTicket,
+)
 from connectors.jira.adf import to_adf
 from connectors.jira.cursor import format_jira_time
 from connectors.jira.emulator_jql import JqlError, parse
@@ -98,7 +103,7 @@ class JiraServer(EmulatorServer):
         return _error(404, "null for uri: " + request.path)
 
 
-class JiraEmulator:
+class JiraEmulator(Emulator):
     """In-memory Jira site: projects SUP (service desk) and ENG (engineering)."""
 
     def __init__(self, *, page_size: int = 100, webhook_url: str | None = None) -> None:
@@ -115,7 +120,6 @@ class JiraEmulator:
         self._next_id = 10000
         self._version = 0
         self._search_cache: tuple[str, int, list[dict[str, Any]]] | None = None
-        self._outbox: queue.Queue[dict[str, Any]] | None = None
         for account, name, kind in (
             (SIDECAR_ACCOUNT, "Escalation Sidecar", "atlassian"),
             (AGENT_ACCOUNT, "Alex Agent", "atlassian"),
@@ -125,27 +129,6 @@ class JiraEmulator:
             self._user(account, name, kind)
         self._routes()
 
-    # -- life -----------------------------------------------------------------------------
-    def start(self) -> str:
-        url = self.server.start()
-        if self.webhook_url and self._outbox is None:
-            self._outbox = queue.Queue()
-            threading.Thread(target=self._deliver, name="jira-webhooks", daemon=True).start()
-        return url
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> JiraEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
 
     # -- people's side ---------------------------------------------------------------------
     def seed(self, tickets: Sequence[SeedTicket]) -> list[str]:
@@ -895,7 +878,7 @@ class JiraEmulator:
 
     # -- webhooks ----------------------------------------------------------------------------
     def _announce(self, key: str, event: str) -> None:
-        if self._outbox is None:
+        if not self.webhook_url:
             return
         with self._lock:
             issue = self._issues[key]
@@ -906,18 +889,7 @@ class JiraEmulator:
                 "issue": {"id": issue["id"], "key": key, "self": issue["self"]},
                 "user": self._users[AGENT_ACCOUNT],
             }
-        self._outbox.put(payload)
-
-    def _deliver(self) -> None:
-        assert self._outbox is not None
-        while True:
-            payload = self._outbox.get()
-            headers, body = self.signed_delivery(payload)
-            try:
-                req = urllib.request.Request(str(self.webhook_url), body, headers, method="POST")
-                urllib.request.urlopen(req, timeout=5).close()
-            except Exception:  # a webhook receiver that is down must not break the emulator
-                continue
+        self.deliver(payload)
 
 
 def _item(field: str, old: Any, new: Any) -> dict[str, Any]:

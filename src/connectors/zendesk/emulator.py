@@ -15,9 +15,7 @@ Every response carries ``X-Rate-Limit``/``X-Rate-Limit-Remaining``; every API ca
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
-import queue
 import secrets
 import threading
 import uuid
@@ -26,9 +24,14 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
-
-from connectors.emulation import EmulatorServer, Request, Response, SeedComment, SeedTicket
+from connectors.emulation import (
+    Emulator,
+    EmulatorServer,
+    Request,
+    Response,
+    SeedComment,
+    SeedTicket,
+)
 from connectors.webhooks import hmac_sha256_b64
 
 CATEGORY_FIELD_ID = 360001
@@ -76,7 +79,7 @@ class _ZendeskServer(EmulatorServer):
         return Response(404, {"error": "InvalidEndpoint", "description": "Not found"})
 
 
-class ZendeskEmulator:
+class ZendeskEmulator(Emulator):
     """In-memory Zendesk account on a real loopback HTTP server."""
 
     def __init__(self, *, page_size: int = 100, webhook_url: str | None = None) -> None:
@@ -109,30 +112,8 @@ class ZendeskEmulator:
         self.api_user_id = self._add_user("Escalation Sidecar", self.email, "admin")
         self.agent_id = self._add_user("Avery Agent", "agent@example.com", "agent")
         self.default_group_id = self.group_id("Support")
-        self._deliveries: queue.Queue[dict[str, Any]] | None = None
         self._routes()
 
-    # -- life -----------------------------------------------------------------------------
-    def start(self) -> str:
-        url = self.server.start()
-        if self.webhook_url is not None and self._deliveries is None:
-            self._deliveries = queue.Queue()
-            threading.Thread(target=self._deliver, name="zendesk-webhooks", daemon=True).start()
-        return url
-
-    def stop(self) -> None:
-        self.server.stop()
-
-    def __enter__(self) -> ZendeskEmulator:
-        self.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @property
-    def base_url(self) -> str:
-        return self.server.base_url
 
     # -- the contract -------------------------------------------------------------------
     def seed(self, tickets: Sequence[SeedTicket]) -> list[str]:
@@ -531,19 +512,8 @@ class ZendeskEmulator:
 
     # -- webhooks out -------------------------------------------------------------------
     def _announce(self, ticket_id: str, kind: str) -> None:
-        if self._deliveries is not None:
-            self._deliveries.put(self.ticket_event_payload(ticket_id, kind))
-
-    def _deliver(self) -> None:
-        assert self._deliveries is not None
-        assert self.webhook_url is not None
-        with httpx.Client(timeout=5.0) as http:
-            while True:
-                payload = self._deliveries.get()
-                headers, body = self.signed_delivery(payload)
-                # a delivery that cannot be made is dropped, as Zendesk eventually does
-                with contextlib.suppress(httpx.HTTPError):
-                    http.post(self.webhook_url, headers=headers, content=body)
+        if self.webhook_url:
+            self.deliver(self.ticket_event_payload(ticket_id, kind))
 
     # -- HTTP -----------------------------------------------------------------------------
     def _routes(self) -> None:
