@@ -9,8 +9,9 @@ emulator's record every ~10 ms.
   explains a fast write. Delay = label visible - seeding of an urgent enterprise ticket.
 - poll: no webhooks; a short poll interval. Each change waits a random part of the interval
   first, so the delay samples the poll phase uniformly and is dominated by the interval.
-- clock: urgent tickets created ~44 min 55 s ago reach "at risk" (75% of 1 h) a few seconds
-  after seeding. Delay = "sla-at-risk" label visible - that due instant (wall clock).
+- clock: urgent tickets created 44 min 5x s ago reach "at risk" (75% of 1 h) at whole seconds
+  4 s and more after seeding, two per second. Delay = "sla-at-risk" label visible - that due
+  instant (wall clock); the sidecar's clock job has to fire at the due instant.
 
 Target (issue): p95 under 2 s by webhook and by clock.
 Run: .venv/bin/python benchmarks/latency.py [--n 30] [--only webhook,poll,clock]
