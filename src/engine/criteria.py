@@ -67,13 +67,21 @@ class Context:
 
     ticket: Ticket
     now: int
-    clocks: Sequence[TargetClock]
     level: int
     population: Population
     at_risk_percent: int
+    # the SLA clocks are built on first use: a ticket whose SLA rules all fired needs none
+    make_clocks: Callable[[], Sequence[TargetClock]] = tuple
     reason: str = ""  # what the last holding criterion saw, for the audit log
     matched: TargetClock | None = None  # the target an SLA criterion matched
     _agent_comments: int | None = field(default=None)
+    _clocks: Sequence[TargetClock] | None = field(default=None)
+
+    @property
+    def clocks(self) -> Sequence[TargetClock]:
+        if self._clocks is None:
+            self._clocks = self.make_clocks()
+        return self._clocks
 
     @property
     def public_agent_comments(self) -> int:

@@ -31,6 +31,7 @@ from engine.model import (
     Priority,
     RemoveLabels,
     SetPriority,
+    SlaState,
     Status,
     TargetName,
     Ticket,
@@ -54,9 +55,7 @@ from engine.policy import (
 from engine.sla import (
     TargetClock,
     build_clocks,
-    public_agent_comment_times,
     sla_state,
-    status_spans,
 )
 
 
@@ -183,17 +182,12 @@ def plan_ticket(
         memory = applied
     else:
         memory = Memory.of(ticket_key, applied) if applied else _EMPTY
-    ctx = Context(ticket, now, (), memory.level, population, policy.at_risk_percent)
+    ctx = Context(ticket, now, memory.level, population, policy.at_risk_percent)
     sla_policy = choose_sla_policy(policy, ctx)
     priority = sla_priority(ticket, memory)
-    clocks: list[TargetClock] = []
     if sla_policy is not None and priority in sla_policy.targets:
-        spans = status_spans(ticket, now)
-        replies = public_agent_comment_times(ticket)
-        clocks = build_clocks(
-            ticket, sla_policy.targets[priority], policy.runs_while, now, spans, replies
-        )
-    ctx.clocks = clocks
+        targets = sla_policy.targets[priority]
+        ctx.make_clocks = partial(build_clocks, ticket, targets, policy.runs_while, now)
 
     status = ticket.status
     rules = memory.live_rules(policy, status) if memory.done else policy.live_rules(status)
@@ -268,7 +262,7 @@ def plan_ticket(
     return TicketPlan(
         ticket=ticket.key,
         level=ctx.level,
-        sla_of=partial(sla_state, sla_policy.name, priority, clocks) if sla_policy else _no_sla,
+        sla_of=partial(_sla_of, sla_policy.name, priority, ctx) if sla_policy else _no_sla,
         actions=tuple(actions),
         satisfied=tuple(satisfied),
         decisions=tuple(decisions),
@@ -278,6 +272,10 @@ def plan_ticket(
 
 def _no_sla() -> None:
     return None
+
+
+def _sla_of(policy_name: str, priority: Priority, ctx: Context) -> SlaState:
+    return sla_state(policy_name, priority, ctx.clocks)
 
 
 def _next_due(rules: Sequence[Rule], ctx: Context, fired: set[str]) -> datetime | None:

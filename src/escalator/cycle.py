@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from connectors.base import ActionResult, ActionStatus
-from connectors.errors import AuthError, ConnectorError, FatalError
+from connectors.errors import AuthError, ConnectorError
 from engine.codec import format_instant
 from engine.model import (
     Action,
@@ -83,18 +83,21 @@ class Sidecar:
         self.log = log or EventLog(level="warning")
         self.metrics = metrics or Metrics()
         self.clock = clock
-        self.lock = threading.RLock()  # one cycle at a time: polls, webhooks and the clock share it
+        # one plan-and-apply at a time; each source's API calls are serialised on their own lock
+        self.lock = threading.RLock()
+        self._io_locks: dict[str, threading.RLock] = {}
         self._owner: dict[str, str] = {}
         for name in self.sources:
             for ticket in store.load_tickets(name):
                 self._owner[ticket.key] = name
+            self._io_locks[name] = threading.RLock()
         self.metrics.track_retries(lambda: {n: s.retry.stats for n, s in self.sources.items()})
 
     # -- reading ----------------------------------------------------------------------------
     def poll(self, name: str) -> int:
         """Pull what changed in source ``name`` since its cursor into the ticket cache."""
         source = self.sources[name]
-        with self.lock:
+        with self.io_lock(name):  # not the cycle lock: a slow pull must not hold up the clock
             now = self.clock()
             cursor = self.store.get_cursor(name)
             try:
@@ -128,7 +131,7 @@ class Sidecar:
         """Re-read named tickets now (a webhook said they changed)."""
         source = self.sources[name]
         fresh = []
-        with self.lock:
+        with self.io_lock(name):
             for ticket_id in ticket_ids:
                 try:
                     fresh.append(source.connector.fetch(ticket_id))
@@ -139,6 +142,10 @@ class Sidecar:
             self._remember(name, fresh)
         return fresh
 
+    def io_lock(self, name: str) -> threading.RLock:
+        """The lock around source ``name``'s connector (SDK sessions are not all thread-safe)."""
+        return self._io_locks.setdefault(name, threading.RLock())
+
     def _remember(self, name: str, tickets: Sequence[Ticket]) -> None:
         if tickets:
             self.store.save_tickets(name, tickets)
@@ -147,6 +154,13 @@ class Sidecar:
 
     def last_successful_polls(self) -> dict[str, datetime | None]:
         return {name: self.store.last_poll(name) for name in self.sources}
+
+    def learn_owners(self) -> None:
+        """Which source each cached ticket came from, including tickets another process
+        pulled into a shared store (a standby taking over has never pulled them itself)."""
+        for name in self.sources:
+            for ticket in self.store.load_tickets(name):
+                self._owner[ticket.key] = name
 
     # -- deciding ---------------------------------------------------------------------------
     def plan(self, now: datetime | None = None) -> tuple[Plan, dict[str, Ticket]]:
@@ -164,12 +178,16 @@ class Sidecar:
         by_origin: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for key, (origin, issue_key) in created.items():
             by_origin[origin].append((key, issue_key))
-        trackers = [s.tracker for s in self.sources.values() if s.tracker is not None]
+        hosts = [s for s in self.sources.values() if s.tracker is not None]
         states: dict[str, LinkedIssue] = {}
-        if trackers:
+        if hosts:
             wanted = sorted({issue_key for _, issue_key in created.values()})
+            tracker = hosts[0].tracker
+            assert tracker is not None
             try:
-                for linked in trackers[0].read_linked_issues(wanted):
+                with self.io_lock(hosts[0].name):
+                    found = tracker.read_linked_issues(wanted)
+                for linked in found:
                     states[linked.key] = linked
             except ConnectorError as exc:
                 self.log.warning("linked_issues.unreadable", error=str(exc))
@@ -242,7 +260,8 @@ class Sidecar:
                 )
             return
         try:
-            results = source.connector.apply(ticket, own)
+            with self.io_lock(source.name):
+                results = source.connector.apply(ticket, own)
         except AuthError:
             for action in own:
                 self.store.finish(action.key, ActionStatus.FAILED, "authentication failed")
@@ -317,7 +336,8 @@ class Sidecar:
             tracker = source.tracker
             if tracker is not None and source.kind == action.system:
                 try:
-                    return tracker.create_linked_issue(ticket, action)
+                    with self.io_lock(source.name):
+                        return tracker.create_linked_issue(ticket, action)
                 except ConnectorError as exc:
                     return ActionResult(action.key, ActionStatus.FAILED, str(exc))
         return ActionResult(
@@ -338,7 +358,8 @@ class Sidecar:
                 if isinstance(action, PostComment) and source is not None:
                     ticket_id = action.ticket.split(":", 1)[1]
                     try:
-                        fresh = source.connector.fetch(ticket_id)
+                        with self.io_lock(source.name):
+                            fresh = source.connector.fetch(ticket_id)
                     except ConnectorError as exc:
                         self.log.warning("pending.unreadable", key=action.key, error=str(exc))
                         continue  # try again next cycle; the key stays pending, never re-sent
@@ -352,18 +373,16 @@ class Sidecar:
 
     # -- the cycle --------------------------------------------------------------------------
     def cycle(self, *, pull: bool = True, now: datetime | None = None) -> CycleReport:
-        """Resolve pending writes, poll every source, plan everything, apply what is due."""
+        """Poll every source, then resolve pending writes, plan everything, apply what is due."""
+        report = CycleReport(now or self.clock())
+        if pull:
+            for name in self.sources:
+                try:
+                    report.pulled[name] = self.poll(name)
+                except ConnectorError as exc:
+                    report.failed_sources[name] = str(exc)
         with self.lock:
-            report = CycleReport(now or self.clock())
             self.resolve_pending()
-            if pull:
-                for name in self.sources:
-                    try:
-                        report.pulled[name] = self.poll(name)
-                    except FatalError as exc:
-                        report.failed_sources[name] = str(exc)
-                    except ConnectorError as exc:
-                        report.failed_sources[name] = str(exc)
             plan, tickets = self.plan(now)
             report.planned = len(plan.tickets)
             report.next_due = plan.next_due

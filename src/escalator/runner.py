@@ -58,21 +58,21 @@ class Runner:
         )
         self._mtimes = self._config_mtimes()
         self._stopping = threading.Event()
+        # tickets named by webhooks, not yet re-read: one job drains them all, so a burst of
+        # deliveries costs a few cycles, not one full re-plan each
+        self._hooked: dict[str, set[str]] = {}
+        self._hooked_lock = threading.Lock()
+        # the lease has a thread of its own: busy jobs must never starve its renewal
+        self._lease_thread = threading.Thread(target=self._hold_lease, name="lease", daemon=True)
 
     # -- life -------------------------------------------------------------------------------
     def start(self) -> None:
         s = self._scheduler
-        s.add_job(
-            self._lease_tick,
-            "interval",
-            seconds=self.lease_every,
-            id="lease",
-            next_run_time=datetime.now(UTC),
-        )
         if self.config_path is not None:
             s.add_job(self._watch_config, "interval", seconds=self.reload_every, id="reload")
         self._schedule_polls()
         s.start()
+        self._lease_thread.start()
         self.sidecar.log.info(
             "run.started", holder=self.holder, sources=sorted(self.sidecar.sources)
         )
@@ -87,6 +87,7 @@ class Runner:
             done.set()
 
         threading.Thread(target=shutdown, daemon=True).start()
+        self._lease_thread.join(timeout=2)
         if not done.wait(timeout):
             self.sidecar.log.warning("run.stop_timeout", seconds=timeout)
         if self.active:
@@ -109,6 +110,11 @@ class Runner:
                 next_run_time=datetime.now(UTC),
             )
 
+    def _hold_lease(self) -> None:
+        while not self._stopping.is_set():
+            self._lease_tick()
+            self._stopping.wait(self.lease_every)
+
     def _lease_tick(self) -> None:
         if self._stopping.is_set():
             return
@@ -121,7 +127,7 @@ class Runner:
         if held and not self.active:
             self.active = True
             self.sidecar.log.info("lease.acquired", holder=self.holder)
-            self._run_cycle(pull=True)
+            self._run_cycle(pull=True, takeover=True)
         elif not held and self.active:
             self.active = False
             self.sidecar.log.warning("lease.lost", holder=self.holder)
@@ -139,8 +145,10 @@ class Runner:
         if self.active and not self._stopping.is_set():
             self._run_cycle(pull=False)
 
-    def _run_cycle(self, *, pull: bool) -> None:
+    def _run_cycle(self, *, pull: bool, takeover: bool = False) -> None:
         try:
+            if takeover:  # a shared store holds tickets the previous holder pulled, not we
+                self.sidecar.learn_owners()
             report = self.sidecar.cycle(pull=pull)
         except Exception as exc:  # one bad cycle must not stop the scheduler
             self.sidecar.log.error("cycle.failed", error=str(exc), error_type=type(exc).__name__)
@@ -164,12 +172,18 @@ class Runner:
         """Re-read the named tickets and act now, off the HTTP thread."""
         if self._stopping.is_set():
             return
-        self._scheduler.add_job(self._webhook_job, args=[source, list(ticket_ids)])
+        with self._hooked_lock:
+            self._hooked.setdefault(source, set()).update(ticket_ids)
+        self._scheduler.add_job(self._drain_webhooks)
 
-    def _webhook_job(self, source: str, ticket_ids: list[str]) -> None:
-        if not self.active:
-            return
-        self.sidecar.refresh(source, ticket_ids)
+    def _drain_webhooks(self) -> None:
+        with self._hooked_lock:
+            hooked, self._hooked = self._hooked, {}
+        if not hooked or not self.active:
+            return  # drained by an earlier job; or standby, where polling is the safety net
+        for source, ticket_ids in hooked.items():
+            if source in self.sidecar.sources:
+                self.sidecar.refresh(source, sorted(ticket_ids))
         self._run_cycle(pull=False)
 
     # -- config reload ----------------------------------------------------------------------
