@@ -71,6 +71,7 @@ class Memory:
     level_rule: dict[int, str] = field(default_factory=dict)  # the rule that reached each level
     level_done: dict[int, set[str]] = field(default_factory=dict)  # kinds done per level
     _live: dict[tuple[int, Status], list[Rule]] = field(default_factory=dict, repr=False)
+    _unfinished: dict[int, bool] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, ticket_key: str, actions: Sequence[Action]) -> Memory:
@@ -100,6 +101,17 @@ class Memory:
             self._live[cache_key] = rules
         return rules
 
+    def level_unfinished(self, policy: Policy) -> bool:
+        """Some write of the level reached is not done (it failed, and was released)."""
+        answer = self._unfinished.get(id(policy))
+        if answer is None:
+            level = policy.levels.get(self.level)
+            answer = level is not None and not self.level_done.get(self.level, set()).issuperset(
+                _level_kinds(level)
+            )
+            self._unfinished[id(policy)] = answer
+        return answer
+
     def record(self, ticket_key: str, action: Action) -> None:
         """Remember one more applied action."""
         self.done.add(action.key[len(ticket_key) + 1 :])
@@ -112,6 +124,7 @@ class Memory:
         if isinstance(action, SetPriority):
             self.priority_sets.append(action)
         self._live.clear()
+        self._unfinished.clear()
 
     def spent(self, rule: Rule) -> bool:
         """Firing ``rule`` again could decide nothing new for this ticket."""
@@ -212,13 +225,17 @@ def plan_ticket(
                 escalated_by = rule
                 progress = True  # only the level can change what other rules see
 
+    sla_of = partial(_sla_of, sla_policy.name, priority, ctx) if sla_policy else _no_sla
+    retry = active and memory.level > 0 and memory.level_unfinished(policy)
+    if not fired and not retry:  # the common case of a re-plan: nothing new to decide
+        return TicketPlan(ticket_key, ctx.level, sla_of, next_due=_next_due(rules, ctx, set()))
+
     actions: list[Action] = []
     satisfied: list[Action] = []
     decisions: list[Decision] = []
     at = from_epoch(now)
-    render = _Renderer(policy, ctx, memory, sla_policy, priority) if fired or memory.level else None
+    render = _Renderer(policy, ctx, memory, sla_policy, priority)
     if fired:
-        assert render is not None
         for rule, reason, matched in fired:
             new = False
             for step, tail in zip(rule.steps, rule.step_keys, strict=True):
@@ -249,20 +266,18 @@ def plan_ticket(
                         level.number,
                     )
                 )
-    if active and memory.level and ctx.level == memory.level and memory.level in policy.levels:
+    if retry and ctx.level == memory.level:
         # a write of the current level that failed earlier is due again (its key was released)
         level = policy.levels[memory.level]
-        done = memory.level_done.get(level.number, set())
-        if render is not None and not done.issuperset(_level_kinds(level)):
-            reached_by = policy.rule_named(memory.level_rule.get(level.number, ""))
-            if reached_by is not None:
-                for action in _reach_level(level, policy, reached_by, ticket, at, render, memory):
-                    _sort(action, ticket, actions, satisfied)
+        reached_by = policy.rule_named(memory.level_rule.get(level.number, ""))
+        if reached_by is not None:
+            for action in _reach_level(level, policy, reached_by, ticket, at, render, memory):
+                _sort(action, ticket, actions, satisfied)
 
     return TicketPlan(
-        ticket=ticket.key,
+        ticket=ticket_key,
         level=ctx.level,
-        sla_of=partial(_sla_of, sla_policy.name, priority, ctx) if sla_policy else _no_sla,
+        sla_of=sla_of,
         actions=tuple(actions),
         satisfied=tuple(satisfied),
         decisions=tuple(decisions),
