@@ -83,6 +83,8 @@ class Sidecar:
         self.log = log or EventLog(level="warning")
         self.metrics = metrics or Metrics()
         self.clock = clock
+        # the runner says whether this process may still write (it holds the lease, not stopping)
+        self.may_write: Callable[[], bool] = lambda: True
         # one plan-and-apply at a time; each source's API calls are serialised on their own lock
         self.lock = threading.RLock()
         self._io_locks: dict[str, threading.RLock] = {}
@@ -212,6 +214,9 @@ class Sidecar:
             ticket = tickets.get(tp.ticket)
             if ticket is None:
                 continue
+            if (tp.actions or tp.satisfied) and not self.may_write():
+                self.log.warning("writes.stopped", reason="no longer the active process")
+                return
             self._record_decisions(tp)
             self._record_satisfied(tp, report)
             if tp.actions:

@@ -41,7 +41,11 @@ class Runner:
     ) -> None:
         self.sidecar = sidecar
         self.config_path = config_path
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        # ESCALATOR_INSTANCE (e.g. the pod's name) lets a restarted process take its own
+        # lease back at once instead of waiting for it to expire
+        self.holder = os.environ.get("ESCALATOR_INSTANCE") or (
+            f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        )
         self.lease_ttl = lease_ttl
         self.lease_every = lease_every
         self.reload_every = reload_every
@@ -64,6 +68,7 @@ class Runner:
         self._hooked_lock = threading.Lock()
         # the lease has a thread of its own: busy jobs must never starve its renewal
         self._lease_thread = threading.Thread(target=self._hold_lease, name="lease", daemon=True)
+        sidecar.may_write = lambda: self.active and not self._stopping.is_set()
 
     # -- life -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -127,7 +132,13 @@ class Runner:
         if held and not self.active:
             self.active = True
             self.sidecar.log.info("lease.acquired", holder=self.holder)
-            self._run_cycle(pull=True, takeover=True)
+            # the first cycle runs as a job: this thread must keep renewing the lease meanwhile
+            self._scheduler.add_job(
+                self._run_cycle,
+                kwargs={"pull": True, "takeover": True},
+                id="takeover",
+                replace_existing=True,
+            )
         elif not held and self.active:
             self.active = False
             self.sidecar.log.warning("lease.lost", holder=self.holder)
