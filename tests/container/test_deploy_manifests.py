@@ -72,7 +72,9 @@ def test_deployment_probes_health_and_runs_the_image_as_its_non_root_user() -> N
     pod = deployment["spec"]["template"]["spec"]
     (container,) = pod["containers"]
     ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    instance = next(e for e in container["env"] if e["name"] == "ESCALATOR_INSTANCE")
+    assert instance["valueFrom"]["fieldRef"]["fieldPath"] == "metadata.name"
     assert ports["http"] == int(env["ESCALATOR_LISTEN_PORT"]) == 8080
 
     for probe, path in (("livenessProbe", "/healthz"), ("readinessProbe", "/readyz"),
