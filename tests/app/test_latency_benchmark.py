@@ -2,46 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
+from bench_script import load_script, table_rows
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "latency.py"
 PATHS = ("webhook", "poll", "clock")
 
 
-def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("latency_benchmark_script", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up while building
-    spec.loader.exec_module(module)
-    return module
-
-
-def table_rows(output: str) -> list[dict[str, str]]:
-    lines = output.splitlines()
-    start = next(i for i, line in enumerate(lines) if line.startswith("path "))
-    headers = [h.strip() for h in lines[start].split("|")]
-    rows = []
-    for line in lines[start + 2 :]:
-        cells = [c.strip() for c in line.split("|")]
-        if len(cells) != len(headers):
-            break  # the footnote under the table
-        rows.append(dict(zip(headers, cells, strict=True)))
-    return rows
-
-
 def test_latency_benchmark_prints_a_row_per_path(capsys: pytest.CaptureFixture[str]) -> None:
-    script = load_script()
+    script = load_script("latency")
 
     assert script.main(["--n", "3"]) == 0
 
-    rows = {r["path"]: r for r in table_rows(capsys.readouterr().out)}
+    rows = {r["path"]: r for r in table_rows(capsys.readouterr().out, "path ")}
     assert sorted(rows) == sorted(PATHS)
     for path in PATHS:
         row = rows[path]
@@ -54,7 +26,7 @@ def test_latency_benchmark_prints_a_row_per_path(capsys: pytest.CaptureFixture[s
 
 
 def test_percentile_is_nearest_rank() -> None:
-    script = load_script()
+    script = load_script("latency")
     values = [0.5, 0.1, 0.3, 0.2, 0.4]
     assert script.percentile(values, 50) == 0.3
     assert script.percentile(values, 95) == 0.5
