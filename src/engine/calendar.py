@@ -50,7 +50,7 @@ class BusinessCalendar:
             raise ValueError(f"calendar {name!r} has no opening hours")
         self._years: tuple[int, int] | None = None
         self._lo = self._hi = 0  # epoch range the table covers with a year of margin
-        self._last = (-1, 0)  # the last position asked for
+        self._last = self._prev = (-1, 0)  # the last two positions asked for
         self._starts: list[int] = []
         self._ends: list[int] = []
         self._cum: list[int] = []  # business seconds before interval i
@@ -74,9 +74,11 @@ class BusinessCalendar:
         """Business seconds from a fixed origin to ``t``: differences of positions are durations."""
         if self.always_open:
             return t
-        last = self._last
-        if t == last[0]:  # a re-plan asks for ``now`` once per ticket
+        last, prev = self._last, self._prev
+        if t == last[0]:  # a re-plan asks for ``now`` and each creation time more than once
             return last[1]
+        if t == prev[0]:
+            return prev[1]
         if not self._lo <= t < self._hi:
             self._cover(t)
         i = bisect.bisect_right(self._ends, t)
@@ -85,7 +87,7 @@ class BusinessCalendar:
         else:
             start = self._starts[i]
             pos = self._cum[i] + (t - start) if start <= t else self._cum[i]
-        self._last = (t, pos)
+        self._prev, self._last = last, (t, pos)
         return pos
 
     def add_epoch(self, t: int, seconds: int) -> int:
@@ -161,7 +163,7 @@ class BusinessCalendar:
             cum_end = [c + shift for c in cum_end]
         self._starts, self._ends, self._cum, self._cum_end = starts, ends, cum, cum_end
         self._years = (first_year, last_year)
-        self._last = (-1, 0)
+        self._last = self._prev = (-1, 0)
         self._lo = int(datetime(first_year + 1, 1, 1, tzinfo=UTC).timestamp())
         self._hi = int(datetime(last_year, 1, 1, tzinfo=UTC).timestamp())
 

@@ -145,9 +145,11 @@ def _walk(
     hi: int,
     target: int,
     now: int,
-) -> tuple[int, int | None, int | None]:
-    """Business time over running spans within [lo, hi]: (elapsed, open span start, breach)."""
+) -> tuple[int, int | None, int | None, int]:
+    """Business time over running spans within [lo, hi]:
+    (elapsed before the open span, the open span's start, the breach, elapsed in all)."""
     elapsed = 0
+    total = 0
     breach: int | None = None
     open_since: int | None = None
     for start, end, status in spans:
@@ -161,10 +163,11 @@ def _walk(
         if breach is None and elapsed < target <= elapsed + seg:
             breach = cal.add_epoch(s, target - elapsed)
         elapsed += seg
+        total = elapsed
         if e == now and hi == now:
             open_since = s
             elapsed -= seg  # ``base`` excludes the open span
-    return elapsed, open_since, breach
+    return elapsed, open_since, breach, total
 
 
 def build_clocks(
@@ -186,7 +189,7 @@ def build_clocks(
     fr = targets.first_response
     if fr is not None:
         hi = first_reply if first_reply is not None else now
-        base, open_since, breach = _walk(
+        base, open_since, breach, total = _walk(
             cal, spans, runs_while[TargetName.FIRST_RESPONSE], created, hi, fr, now
         )
         if first_reply is not None and breach is not None and first_reply <= breach:
@@ -204,6 +207,7 @@ def build_clocks(
                 breached_at=breach,
                 cycle_breach=breach,
                 stopped_due=cal.add_epoch(met, fr - base) if met is not None else None,
+                _elapsed=total,
             )
         )
 
@@ -214,7 +218,7 @@ def build_clocks(
 
     res = targets.resolution
     if res is not None:
-        base, open_since, breach = _walk(
+        base, open_since, breach, total = _walk(
             cal, spans, runs_while[TargetName.RESOLUTION], created, now, res, now
         )
         met = None
@@ -234,6 +238,7 @@ def build_clocks(
                 breached_at=breach,
                 cycle_breach=breach,
                 stopped_due=cal.add_epoch(met, res - base) if met is not None else None,
+                _elapsed=total,
             )
         )
     return clocks
@@ -262,12 +267,12 @@ def _next_update(
     first_breach: int | None = None
     met: int | None = None
     for start, end in itertools.pairwise(replies):
-        _, _, breach = _walk(cal, spans, running, start, end, target, now)
+        _, _, breach, _ = _walk(cal, spans, running, start, end, target, now)
         if breach is not None and breach < end:
             first_breach = breach if first_breach is None else first_breach
         else:
             met = end
-    base, open_since, breach = _walk(cal, spans, running, replies[-1], now, target, now)
+    base, open_since, breach, total = _walk(cal, spans, running, replies[-1], now, target, now)
     if first_breach is None:
         first_breach = breach
     return TargetClock(
@@ -280,6 +285,7 @@ def _next_update(
         met_at=met,
         breached_at=first_breach,
         cycle_breach=breach,
+        _elapsed=total,
     )
 
 

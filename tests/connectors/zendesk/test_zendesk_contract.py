@@ -7,6 +7,7 @@ The spec (1.2 MB YAML) is parsed once per session with the C loader and cached; 
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from datetime import timedelta
@@ -25,7 +26,15 @@ from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 from engine.model import AddLabels, Assign, PostComment, Priority, RemoveLabels, SetPriority
 
-SPEC = Path("/work/shared/specs/zendesk/zendesk-support-oas.yaml")
+# the vendors' OpenAPI files live in shared/specs beside the repository (ESCALATOR_SPECS overrides)
+SPECS_ROOT = Path(
+    os.environ.get("ESCALATOR_SPECS") or Path(__file__).resolve().parents[4] / "shared" / "specs"
+)
+SPEC = SPECS_ROOT / "zendesk" / "zendesk-support-oas.yaml"
+if not SPECS_ROOT.exists():
+    pytest.skip(
+        f"the OpenAPI files are not at {SPECS_ROOT} (set ESCALATOR_SPECS)", allow_module_level=True
+    )
 # query parameters real Zendesk accepts that this OAS copy does not declare on the operation
 UNDECLARED_BUT_REAL = {
     "per_page": "incremental export page size (≤1000), documented in the export guide",
