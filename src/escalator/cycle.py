@@ -392,6 +392,13 @@ class Sidecar:
             report.planned = len(plan.tickets)
             report.next_due = plan.next_due
             self.apply(plan, tickets, report)
+            self.log.info(
+                "cycle.done",
+                planned=report.planned,
+                written=len(report.written),
+                recorded=report.recorded,
+                next_due=format_instant(report.next_due),
+            )
             return report
 
     def preview(self, *, pull: bool = True) -> tuple[Plan, dict[str, Ticket]]:

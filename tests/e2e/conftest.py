@@ -227,15 +227,15 @@ class BusyDay:
 
     # -- the verdict ------------------------------------------------------------------------
     @staticmethod
-    def settle(process: SidecarProcess, quiet: float = 1.5, timeout: float = 30.0) -> None:
-        """Let a run pull every source and write until it is quiet for ``quiet`` s; stop it."""
+    def settle(process: SidecarProcess, timeout: float = 60.0) -> None:
+        """Let a run pull every source and finish the cycle after it (which writes all that
+        is due); stop it. Quiet spells are no sign of being done (a slow call or a retry wait
+        makes one), and SIGTERM abandons what a cycle has left: wait for the cycle's report."""
         deadline = time.monotonic() + timeout
-        last, changed = -1, time.monotonic()
         while True:
             events = [e["event"] for e in process.events()]
-            if events.count("action") != last:
-                last, changed = events.count("action"), time.monotonic()
-            if events.count("poll.done") >= 3 and time.monotonic() - changed > quiet:
+            pulled = [i for i, e in enumerate(events) if e == "poll.done"]
+            if len(pulled) >= 3 and "cycle.done" in events[pulled[2] :]:
                 break
             assert time.monotonic() < deadline, process.log_path.read_text()[-3000:]
             time.sleep(0.05)
