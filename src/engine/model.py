@@ -233,7 +233,7 @@ class Decision:
     level: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a re-plan builds 100,000 of these, and frozen costs 3x
 class TicketPlan:
     ticket: str
     level: int

@@ -148,9 +148,21 @@ def _walk(
 ) -> tuple[int, int | None, int | None, int]:
     """Business time over running spans within [lo, hi]:
     (elapsed before the open span, the open span's start, the breach, elapsed in all)."""
+    breach: int | None
+    if len(spans) == 1:  # no status history: one span, the common case, without the loop
+        start, end, status = spans[0]
+        s = start if start > lo else lo
+        e = end if end < hi else hi
+        if status not in running or e < s or (e == s and e != now):
+            return 0, None, None, 0
+        seg = cal.position(e) - cal.position(s)
+        breach = cal.add_epoch(s, target) if 0 < target <= seg else None
+        if e == now and hi == now:
+            return 0, s, breach, seg
+        return seg, None, breach, seg
     elapsed = 0
     total = 0
-    breach: int | None = None
+    breach = None
     open_since: int | None = None
     for start, end, status in spans:
         if status not in running:
