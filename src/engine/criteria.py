@@ -24,8 +24,10 @@ class Population:
     def __init__(self, tickets: Iterable[Ticket]) -> None:
         by_group: dict[tuple[str | None, str | None], list[int]] = {}
         by_category: dict[str | None, list[int]] = {}
+        self.created: dict[str, int] = {}  # ticket key -> creation in epoch seconds
         for t in tickets:
             created = to_epoch(t.created_at)
+            self.created[t.key] = created
             by_group.setdefault((t.organization, t.category), []).append(created)
             by_category.setdefault(t.category, []).append(created)
         for times in by_group.values():
@@ -41,7 +43,8 @@ class Population:
         memo = ("recurrence", ticket.key, window)
         count = self._counts.get(memo)
         if count is None:
-            created = to_epoch(ticket.created_at)
+            known = self.created.get(ticket.key)
+            created = known if known is not None else to_epoch(ticket.created_at)
             times = self._by_org_category.get((ticket.organization, ticket.category), [])
             count = bisect.bisect_left(times, created) - bisect.bisect_left(times, created - window)
             self._counts[memo] = count
@@ -52,7 +55,8 @@ class Population:
         memo = ("surge", ticket.key, window)
         count = self._counts.get(memo)
         if count is None:
-            created = to_epoch(ticket.created_at)
+            known = self.created.get(ticket.key)
+            created = known if known is not None else to_epoch(ticket.created_at)
             times = self._by_category.get(ticket.category, [])
             count = bisect.bisect_right(times, created) - bisect.bisect_right(
                 times, created - window

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import ClassVar, TypeAlias
 
@@ -243,11 +243,18 @@ class TicketPlan:
     # decided, but the ticket already shows it: recorded, never written
     satisfied: tuple[Action, ...] = ()
     decisions: tuple[Decision, ...] = ()
-    next_due: datetime | None = None  # next instant a time-based rule falls due, if nothing changes
+    # the next instant (epoch seconds) a time-based rule falls due, if nothing changes
+    due_epoch: int | None = None
 
     @property
     def sla(self) -> SlaState | None:
         return self.sla_of()
+
+    @property
+    def next_due(self) -> datetime | None:
+        if self.due_epoch is None:
+            return None
+        return datetime.fromtimestamp(self.due_epoch, UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,5 +268,5 @@ class Plan:
 
     @property
     def next_due(self) -> datetime | None:
-        dues = [t.next_due for t in self.tickets if t.next_due is not None]
-        return min(dues) if dues else None
+        dues = [t.due_epoch for t in self.tickets if t.due_epoch is not None]
+        return datetime.fromtimestamp(min(dues), UTC) if dues else None

@@ -128,10 +128,8 @@ class Memory:
 
     def spent(self, rule: Rule) -> bool:
         """Firing ``rule`` again could decide nothing new for this ticket."""
-        return (
-            bool(rule.step_keys)
-            and self.done.issuperset(rule.step_keys)
-            and (rule.escalate_to is None or rule.escalate_to <= self.level)
+        return self.done.issuperset(rule.step_keys) and (
+            rule.escalate_to is None or rule.escalate_to <= self.level
         )
 
 
@@ -141,6 +139,8 @@ _EMPTY = Memory()
 def sla_priority(ticket: Ticket, memory: Memory) -> Priority:
     """The priority the SLA follows: the ticket's, unless it is one the sidecar set."""
     priority = ticket.priority
+    if not memory.priority_sets:
+        return priority
     for change in reversed(memory.priority_sets):
         if priority != change.priority:
             break
@@ -200,7 +200,14 @@ def plan_ticket(
     priority = sla_priority(ticket, memory)
     if sla_policy is not None and priority in sla_policy.targets:
         targets = sla_policy.targets[priority]
-        ctx.make_clocks = partial(build_clocks, ticket, targets, policy.runs_while, now)
+        ctx.make_clocks = partial(
+            build_clocks,
+            ticket,
+            targets,
+            policy.runs_while,
+            now,
+            created=population.created.get(ticket_key),
+        )
 
     status = ticket.status
     rules = memory.live_rules(policy, status) if memory.done else policy.live_rules(status)
@@ -228,7 +235,7 @@ def plan_ticket(
     sla_of = partial(_sla_of, sla_policy.name, priority, ctx) if sla_policy else _no_sla
     retry = active and memory.level > 0 and memory.level_unfinished(policy)
     if not fired and not retry:  # the common case of a re-plan: nothing new to decide
-        return TicketPlan(ticket_key, ctx.level, sla_of, next_due=_next_due(rules, ctx, set()))
+        return TicketPlan(ticket_key, ctx.level, sla_of, due_epoch=_next_due(rules, ctx, set()))
 
     actions: list[Action] = []
     satisfied: list[Action] = []
@@ -281,7 +288,7 @@ def plan_ticket(
         actions=tuple(actions),
         satisfied=tuple(satisfied),
         decisions=tuple(decisions),
-        next_due=_next_due(rules, ctx, fired_names),
+        due_epoch=_next_due(rules, ctx, fired_names),
     )
 
 
@@ -293,7 +300,7 @@ def _sla_of(policy_name: str, priority: Priority, ctx: Context) -> SlaState:
     return sla_state(policy_name, priority, ctx.clocks)
 
 
-def _next_due(rules: Sequence[Rule], ctx: Context, fired: set[str]) -> datetime | None:
+def _next_due(rules: Sequence[Rule], ctx: Context, fired: set[str]) -> int | None:
     best: int | None = None
     for rule in rules:
         if not rule.timed or rule.name in fired:
@@ -301,7 +308,7 @@ def _next_due(rules: Sequence[Rule], ctx: Context, fired: set[str]) -> datetime 
         at = rule.when.next_at(ctx)
         if at is not None and at > ctx.now and (best is None or at < best):
             best = at
-    return from_epoch(best) if best is not None else None
+    return best
 
 
 def _sort(action: Action, ticket: Ticket, actions: list[Action], satisfied: list[Action]) -> None:

@@ -154,7 +154,7 @@ def _settle(
     for _ in range(16):
         p = plan_ticket(policy, live[key], applied.get(key, ()), now, population)
         if not p.actions and not p.satisfied:
-            return to_epoch(p.next_due) if p.next_due is not None else None
+            return p.due_epoch
         done = applied.setdefault(key, [])
         done.extend(p.actions)
         done.extend(p.satisfied)

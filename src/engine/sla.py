@@ -101,9 +101,10 @@ class TargetClock:
         )
 
 
-def status_spans(ticket: Ticket, now: int) -> list[Span]:
+def status_spans(ticket: Ticket, now: int, created: int | None = None) -> list[Span]:
     """The ticket's statuses from creation to ``now``, from its history of status changes."""
-    created = to_epoch(ticket.created_at)
+    if created is None:
+        created = to_epoch(ticket.created_at)
     if not ticket.history:
         return [(created, created if created > now else now, ticket.status)]
     changes = [c for c in ticket.history if c.field == "status"]
@@ -189,12 +190,14 @@ def build_clocks(
     now: int,
     spans: Sequence[Span] | None = None,
     replies: Sequence[int] | None = None,
+    created: int | None = None,
 ) -> list[TargetClock]:
     """The three target clocks of ``ticket`` at ``now`` (targets set to None are left out)."""
     cal = targets.calendar
-    spans = spans if spans is not None else status_spans(ticket, now)
+    if created is None:
+        created = to_epoch(ticket.created_at)
+    spans = spans if spans is not None else status_spans(ticket, now, created)
     replies = replies if replies is not None else public_agent_comment_times(ticket)
-    created = to_epoch(ticket.created_at)
     clocks: list[TargetClock] = []
     first_reply = replies[0] if replies else None
 
@@ -208,18 +211,19 @@ def build_clocks(
             breach = None
         met = first_reply if breach is None else None
         clocks.append(
-            TargetClock(
+            TargetClock(  # positional: this runs for every ticket of every re-plan
                 TargetName.FIRST_RESPONSE,
                 cal,
                 fr,
                 base,
                 open_since,
                 now,
-                met_at=met,
-                breached_at=breach,
-                cycle_breach=breach,
-                stopped_due=cal.add_epoch(met, fr - base) if met is not None else None,
-                _elapsed=total,
+                met,  # met_at
+                breach,  # breached_at
+                breach,  # cycle_breach
+                cal.add_epoch(met, fr - base) if met is not None else None,  # stopped_due
+                True,  # started
+                total,  # _elapsed
             )
         )
 
@@ -246,11 +250,12 @@ def build_clocks(
                 base,
                 open_since,
                 now,
-                met_at=met if breach is None else None,
-                breached_at=breach,
-                cycle_breach=breach,
-                stopped_due=cal.add_epoch(met, res - base) if met is not None else None,
-                _elapsed=total,
+                met if breach is None else None,  # met_at
+                breach,  # breached_at
+                breach,  # cycle_breach
+                cal.add_epoch(met, res - base) if met is not None else None,  # stopped_due
+                True,  # started
+                total,  # _elapsed
             )
         )
     return clocks
