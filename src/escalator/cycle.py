@@ -27,6 +27,7 @@ from engine.model import (
     Ticket,
     TicketPlan,
 )
+from engine.planner import Memory
 from engine.planner import plan as plan_tickets
 from engine.simulation import apply_action
 from escalator.config import Config
@@ -89,6 +90,8 @@ class Sidecar:
         self.lock = threading.RLock()
         self._io_locks: dict[str, threading.RLock] = {}
         self._owner: dict[str, str] = {}
+        self._tickets: dict[str, Ticket] | None = None  # the store's tickets, kept in memory
+        self._memories: dict[str, Memory] | None = None  # what was applied, per ticket
         for name in self.sources:
             for ticket in store.load_tickets(name):
                 self._owner[ticket.key] = name
@@ -151,26 +154,51 @@ class Sidecar:
     def _remember(self, name: str, tickets: Sequence[Ticket]) -> None:
         if tickets:
             self.store.save_tickets(name, tickets)
+            kept = self._tickets
             for ticket in tickets:
                 self._owner[ticket.key] = name
+                if kept is not None:
+                    old = kept.get(ticket.key)
+                    if old is None or old.updated_at <= ticket.updated_at:  # as the store does
+                        kept[ticket.key] = ticket
 
     def last_successful_polls(self) -> dict[str, datetime | None]:
         return {name: self.store.last_poll(name) for name in self.sources}
 
     def learn_owners(self) -> None:
         """Which source each cached ticket came from, including tickets another process
-        pulled into a shared store (a standby taking over has never pulled them itself)."""
+        pulled into a shared store (a standby taking over has never pulled them itself);
+        and, for the same reason, forget what is kept in memory so it is read again."""
         for name in self.sources:
             for ticket in self.store.load_tickets(name):
                 self._owner[ticket.key] = name
+        self._tickets = None
+        self._memories = None
+
+    def _load(self) -> tuple[dict[str, Ticket], dict[str, Memory]]:
+        """Tickets and what was applied to them, read from the store once, then kept up to
+        date in memory: a re-plan of every ticket must not re-read and decode them all."""
+        if self._tickets is None:
+            self._tickets = {t.key: t for t in self.store.load_tickets()}
+        if self._memories is None:
+            self._memories = {
+                key: Memory.of(key, actions)
+                for key, actions in self.store.applied_by_ticket().items()
+            }
+        return self._tickets, self._memories
+
+    def _recorded(self, action: Action) -> None:
+        """``action`` is done (applied, or found already there): remember it for planning."""
+        if self._memories is not None:
+            self._memories.setdefault(action.ticket, Memory()).record(action.ticket, action)
 
     # -- deciding ---------------------------------------------------------------------------
     def plan(self, now: datetime | None = None) -> tuple[Plan, dict[str, Ticket]]:
         now = now or self.clock()
-        tickets = self._with_linked_issues(self.store.load_tickets())
+        cached, memories = self._load()
+        tickets = self._with_linked_issues(list(cached.values()))
         self.metrics.open_tickets.set(len(tickets))
-        applied = self.store.applied_by_ticket()
-        return plan_tickets(self.config.policy, tickets, applied, now), {t.key: t for t in tickets}
+        return plan_tickets(self.config.policy, tickets, memories, now), {t.key: t for t in tickets}
 
     def _with_linked_issues(self, tickets: list[Ticket]) -> list[Ticket]:
         """Attach the issues the sidecar created for tickets, with their current state."""
@@ -236,6 +264,7 @@ class Sidecar:
         for action in tp.satisfied:
             if self.store.begin(action, source):
                 self.store.finish(action.key, ActionStatus.ALREADY, "the ticket already shows it")
+                self._recorded(action)
                 report.recorded += 1
 
     def _write(self, ticket: Ticket, actions: Sequence[Action], report: CycleReport) -> None:
@@ -298,6 +327,8 @@ class Sidecar:
         self, action: Action, result: ActionResult, source: str | None, report: CycleReport
     ) -> None:
         self.store.finish(action.key, result.status, result.detail, result.external_id)
+        if result.status in (ActionStatus.APPLIED, ActionStatus.ALREADY):
+            self._recorded(action)
         report.written.append((action, result))
         now = self.clock()
         self.metrics.actions.labels(source or "", action.kind.value, result.status.value).inc()
@@ -372,6 +403,8 @@ class Sidecar:
                     if any(c.marker == action.key for c in fresh.comments):
                         status, detail = ActionStatus.ALREADY, "found on the ticket after a restart"
                 self.store.finish(action.key, status, detail)
+                if status is ActionStatus.ALREADY:
+                    self._recorded(action)
                 self.log.info("pending.resolved", key=action.key, status=status.value)
                 resolved += 1
         return resolved
