@@ -10,11 +10,11 @@ the second its condition first holds, and ``run`` wake exactly when the next one
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from engine.calendar import to_epoch
-from engine.model import AuthorRole, Status, TargetName, Ticket
+from engine.model import AuthorRole, TargetName, Ticket
 from engine.sla import TargetClock
 
 
@@ -383,15 +383,4 @@ class LinkedIssueResolved(Criterion):
         return "linked issue resolved"
 
 
-def active_statuses() -> frozenset[Status]:
-    return frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})
-
-
 ALL_TARGETS = frozenset(TargetName)
-
-QUANTITIES: Mapping[str, str] = {
-    "affected_users": "number of affected users",
-    "level": "current escalation level",
-    "agent_comments": "public agent comments",
-    "group_reassignments": "times the group changed",
-}

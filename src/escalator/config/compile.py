@@ -27,7 +27,7 @@ from engine.criteria import (
     SlaThreshold,
     Surge,
 )
-from engine.model import Status, TargetName
+from engine.model import TargetName
 from engine.policy import (
     AddLabelsStep,
     AssignStep,
@@ -388,6 +388,3 @@ class Compiler:
 def _broken_template(context: Any) -> str:  # pragma: no cover - only exists while erroring
     raise RuntimeError("template failed to compile")
 
-
-def statuses(values: Iterable[str]) -> frozenset[Status]:
-    return frozenset(Status(v) for v in values)
