@@ -92,10 +92,7 @@ class Sidecar:
         self._owner: dict[str, str] = {}
         self._tickets: dict[str, Ticket] | None = None  # the store's tickets, kept in memory
         self._memories: dict[str, Memory] | None = None  # what was applied, per ticket
-        for name in self.sources:
-            for ticket in store.load_tickets(name):
-                self._owner[ticket.key] = name
-            self._io_locks[name] = threading.RLock()
+        self.learn_owners()
         self.metrics.track_retries(lambda: {n: s.retry.stats for n, s in self.sources.items()})
 
     # -- reading ----------------------------------------------------------------------------

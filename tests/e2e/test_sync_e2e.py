@@ -80,16 +80,17 @@ def world() -> Iterator[DemoWorld]:
     world.stop()
 
 
-def escalator(world: DemoWorld, tmp_path: Path, *args: str) -> Any:
+def run_cli(world: DemoWorld, tmp_path: Path, *args: str) -> str:
+    """``escalator ARGS --config config/`` against ``world``; its standard output."""
     env = {
         "PATH": os.environ.get("PATH", ""),
         "NO_PROXY": "127.0.0.1",
-        "COLUMNS": "200",
+        "COLUMNS": "250",
         **world.env(),
         "ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db",
     }
     done = subprocess.run(
-        [sys.executable, "-m", "escalator.cli", *args, "--config", str(ROOT / "config"), "--json"],
+        [sys.executable, "-m", "escalator.cli", *args, "--config", str(ROOT / "config")],
         capture_output=True,
         text=True,
         env=env,
@@ -98,7 +99,11 @@ def escalator(world: DemoWorld, tmp_path: Path, *args: str) -> Any:
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    return json.loads(done.stdout)
+    return done.stdout
+
+
+def escalator(world: DemoWorld, tmp_path: Path, *args: str) -> Any:
+    return json.loads(run_cli(world, tmp_path, *args, "--json"))
 
 
 def writes(world: DemoWorld) -> int:
@@ -165,33 +170,7 @@ def test_plan_then_sync_then_nothing(world: DemoWorld, tmp_path: Path) -> None:
 def test_audit_explains_decisions_and_writes(world: DemoWorld, tmp_path: Path) -> None:
     synced = escalator(world, tmp_path, "sync", "--once")
     ticket = next(a["ticket"] for a in synced if a["rule"] == "major-impact")
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        "COLUMNS": "250",
-        **world.env(),
-        "ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db",
-    }
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "escalator.cli",
-            "audit",
-            "--ticket",
-            ticket,
-            "--config",
-            str(ROOT / "config"),
-        ],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    assert (
-        "major-impact: priority in ['urgent'] and (customer_tier in ['enterprise']" in done.stdout
-    )
-    assert "reached level 3 (Executive)" in done.stdout
-    assert "add_labels (major-impact) applied" in done.stdout
+    out = run_cli(world, tmp_path, "audit", "--ticket", ticket)
+    assert "major-impact: priority in ['urgent'] and (customer_tier in ['enterprise']" in out
+    assert "reached level 3 (Executive)" in out
+    assert "add_labels (major-impact) applied" in out
