@@ -266,19 +266,34 @@ class Sidecar:
 
     def _write(self, ticket: Ticket, actions: Sequence[Action], report: CycleReport) -> None:
         name = self._owner.get(ticket.key)
-        source = self.sources.get(name) if name else None
         own: list[Action] = []
+        elsewhere: list[Notify | CreateLinkedIssue] = []
         for action in actions:
             if not self.store.begin(action, name or ""):
                 continue  # another process (or an earlier attempt still pending) owns it
-            if isinstance(action, Notify):
-                self._finish(action, self._notify(action, ticket), name, report)
-            elif isinstance(action, CreateLinkedIssue):
-                self._finish(action, self._create_linked(ticket, action), name, report)
+            if isinstance(action, Notify | CreateLinkedIssue):
+                elsewhere.append(action)
             else:
                 own.append(action)
-        if not own:
-            return
+        try:
+            if own:
+                self._write_own(ticket, own, name, report)
+        except AuthError:
+            for action in elsewhere:
+                self.store.finish(action.key, ActionStatus.FAILED, "not sent: the source failed")
+            raise
+        # chat and linked issues after the ticket itself shows the escalation
+        for action in elsewhere:
+            if isinstance(action, Notify):
+                self._finish(action, self._notify(action, ticket), name, report)
+            else:
+                self._finish(action, self._create_linked(ticket, action), name, report)
+
+    def _write_own(
+        self, ticket: Ticket, own: list[Action], name: str | None, report: CycleReport
+    ) -> None:
+        """The actions the ticket's own helpdesk carries out, in as few calls as it allows."""
+        source = self.sources.get(name) if name else None
         if source is None:
             for action in own:
                 self._finish(
