@@ -80,8 +80,8 @@ class Memory:
         first_reached: dict[int, datetime] = {}
         for action in actions:
             if action.level is not None:
-                if action.level not in first_reached:
-                    first_reached[action.level] = action.at
+                if isinstance(action, AddLabels) and action.level not in first_reached:
+                    first_reached[action.level] = action.at  # the level label marks arrival
                     memory.level_rule[action.level] = action.rule
                 memory.level_done.setdefault(action.level, set()).add(action.kind.value)
             if isinstance(action, SetPriority):
@@ -116,7 +116,7 @@ class Memory:
         """Remember one more applied action."""
         self.done.add(action.key[len(ticket_key) + 1 :])
         if action.level is not None:
-            if action.level not in self.level_rule:
+            if isinstance(action, AddLabels) and action.level not in self.level_rule:
                 self.level_rule[action.level] = action.rule
                 self.reached = sorted([*self.reached, (action.level, action.at)])
                 self.level = max(self.level, action.level)
@@ -143,6 +143,11 @@ def sla_priority(ticket: Ticket, memory: Memory) -> Priority:
         return priority
     for change in reversed(memory.priority_sets):
         if priority != change.priority:
+            break
+        # the sidecar's write is one change of priority after its decision; a second one is a
+        # person choosing a priority again, perhaps the very same: theirs then
+        later = sum(1 for c in ticket.history if c.field == "priority" and c.at >= change.at)
+        if later > 1:
             break
         priority = change.previous
     return priority
@@ -243,6 +248,7 @@ def plan_ticket(
     at = from_epoch(now)
     render = _Renderer(policy, ctx, memory, sla_policy, priority)
     if fired:
+        priority_now = ticket.priority  # a raise decided this instant counts for later steps
         for rule, reason, matched in fired:
             new = False
             for step, tail in zip(rule.steps, rule.step_keys, strict=True):
@@ -250,9 +256,10 @@ def plan_ticket(
                     continue  # decided before: never again, whatever the ticket shows now
                 new = True
                 key = f"{ticket_key}:{tail}"
-                _sort(
-                    _bind(step, key, rule, ticket, at, render, matched), ticket, actions, satisfied
-                )
+                action = _bind(step, key, rule, ticket, at, render, matched, priority_now)
+                if isinstance(action, SetPriority):
+                    priority_now = action.priority
+                _sort(action, ticket, actions, satisfied)
             if new:
                 decisions.append(
                     Decision(ticket.key, rule.name, at, reason or rule.when.describe())
@@ -364,6 +371,7 @@ def _bind(
     at: datetime,
     render: _Renderer,
     matched: TargetClock | None,
+    priority_now: Priority,
 ) -> Action:
     common: dict[str, Any] = {"key": key, "ticket": ticket.key, "rule": rule.name, "at": at}
     if isinstance(step, AddLabelsStep):
@@ -387,7 +395,7 @@ def _bind(
             project=step.project,
             summary=step.summary(context),
             description=step.description(context),
-            priority=ticket.priority,
+            priority=priority_now,
             **common,
         )
     if isinstance(step, NotifyStep):

@@ -146,6 +146,7 @@ def _walk(
     hi: int,
     target: int,
     now: int,
+    can_run: bool = True,
 ) -> tuple[int, int | None, int | None, int]:
     """Business time over running spans within [lo, hi]:
     (elapsed before the open span, the open span's start, the breach, elapsed in all)."""
@@ -154,30 +155,34 @@ def _walk(
         start, end, status = spans[0]
         s = start if start > lo else lo
         e = end if end < hi else hi
-        if status not in running or e < s or (e == s and e != now):
+        is_open = can_run and e == now
+        if status not in running or e < s or (e == s and not is_open):
             return 0, None, None, 0
         seg = cal.position(e) - cal.position(s)
         breach = cal.add_epoch(s, target) if 0 < target <= seg else None
-        if e == now and hi == now:
+        if is_open:
             return 0, s, breach, seg
         return seg, None, breach, seg
     elapsed = 0
     total = 0
     breach = None
     open_since: int | None = None
-    for start, end, status in spans:
+    last = len(spans) - 1
+    for i, (start, end, status) in enumerate(spans):
         if status not in running:
             continue
         s = start if start > lo else lo
         e = end if end < hi else hi
-        if e < s or (e == s and e != now):
+        # only the current status's span can still be running, and only if the clock can
+        is_open = can_run and i == last and e == now
+        if e < s or (e == s and not is_open):
             continue
         seg = cal.position(e) - cal.position(s)
         if breach is None and elapsed < target <= elapsed + seg:
             breach = cal.add_epoch(s, target - elapsed)
         elapsed += seg
         total = elapsed
-        if e == now and hi == now:
+        if is_open:
             open_since = s
             elapsed -= seg  # ``base`` excludes the open span
     return elapsed, open_since, breach, total
@@ -205,7 +210,14 @@ def build_clocks(
     if fr is not None:
         hi = first_reply if first_reply is not None else now
         base, open_since, breach, total = _walk(
-            cal, spans, runs_while[TargetName.FIRST_RESPONSE], created, hi, fr, now
+            cal,
+            spans,
+            runs_while[TargetName.FIRST_RESPONSE],
+            created,
+            hi,
+            fr,
+            now,
+            can_run=first_reply is None,  # met (even this very second): no longer running
         )
         if first_reply is not None and breach is not None and first_reply <= breach:
             breach = None
@@ -284,7 +296,7 @@ def _next_update(
     first_breach: int | None = None
     met: int | None = None
     for start, end in itertools.pairwise(replies):
-        _, _, breach, _ = _walk(cal, spans, running, start, end, target, now)
+        _, _, breach, _ = _walk(cal, spans, running, start, end, target, now, can_run=False)
         if breach is not None and breach < end:
             first_breach = breach if first_breach is None else first_breach
         else:

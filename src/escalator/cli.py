@@ -194,10 +194,17 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     try:
         with open_or_exit(cfg) as sidecar:
             runner = Runner(sidecar, config_path=config)
-            server = uvicorn.Server(uvicorn.Config(
-                create_app(runner), host=host, port=port, log_level="warning",
-                access_log=False, lifespan="off", timeout_graceful_shutdown=5,
-            ))
+            server = uvicorn.Server(
+                uvicorn.Config(
+                    create_app(runner),
+                    host=host,
+                    port=port,
+                    log_level="warning",
+                    access_log=False,
+                    lifespan="off",
+                    timeout_graceful_shutdown=5,
+                )
+            )
             signal.signal(signal.SIGHUP, lambda *_: runner.reload())
             # uvicorn re-raises the signal it shut down on, after restoring this handler:
             # a no-op here lets us stop the scheduler and flush the store, then exit 0
@@ -257,5 +264,7 @@ def main() -> None:
         app()
     except KeyboardInterrupt:  # pragma: no cover - interactive
         raise SystemExit(130) from None
+
+
 if __name__ == "__main__":
     main()

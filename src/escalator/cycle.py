@@ -19,6 +19,7 @@ from connectors.errors import AuthError, ConnectorError
 from engine.codec import format_instant
 from engine.model import (
     Action,
+    AddLabels,
     CreateLinkedIssue,
     LinkedIssue,
     Notify,
@@ -166,11 +167,12 @@ class Sidecar:
         """Which source each cached ticket came from, including tickets another process
         pulled into a shared store (a standby taking over has never pulled them itself);
         and, for the same reason, forget what is kept in memory so it is read again."""
-        for name in self.sources:
-            for ticket in self.store.load_tickets(name):
-                self._owner[ticket.key] = name
-        self._tickets = None
-        self._memories = None
+        with self.lock:
+            for name in self.sources:
+                for ticket in self.store.load_tickets(name):
+                    self._owner[ticket.key] = name
+            self._tickets = None
+            self._memories = None
 
     def _load(self) -> tuple[dict[str, Ticket], dict[str, Memory]]:
         """Tickets and what was applied to them, read from the store once, then kept up to
@@ -276,14 +278,24 @@ class Sidecar:
             else:
                 own.append(action)
         try:
-            if own:
-                self._write_own(ticket, own, name, report)
+            written = self._write_own(ticket, own, name, report) if own else True
         except AuthError:
             for action in elsewhere:
                 self.store.finish(action.key, ActionStatus.FAILED, "not sent: the source failed")
             raise
-        # chat and linked issues after the ticket itself shows the escalation
+        # chat and linked issues only once the ticket itself shows the escalation; otherwise
+        # they are released and decided again, with the ticket, in the next cycle
         for action in elsewhere:
+            if not written:
+                self._finish(
+                    action,
+                    ActionResult(
+                        action.key, ActionStatus.FAILED, "not sent: the ticket was not updated"
+                    ),
+                    name,
+                    report,
+                )
+                continue
             if isinstance(action, Notify):
                 self._finish(action, self._notify(action, ticket), name, report)
             else:
@@ -291,8 +303,10 @@ class Sidecar:
 
     def _write_own(
         self, ticket: Ticket, own: list[Action], name: str | None, report: CycleReport
-    ) -> None:
-        """The actions the ticket's own helpdesk carries out, in as few calls as it allows."""
+    ) -> bool:
+        """The actions the ticket's own helpdesk carries out, in as few calls as it allows.
+        True unless the ticket changed under us or a level's label could not be written:
+        then the ticket does not show the escalation its notifications would announce."""
         source = self.sources.get(name) if name else None
         if source is None:
             for action in own:
@@ -304,7 +318,7 @@ class Sidecar:
                     name,
                     report,
                 )
-            return
+            return False
         try:
             with self.io_lock(source.name):
                 results = source.connector.apply(ticket, own)
@@ -319,12 +333,15 @@ class Sidecar:
             ]
         by_key = {r.key: r for r in results}
         conflict = False
+        written = True
         shown = ticket
         for action in own:
             result = by_key.get(action.key) or ActionResult(
                 action.key, ActionStatus.FAILED, "the connector returned no result for it"
             )
             conflict = conflict or result.status is ActionStatus.CONFLICT
+            if isinstance(action, AddLabels) and action.level is not None:
+                written = written and result.status in (ActionStatus.APPLIED, ActionStatus.ALREADY)
             self._finish(action, result, name, report)
             if result.status is ActionStatus.APPLIED:
                 shown = apply_action(shown, action)
@@ -334,6 +351,7 @@ class Sidecar:
         if conflict and name:
             # the ticket changed under us: re-read it now so the next plan sees the person's change
             self.refresh(name, [ticket.id])
+        return written and not conflict
 
     def _finish(
         self, action: Action, result: ActionResult, source: str | None, report: CycleReport

@@ -47,9 +47,10 @@ def run_demo(config_path: Path, seconds: float, console: Console) -> int:
         )
         with tempfile.TemporaryDirectory() as tmp:
             store = open_store(f"sqlite:///{tmp}/demo-state.db")
-            with (Path(tmp) / "sidecar.log").open("w") as log_file, open_sidecar(
-                config, env, store=store, log_stream=log_file
-            ) as sidecar:
+            with (
+                (Path(tmp) / "sidecar.log").open("w") as log_file,
+                open_sidecar(config, env, store=store, log_stream=log_file) as sidecar,
+            ):
                 titles: dict[str, str] = {}
                 seen_chat = 0
 
@@ -71,8 +72,10 @@ def run_demo(config_path: Path, seconds: float, console: Console) -> int:
                     for channel, payload in world.chat.messages[seen_chat:]:
                         text = _chat_text(payload)
                         first = text.splitlines()[0] if text else "(card)"
-                        console.print(f"         [yellow]chat #{channel}[/yellow] {first[:90]}",
-                                      highlight=False)
+                        console.print(
+                            f"         [yellow]chat #{channel}[/yellow] {first[:90]}",
+                            highlight=False,
+                        )
                     seen_chat = len(world.chat.messages)
 
                 runner = Runner(sidecar, on_report=show)
@@ -109,9 +112,7 @@ def _chat_text(payload: dict[str, Any]) -> str:
     return ""
 
 
-def summarise(
-    tickets: list[Ticket], applied: Mapping[str, list[Action]], console: Console
-) -> None:
+def summarise(tickets: list[Ticket], applied: Mapping[str, list[Action]], console: Console) -> None:
     table = Table(title="Summary")
     for column in ("ticket", "title", "status", "priority", "level", "labels", "writes"):
         table.add_column(column)
@@ -120,7 +121,14 @@ def summarise(
         done = applied.get(ticket.key, [])
         kinds.update(a.kind.value for a in done)
         level = max((a.level or 0 for a in done), default=0)
-        table.add_row(ticket.key, ticket.title[:32], ticket.status.value, ticket.priority.value,
-                      str(level or ""), ", ".join(sorted(ticket.labels)), str(len(done)))
+        table.add_row(
+            ticket.key,
+            ticket.title[:32],
+            ticket.status.value,
+            ticket.priority.value,
+            str(level or ""),
+            ", ".join(sorted(ticket.labels)),
+            str(len(done)),
+        )
     console.print(table)
     console.print("Writes by kind: " + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))

@@ -224,8 +224,10 @@ class Runner:
             old = self.sidecar.sources
             self.sidecar.config = config
             self.sidecar.sources = sources
-            for source in old.values():
-                source.connector.close()
+            for name, source in old.items():
+                with self.sidecar.io_lock(name):  # a poll in flight finishes first
+                    source.connector.close()
+        self.sidecar.learn_owners()  # and memories cached for the old policy are rebuilt
         self._schedule_polls()
         log.info("config.reloaded", version=config.policy.version)
         return True

@@ -9,9 +9,11 @@ from engine.model import (
     AddLabels,
     AuthorRole,
     Comment,
+    CreateLinkedIssue,
     LinkedIssue,
     PostComment,
     Priority,
+    RemoveLabels,
     SetPriority,
     Status,
     TargetName,
@@ -156,3 +158,35 @@ def test_sla_state_is_reported_per_target(policy: Policy) -> None:
     assert fr.due == datetime(2026, 3, 9, 11, 0, tzinfo=UTC)
     assert fr.elapsed_seconds == 3 * 3600
     assert fr.running
+
+
+def test_the_engineering_issue_takes_the_priority_raised_at_the_same_instant(
+    policy: Policy,
+) -> None:
+    technical = dataclasses.replace(TICKET, category="technical")
+    p = plan(policy, [technical], {}, NOW + timedelta(hours=1)).tickets[0]  # breached: level 2
+    (raise_,) = [a for a in p.actions if isinstance(a, SetPriority)]
+    (issue,) = [a for a in p.actions if isinstance(a, CreateLinkedIssue)]
+    assert raise_.priority is Priority.URGENT
+    assert issue.priority is Priority.URGENT
+
+
+def test_a_level_is_reached_only_when_its_label_is_written() -> None:
+    nothing_to_remove = RemoveLabels(
+        key="zendesk:7:L2:remove_labels",
+        ticket="zendesk:7",
+        rule="r",
+        at=NOW,
+        level=2,
+        labels=("escalation-l1",),
+    )
+    assert Memory.of("zendesk:7", [nothing_to_remove]).level == 0
+    label = AddLabels(
+        key="zendesk:7:L2:add_labels",
+        ticket="zendesk:7",
+        rule="r",
+        at=NOW,
+        level=2,
+        labels=("escalation-l2",),
+    )
+    assert Memory.of("zendesk:7", [nothing_to_remove, label]).level == 2

@@ -475,3 +475,34 @@ events:
     assert not [a for a in r["actions"] if a["at"] == "2026-03-09T10:30:00Z"]
     # escalation-l1 is gone already, so reaching level 2 has nothing to remove
     assert not pick(r, kind="remove_labels", level=2)
+
+
+def test_a_target_paused_at_this_very_instant_is_not_running(sim: Sim) -> None:
+    r = sim("""
+until: 2026-03-09T16:30:00Z
+tickets:
+  - {id: T, created_at: 2026-03-09T09:00:00Z, priority: normal}
+events:
+  - {at: 2026-03-09T09:30:00Z, ticket: T, comment: {author: agent, public: true, body: Hi}}
+  - {at: 2026-03-09T16:00:00Z, ticket: T, set: {status: pending, priority: high}}
+""")
+    # at 16:00 next update would be at risk under "high", but the ticket is pending from that
+    # same second: no target runs, so nothing fires
+    assert r["actions"] == []
+
+
+def test_a_person_choosing_again_the_priority_the_sidecar_set_is_followed(sim: Sim) -> None:
+    r = sim(
+        HIGH_FRIDAY.replace("2026-03-14T00:00:00Z", "2026-03-09T13:00:00Z")
+        + """
+events:
+  - {at: 2026-03-09T12:00:00Z, ticket: ZD-1, set: {priority: low}}
+  - {at: 2026-03-09T12:30:00Z, ticket: ZD-1, set: {priority: urgent}}
+"""
+    )
+    # the sidecar raised high -> urgent at 11:00; the person's own "urgent" at 12:30 sets the
+    # targets: 8 h on 24x7 from Friday 15:00 ran out long ago, 150% too -> level 3 at once
+    assert r["tickets"]["ZD-1"]["sla"]["resolution"]["breached_at"] == "2026-03-06T23:00:00Z"
+    assert [a["at"] for a in pick(r, rule="long-breach", kind="add_labels")] == [
+        "2026-03-09T12:30:00Z"
+    ]

@@ -387,4 +387,3 @@ class Compiler:
 
 def _broken_template(context: Any) -> str:  # pragma: no cover - only exists while erroring
     raise RuntimeError("template failed to compile")
-

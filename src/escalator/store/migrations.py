@@ -128,9 +128,7 @@ def read_version(conn: Connection) -> int:
     return int(version or 0)
 
 
-def migrate(
-    engine: Engine, *, where: str, steps: tuple[Migration, ...] = MIGRATIONS
-) -> int:
+def migrate(engine: Engine, *, where: str, steps: tuple[Migration, ...] = MIGRATIONS) -> int:
     """Apply the steps the database lacks, one transaction each; return its version now.
 
     ``where`` names the database in errors (a URL without its password).
