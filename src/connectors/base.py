@@ -34,6 +34,19 @@ class Quarantined:
 
 
 @dataclass(frozen=True, slots=True)
+class MappingWarning:
+    """A value the connector understood only by falling back (e.g. an unmapped priority).
+
+    The ticket is still returned; the app logs the warning and counts it in ``/metrics``.
+    """
+
+    source: str
+    record_id: str | None
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class PullResult:
     tickets: tuple[Ticket, ...]
     cursor: str | None  # opaque; pass it back to the next pull
@@ -42,6 +55,7 @@ class PullResult:
     # keys of returned tickets whose only change since the last pull is the sidecar's own write:
     # fresh state to store, but nothing a person did (no re-plan needed, not a customer update)
     echoes: tuple[str, ...] = ()
+    warnings: tuple[MappingWarning, ...] = ()
 
 
 class ActionStatus(StrEnum):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from engine.calendar import to_epoch
-from engine.model import AuthorRole, TargetName, Ticket
+from engine.model import TargetName, Ticket
 from engine.sla import TargetClock
 
 
@@ -91,7 +91,7 @@ class Context:
     def public_agent_comments(self) -> int:
         if self._agent_comments is None:
             self._agent_comments = sum(
-                1 for c in self.ticket.comments if c.public and c.author_role is AuthorRole.AGENT
+                1 for c in self.ticket.comments if c.is_agent_reply
             )
         return self._agent_comments
 

@@ -48,6 +48,8 @@ class AuthorRole(StrEnum):
     AGENT = "agent"
     CUSTOMER = "customer"
     SIDECAR = "sidecar"  # written by this program; never counts as an agent reply
+    # bots, AI agents, system and integration actors: never a human response, never a customer's
+    BOT = "bot"
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +61,14 @@ class Comment:
     id: str | None = None
     author_id: str | None = None
     marker: str | None = None  # idempotency key found in a comment the sidecar wrote
+    # the comment that created the ticket (its description): never a reply, whoever wrote it,
+    # so an agent-created ticket still waits for its first response
+    opening: bool = False
+
+    @property
+    def is_agent_reply(self) -> bool:
+        """A public reply by a human agent: what meets first response and next update."""
+        return self.public and self.author_role is AuthorRole.AGENT and not self.opening
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 from engine.calendar import BusinessCalendar, from_epoch, to_epoch
 from engine.model import (
-    AuthorRole,
     Priority,
     SlaState,
     Status,
@@ -134,7 +133,7 @@ def public_agent_comment_times(ticket: Ticket) -> list[int]:
     if not ticket.comments:
         return []
     return sorted(
-        to_epoch(c.at) for c in ticket.comments if c.public and c.author_role is AuthorRole.AGENT
+        to_epoch(c.at) for c in ticket.comments if c.is_agent_reply
     )
 
 

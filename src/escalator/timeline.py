@@ -37,7 +37,7 @@ class TimelineTicket(_Strict):
 
 
 class TimelineComment(_Strict):
-    author: Literal["agent", "customer"]
+    author: Literal["agent", "customer", "bot"]
     public: bool = True
     body: str = ""
 
