@@ -8,6 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TypeVar
 
 from tenacity import (
@@ -100,12 +102,20 @@ class RetryPolicy:
             self.stats.rate_limited += 1
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """``Retry-After`` as seconds; HTTP-date values and garbage give None (then we back off)."""
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds, from either form RFC 9110 allows: delay-seconds or an
+    HTTP-date (a date in the past means "now": 0). Garbage gives None (then we back off)."""
     if value is None:
         return None
+    text = value.strip()
     try:
-        seconds = float(value.strip())
+        seconds = float(text)
     except ValueError:
-        return None
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:  # RFC 9110 dates are GMT; a zone-less one is read as such
+            when = when.replace(tzinfo=UTC)
+        return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
     return seconds if seconds >= 0 else None
