@@ -259,6 +259,25 @@ def demo(
     raise typer.Exit(run_demo(cfg_path, seconds, out))
 
 
+@app.command()
+def explain(
+    ticket: Annotated[str, typer.Argument(help="SYSTEM:ID (e.g. zendesk:42), or an ID alone")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    at: Annotated[
+        str | None, typer.Option(help="as of this instant (ISO 8601); default: now")
+    ] = None,
+    timeline: Annotated[
+        Path | None, typer.Option(help="explain from a simulated timeline, not the store")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
+) -> None:
+    """Why the sidecar did, or did not, escalate a ticket: SLA, rules, writes, people."""
+    from escalator.explain_command import run_explain
+
+    cfg = load_or_exit(config)
+    raise typer.Exit(run_explain(cfg, ticket, at, timeline, as_json, out, err))
+
+
 def main() -> None:
     try:
         app()
