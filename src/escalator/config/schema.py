@@ -7,6 +7,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -261,9 +262,62 @@ class RuleModel(Strict):
 
 
 # -- channels and sources -----------------------------------------------------------------------
-class ChannelModel(Strict):
+class ChatChannelModel(Strict):
     type: Literal["slack", "teams", "webhook"]
     url: str = Field(description="use ${ENV_VAR}: the URL is a secret")
+
+
+_ENV_ONLY = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
+
+
+def _env_only(value: str | None) -> str | None:
+    if value is not None and not _ENV_ONLY.match(value):
+        raise ValueError("a secret must come from the environment: write ${ENV_VAR}")
+    return value
+
+
+EnvSecret = Annotated[str, AfterValidator(_env_only)]
+
+
+class EmailChannelModel(Strict):
+    """SMTP submission; the port defaults to 587 for starttls, 465 for tls, 25 for none."""
+
+    type: Literal["email"]
+    host: str
+    port: int | None = Field(None, ge=1, le=65535)
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    username: EnvSecret | None = None
+    password: EnvSecret | None = None
+    ca_file: str | None = Field(None, description="PEM bundle trusted beside the system's")
+    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
+    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
+    timeout: Duration = 30
+
+
+class PagerDutyChannelModel(Strict):
+    """PagerDuty Events API v2 (the EU service region is https://events.eu.pagerduty.com)."""
+
+    type: Literal["pagerduty"]
+    routing_key: EnvSecret
+    severity: Literal["critical", "error", "warning", "info"] = "critical"
+    source: str = "escalation-sidecar"
+    base_url: str = "https://events.pagerduty.com"
+
+
+class OpsgenieChannelModel(Strict):
+    """Opsgenie Alert API (the EU instance is https://api.eu.opsgenie.com)."""
+
+    type: Literal["opsgenie"]
+    api_key: EnvSecret
+    priority: Literal["P1", "P2", "P3", "P4", "P5"] = "P3"
+    teams: list[str] = Field(default_factory=list, description="responder team names")
+    base_url: str = "https://api.opsgenie.com"
+
+
+ChannelModel = Annotated[
+    ChatChannelModel | EmailChannelModel | PagerDutyChannelModel | OpsgenieChannelModel,
+    Field(discriminator="type"),
+]
 
 
 class SourceModel(BaseModel):
