@@ -113,6 +113,8 @@ class Ticket:
     comments: tuple[Comment, ...] = ()
     history: tuple[Change, ...] = ()  # oldest first
     linked_issues: tuple[LinkedIssue, ...] = ()
+    # the customer's rating of the support they got ("good" / "bad"), where the helpdesk has one
+    satisfaction: str | None = None
 
     @property
     def key(self) -> str:
