@@ -26,3 +26,18 @@ class QuarantineEntry:
     first_at: datetime
     last_at: datetime
     times: int  # how many pulls met it
+
+
+@dataclass(frozen=True, slots=True)
+class LedgerEntry:
+    """One action of the idempotency ledger and its outcome, as reports read it."""
+
+    key: str
+    ticket: str
+    source: str
+    kind: str
+    rule: str
+    status: str  # pending | applied | already | failed | conflict
+    payload: dict[str, Any]  # engine.codec.action_to_dict
+    begun_at: datetime
+    finished_at: datetime | None

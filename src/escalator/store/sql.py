@@ -30,7 +30,7 @@ from escalator.store import schema as t
 from escalator.store.connect import create_store_engine, is_memory_sqlite, parse_store_url
 from escalator.store.errors import ActionNotPendingError, StoreError, UnknownActionError
 from escalator.store.migrations import migrate
-from escalator.store.records import AuditEntry, QuarantineEntry
+from escalator.store.records import AuditEntry, LedgerEntry, QuarantineEntry
 
 _FINISH_STATUSES = {
     ActionStatus.APPLIED: t.APPLIED,
@@ -238,6 +238,25 @@ class StateStore:
         stmt = delete(t.tickets).where(t.tickets.c.updated_at < _aware(older_than, "older_than"))
         with self._tx() as conn:
             return conn.execute(stmt).rowcount
+
+    def ticket_payloads(self, updated_since: datetime | None = None) -> list[dict[str, Any]]:
+        """Cached tickets as stored (``engine.codec`` dicts), undecoded: reports read them all
+        and need only a few fields of each."""
+        stmt = select(t.tickets.c.payload).order_by(t.tickets.c.key)
+        if updated_since is not None:
+            stmt = stmt.where(t.tickets.c.updated_at >= _aware(updated_since, "updated_since"))
+        with self._tx() as conn:
+            return list(conn.execute(stmt).scalars())
+
+    def ledger(self) -> list[LedgerEntry]:
+        """Every action the ledger holds, with its outcome, oldest begun first (for reports)."""
+        a = t.actions
+        stmt = select(
+            a.c.key, a.c.ticket, a.c.source, a.c.kind, a.c.rule, a.c.status, a.c.payload,
+            a.c.begun_at, a.c.finished_at,
+        ).order_by(a.c.begun_at, a.c.key)  # fmt: skip
+        with self._tx() as conn:
+            return [LedgerEntry(*row) for row in conn.execute(stmt)]
 
     # -- cursors ------------------------------------------------------------------------------
 
