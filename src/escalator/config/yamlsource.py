@@ -235,11 +235,10 @@ class _Loader(yaml.SafeLoader):
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise _Refused(
-                    self.peek_event().start_mark, f"nested more than {MAX_DEPTH} levels deep"
-                )
+                event = self.peek_event()  # type: ignore[no-untyped-call]
+                raise _Refused(event.start_mark, f"nested more than {MAX_DEPTH} levels deep")
             self.budget.check_time()
-            return super().compose_node(parent, index)  # type: ignore[no-untyped-call]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
@@ -307,7 +306,7 @@ class _Builder:
     def scalar_key(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
             self._problems.append(_at(self._file, node, "keys must be plain values"))
-            return f"<{node.id} key at line {node.start_mark.line + 1}>"
+            return f"<{type(node).__name__} key at line {node.start_mark.line + 1}>"
         return self._scalar(node)
 
     def _scalar(self, node: yaml.ScalarNode) -> Any:
