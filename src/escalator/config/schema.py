@@ -19,6 +19,7 @@ from pydantic import (
 )
 
 from engine.model import Priority, Status, TargetName
+from escalator.config.contracts import ContractModel
 
 _DURATION = re.compile(r"^\s*(?:(\d+)d)?\s*(?:(\d+)h)?\s*(?:(\d+)m)?\s*(?:(\d+)s)?\s*$")
 
@@ -348,6 +349,9 @@ class ConfigModel(Strict):
     channels: dict[Name, ChannelModel] = Field(default_factory=dict)
     sources: dict[Name, SourceModel] = Field(default_factory=dict)
     service: ServiceModel = ServiceModel()
+    contracts: dict[Name, ContractModel] = Field(
+        default_factory=dict, description="service credits per contract (contracts.yaml)"
+    )
     time_format: str = "%A %d %B %Y, %H:%M %Z"
 
     @field_validator("levels")
