@@ -8,7 +8,7 @@ All instants are timezone-aware UTC datetimes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import ClassVar, TypeAlias
@@ -282,3 +282,31 @@ class Plan:
     def next_due(self) -> datetime | None:
         dues = [t.due_epoch for t in self.tickets if t.due_epoch is not None]
         return datetime.fromtimestamp(min(dues), UTC) if dues else None
+
+
+def apply_action(ticket: Ticket, action: Action) -> Ticket:
+    """What the helpdesk would show after the connector wrote ``action``."""
+    if isinstance(action, SetPriority):
+        change = Change(action.at, "priority", ticket.priority.value, action.priority.value)
+        return replace(ticket, priority=action.priority, history=(*ticket.history, change))
+    if isinstance(action, AddLabels):
+        return replace(ticket, labels=ticket.labels | set(action.labels))
+    if isinstance(action, RemoveLabels):
+        return replace(ticket, labels=ticket.labels - set(action.labels))
+    if isinstance(action, Assign):
+        return replace(
+            ticket,
+            group=action.group if action.group is not None else ticket.group,
+            assignee=action.user if action.user is not None else ticket.assignee,
+        )
+    if isinstance(action, PostComment):
+        comment = Comment(
+            action.at, AuthorRole.SIDECAR, action.public, action.body, marker=action.key
+        )
+        return replace(ticket, comments=(*ticket.comments, comment))
+    if isinstance(action, CreateLinkedIssue):
+        issue = LinkedIssue(
+            action.system, f"{action.project}-{len(ticket.linked_issues) + 1}", marker=action.key
+        )
+        return replace(ticket, linked_issues=(*ticket.linked_issues, issue))
+    return ticket  # notifications leave the ticket as it is

@@ -10,33 +10,28 @@ from __future__ import annotations
 
 import dataclasses
 import heapq
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from engine.calendar import to_epoch
+from engine.calendar import from_epoch, to_epoch
 from engine.criteria import Population
 from engine.model import (
     Action,
-    AddLabels,
-    Assign,
-    AuthorRole,
     Change,
     Comment,
-    CreateLinkedIssue,
     Decision,
-    LinkedIssue,
-    PostComment,
+    Plan,
     Priority,
-    RemoveLabels,
-    SetPriority,
     Status,
     Ticket,
     TicketPlan,
+    apply_action,
 )
 from engine.planner import plan_ticket
 from engine.policy import Policy
+from engine.settle import UnsettledError, settle
 
 PERSON_FIELDS = frozenset(
     {
@@ -149,23 +144,35 @@ def _settle(
     population: Population,
     result: SimulationResult,
 ) -> int | None:
-    """Plan one ticket at ``now`` until nothing new is decided (a priority the sidecar raises
-    can make another rule hold at the same instant)."""
-    for _ in range(16):
+    """Plan one ticket at ``now`` and settle it there; the ticket's next due instant."""
+
+    def one(_: Collection[str] = ()) -> Plan:
         p = plan_ticket(policy, live[key], applied.get(key, ()), now, population)
-        if not p.actions and not p.satisfied:
-            return p.due_epoch
-        done = applied.setdefault(key, [])
-        done.extend(p.actions)
-        done.extend(p.satisfied)
-        result.actions.extend(p.actions)
-        result.satisfied.extend(p.satisfied)
-        result.decisions.extend(p.decisions)
-        ticket = live[key]
-        for action in p.actions:
-            ticket = apply_action(ticket, action)
-        live[key] = ticket
-    raise SimulationError(f"{key}: the plan did not settle at one instant")  # pragma: no cover
+        return Plan(from_epoch(now), (p,))
+
+    def carry_out(plan: Plan) -> set[str]:
+        changed: set[str] = set()
+        for p in plan.tickets:
+            if not p.actions and not p.satisfied:
+                continue
+            done = applied.setdefault(p.ticket, [])
+            done.extend(p.actions)
+            done.extend(p.satisfied)
+            result.actions.extend(p.actions)
+            result.satisfied.extend(p.satisfied)
+            result.decisions.extend(p.decisions)
+            ticket = live[p.ticket]
+            for action in p.actions:
+                ticket = apply_action(ticket, action)
+            live[p.ticket] = ticket
+            changed.add(p.ticket)
+        return changed
+
+    try:
+        settled = settle(one(), carry_out, one)
+    except UnsettledError as exc:
+        raise SimulationError(f"{key}: the plan did not settle at one instant") from exc
+    return settled.tickets[0].due_epoch
 
 
 def apply_event(ticket: Ticket, event: TicketEvent) -> Ticket:
@@ -187,36 +194,6 @@ def apply_event(ticket: Ticket, event: TicketEvent) -> Ticket:
         )
     updates["history"] = tuple(history)
     return dataclasses.replace(ticket, **updates)
-
-
-def apply_action(ticket: Ticket, action: Action) -> Ticket:
-    """What the helpdesk would show after the connector wrote ``action``."""
-    if isinstance(action, SetPriority):
-        change = Change(action.at, "priority", ticket.priority.value, action.priority.value)
-        return dataclasses.replace(
-            ticket, priority=action.priority, history=(*ticket.history, change)
-        )
-    if isinstance(action, AddLabels):
-        return dataclasses.replace(ticket, labels=ticket.labels | set(action.labels))
-    if isinstance(action, RemoveLabels):
-        return dataclasses.replace(ticket, labels=ticket.labels - set(action.labels))
-    if isinstance(action, Assign):
-        return dataclasses.replace(
-            ticket,
-            group=action.group if action.group is not None else ticket.group,
-            assignee=action.user if action.user is not None else ticket.assignee,
-        )
-    if isinstance(action, PostComment):
-        comment = Comment(
-            action.at, AuthorRole.SIDECAR, action.public, action.body, marker=action.key
-        )
-        return dataclasses.replace(ticket, comments=(*ticket.comments, comment))
-    if isinstance(action, CreateLinkedIssue):
-        issue = LinkedIssue(
-            action.system, f"{action.project}-{len(ticket.linked_issues) + 1}", marker=action.key
-        )
-        return dataclasses.replace(ticket, linked_issues=(*ticket.linked_issues, issue))
-    return ticket  # notifications leave the ticket as it is
 
 
 def _person_value(name: str, raw: Any) -> Any:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -17,6 +17,7 @@ from typing import Protocol
 from connectors.base import ActionResult, ActionStatus
 from connectors.errors import AuthError, ConnectorError
 from engine.codec import format_instant
+from engine.criteria import Population
 from engine.model import (
     Action,
     AddLabels,
@@ -27,10 +28,11 @@ from engine.model import (
     PostComment,
     Ticket,
     TicketPlan,
+    apply_action,
 )
 from engine.planner import Memory
 from engine.planner import plan as plan_tickets
-from engine.simulation import apply_action
+from engine.settle import UnsettledError, settle
 from escalator.config import Config
 from escalator.logs import EventLog
 from escalator.metrics import Metrics
@@ -56,10 +58,14 @@ class CycleReport:
     written: list[tuple[Action, ActionResult]] = field(default_factory=list)
     recorded: int = 0  # decisions the ticket already showed
     next_due: datetime | None = None
+    conflicts: set[str] = field(default_factory=set)  # tickets re-read after a conflict
 
     @property
     def applied(self) -> list[Action]:
         return [a for a, r in self.written if r.status is ActionStatus.APPLIED]
+
+
+_DONE = (ActionStatus.APPLIED, ActionStatus.ALREADY)
 
 
 def utc_now() -> datetime:
@@ -97,8 +103,10 @@ class Sidecar:
         self.metrics.track_retries(lambda: {n: s.retry.stats for n, s in self.sources.items()})
 
     # -- reading ----------------------------------------------------------------------------
-    def poll(self, name: str) -> int:
-        """Pull what changed in source ``name`` since its cursor into the ticket cache."""
+    def poll(self, name: str, *, dry_run: bool = False) -> int:
+        """Pull what changed in source ``name`` since its cursor into the ticket cache.
+        ``dry_run`` keeps what it read in memory only: the store and the cursor stay as
+        they were, so the next real poll reads the same changes again."""
         source = self.sources[name]
         with self.io_lock(name):  # not the cycle lock: a slow pull must not hold up the clock
             now = self.clock()
@@ -111,6 +119,10 @@ class Sidecar:
                     "poll.failed", source=name, error=str(exc), error_type=type(exc).__name__
                 )
                 raise
+            if dry_run:
+                self._load()  # the store's tickets first, then what this pull read over them
+                self._remember(name, result.tickets, persist=False)
+                return len(result.tickets)
             self._remember(name, result.tickets)
             for q in result.quarantined:
                 self.store.quarantine(name, q.record_id, q.reason, now)
@@ -149,9 +161,10 @@ class Sidecar:
         """The lock around source ``name``'s connector (SDK sessions are not all thread-safe)."""
         return self._io_locks.setdefault(name, threading.RLock())
 
-    def _remember(self, name: str, tickets: Sequence[Ticket]) -> None:
+    def _remember(self, name: str, tickets: Sequence[Ticket], *, persist: bool = True) -> None:
         if tickets:
-            self.store.save_tickets(name, tickets)
+            if persist:
+                self.store.save_tickets(name, tickets)
             kept = self._tickets
             for ticket in tickets:
                 self._owner[ticket.key] = name
@@ -193,11 +206,20 @@ class Sidecar:
 
     # -- deciding ---------------------------------------------------------------------------
     def plan(self, now: datetime | None = None) -> tuple[Plan, dict[str, Ticket]]:
-        now = now or self.clock()
+        """Every known ticket planned at ``now``, once (no settling; see ``cycle``)."""
+        plan, tickets, _ = self._plan_all(now or self.clock())
+        return plan, tickets
+
+    def _plan_all(self, now: datetime) -> tuple[Plan, dict[str, Ticket], Population]:
         cached, memories = self._load()
         tickets = self._with_linked_issues(list(cached.values()))
         self.metrics.open_tickets.set(len(tickets))
-        return plan_tickets(self.config.policy, tickets, memories, now), {t.key: t for t in tickets}
+        population = Population(tickets)
+        # a ticket is judged from its creation on, as in ``simulate`` (a helpdesk clock a
+        # little ahead of ours shows a ticket "created" in our future: it waits a cycle)
+        created = [t for t in tickets if t.created_at <= now]
+        plan = plan_tickets(self.config.policy, created, memories, now, population=population)
+        return plan, {t.key: t for t in created}, population
 
     def _with_linked_issues(self, tickets: list[Ticket]) -> list[Ticket]:
         """Attach the issues the sidecar created for tickets, with their current state."""
@@ -236,18 +258,25 @@ class Sidecar:
         return out
 
     # -- writing ----------------------------------------------------------------------------
-    def apply(self, plan: Plan, tickets: Mapping[str, Ticket], report: CycleReport) -> None:
+    def apply(
+        self, plan: Plan, tickets: Mapping[str, Ticket], report: CycleReport
+    ) -> dict[str, Ticket]:
+        """Record and write ``plan``; the tickets it changed, as they now stand (to settle)."""
+        changed: dict[str, Ticket] = {}
         for tp in plan.tickets:
             ticket = tickets.get(tp.ticket)
             if ticket is None:
                 continue
             if (tp.actions or tp.satisfied) and not self.may_write():
                 self.log.warning("writes.stopped", reason="no longer the active process")
-                return
+                return changed
             self._record_decisions(tp)
-            self._record_satisfied(tp, report)
+            now_shown = ticket if self._record_satisfied(tp, report) else None
             if tp.actions:
-                self._write(ticket, tp.actions, report)
+                now_shown = self._write(ticket, tp.actions, report) or now_shown
+            if now_shown is not None:
+                changed[tp.ticket] = now_shown
+        return changed
 
     def _record_decisions(self, tp: TicketPlan) -> None:
         for d in tp.decisions:
@@ -258,16 +287,24 @@ class Sidecar:
                 "decision", ticket=tp.ticket, rule=d.rule, reason=d.reason, escalation_level=d.level
             )
 
-    def _record_satisfied(self, tp: TicketPlan, report: CycleReport) -> None:
+    def _record_satisfied(self, tp: TicketPlan, report: CycleReport) -> int:
         source = self._owner.get(tp.ticket, "")
+        recorded = 0
         for action in tp.satisfied:
             if self.store.begin(action, source):
                 self.store.finish(action.key, ActionStatus.ALREADY, "the ticket already shows it")
                 self._recorded(action)
-                report.recorded += 1
+                recorded += 1
+        report.recorded += recorded
+        return recorded
 
-    def _write(self, ticket: Ticket, actions: Sequence[Action], report: CycleReport) -> None:
+    def _write(
+        self, ticket: Ticket, actions: Sequence[Action], report: CycleReport
+    ) -> Ticket | None:
+        """Write one ticket's actions; the ticket as it now stands if anything was done (or
+        it was re-read after a conflict), else None."""
         name = self._owner.get(ticket.key)
+        start = len(report.written)
         own: list[Action] = []
         elsewhere: list[Notify | CreateLinkedIssue] = []
         for action in actions:
@@ -278,7 +315,9 @@ class Sidecar:
             else:
                 own.append(action)
         try:
-            written = self._write_own(ticket, own, name, report) if own else True
+            written, now_shown = (
+                self._write_own(ticket, own, name, report) if own else (True, ticket)
+            )
         except AuthError:
             for action in elsewhere:
                 self.store.finish(action.key, ActionStatus.FAILED, "not sent: the source failed")
@@ -300,13 +339,18 @@ class Sidecar:
                 self._finish(action, self._notify(action, ticket), name, report)
             else:
                 self._finish(action, self._create_linked(ticket, action), name, report)
+        progressed = any(r.status in _DONE for _, r in report.written[start:])
+        if now_shown is not ticket and now_shown is not None:
+            return now_shown  # written, or re-read after a conflict
+        return ticket if progressed else None
 
     def _write_own(
         self, ticket: Ticket, own: list[Action], name: str | None, report: CycleReport
-    ) -> bool:
+    ) -> tuple[bool, Ticket | None]:
         """The actions the ticket's own helpdesk carries out, in as few calls as it allows.
-        True unless the ticket changed under us or a level's label could not be written:
-        then the ticket does not show the escalation its notifications would announce."""
+        First: True unless the ticket changed under us or a level's label could not be
+        written (then the ticket does not show the escalation its notifications would
+        announce). Second: the ticket as it now stands (None if a conflict's re-read failed)."""
         source = self.sources.get(name) if name else None
         if source is None:
             for action in own:
@@ -318,7 +362,7 @@ class Sidecar:
                     name,
                     report,
                 )
-            return False
+            return False, ticket
         try:
             with self.io_lock(source.name):
                 results = source.connector.apply(ticket, own)
@@ -349,9 +393,17 @@ class Sidecar:
             # what the helpdesk shows now, until the next pull brings its own copy
             self._remember(name, [shown])
         if conflict and name:
-            # the ticket changed under us: re-read it now so the next plan sees the person's change
-            self.refresh(name, [ticket.id])
-        return written and not conflict
+            # the ticket changed under us: re-read it now, and re-plan it once in this cycle
+            # (not again after a second conflict) so the person's change is seen, not fought
+            fresh = self.refresh(name, [ticket.id])
+            if not fresh or ticket.key in report.conflicts:
+                return False, None
+            report.conflicts.add(ticket.key)
+            again = fresh[0]
+            if not again.linked_issues and ticket.linked_issues:
+                again = replace(again, linked_issues=ticket.linked_issues)
+            return False, again
+        return written and not conflict, shown
 
     def _finish(
         self, action: Action, result: ActionResult, source: str | None, report: CycleReport
@@ -451,10 +503,10 @@ class Sidecar:
                     report.failed_sources[name] = str(exc)
         with self.lock:
             self.resolve_pending()
-            plan, tickets = self.plan(now)
+            plan, tickets, population = self._plan_all(report.now)
             report.planned = len(plan.tickets)
-            report.next_due = plan.next_due
-            self.apply(plan, tickets, report)
+            settled = self._settle(plan, tickets, population, report)
+            report.next_due = settled.next_due
             self.log.info(
                 "cycle.done",
                 planned=report.planned,
@@ -464,13 +516,68 @@ class Sidecar:
             )
             return report
 
+    def _settle(
+        self,
+        plan: Plan,
+        tickets: dict[str, Ticket],
+        population: Population,
+        report: CycleReport,
+    ) -> Plan:
+        """Write ``plan``, then re-plan at the same instant the tickets it changed, so a
+        decision that makes another rule hold is carried out now, as ``simulate`` does."""
+        _, memories = self._load()
+
+        def carry_out(round_plan: Plan) -> Collection[str]:
+            changed = self.apply(round_plan, tickets, report)
+            tickets.update(changed)
+            return changed.keys()
+
+        def replan(keys: Collection[str]) -> Plan:
+            again = [tickets[k] for k in keys]
+            return plan_tickets(
+                self.config.policy, again, memories, plan.now, population=population
+            )
+
+        try:
+            return settle(plan, carry_out, replan)
+        except UnsettledError as exc:
+            self.log.error("plan.unsettled", error=str(exc))
+            return plan
+
     def preview(self, *, pull: bool = True) -> tuple[Plan, dict[str, Ticket]]:
-        """What a cycle would write, without writing (``escalator plan``)."""
+        """What a cycle would write, changing nothing in the helpdesks or in the store
+        (``escalator plan``): pulled tickets are kept in memory only, the cursors stay."""
         with self.lock:
             if pull:
                 for name in self.sources:
-                    self.poll(name)
-            return self.plan()
+                    self.poll(name, dry_run=True)
+            plan, tickets, population = self._plan_all(self.clock())
+            applied = self.store.applied_by_ticket()
+
+            def carry_out(round_plan: Plan) -> Collection[str]:
+                changed = []
+                for tp in round_plan.tickets:
+                    if tp.actions or tp.satisfied:
+                        done = applied.setdefault(tp.ticket, [])
+                        done.extend((*tp.actions, *tp.satisfied))
+                        ticket = tickets[tp.ticket]
+                        for action in tp.actions:
+                            ticket = apply_action(ticket, action)
+                        tickets[tp.ticket] = ticket
+                        changed.append(tp.ticket)
+                return changed
+
+            def replan(keys: Collection[str]) -> Plan:
+                again = [tickets[k] for k in keys]
+                return plan_tickets(
+                    self.config.policy,
+                    again,
+                    {k: applied[k] for k in keys},
+                    plan.now,
+                    population=population,
+                )
+
+            return settle(plan, carry_out, replan), tickets
 
     def close(self) -> None:
         for source in self.sources.values():
