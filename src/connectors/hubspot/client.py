@@ -313,6 +313,13 @@ class HubSpotClient:
         threads = [t for t in (result or {}).get("results") or [] if not t.get("archived")]
         return threads[0] if threads else None
 
+    def get_thread(self, thread_id: str) -> JSON:
+        """One thread with its associated ticket (``threadAssociations``)."""
+        result: JSON = self._http(
+            "thread", "GET", f"{THREADS_PATH}/{thread_id}", params={"association": "TICKET"}
+        )
+        return result
+
     def thread_messages(self, thread_id: str) -> list[JSON]:
         messages: list[JSON] = []
         after: str | None = None

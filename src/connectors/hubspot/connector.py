@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import httpx
 
 from connectors.base import ActionResult, ActionStatus, PullResult, Quarantined, WebhookEvent
-from connectors.errors import FatalError, MalformedRecord, WebhookRejected
+from connectors.errors import FatalError, MalformedRecord, NotFoundError, WebhookRejected
 from connectors.hubspot.auth import OAuthToken, StaticToken, TokenSource
 from connectors.hubspot.client import HubSpotClient
 from connectors.hubspot.cursor import Cursor
@@ -18,7 +18,8 @@ from connectors.hubspot.limiter import RequestBudget
 from connectors.hubspot.mapping import HISTORY_PROPERTIES, SYSTEM, FieldMap, to_millis
 from connectors.hubspot.pull import SearchWindows, TicketAssembler, ids_of, modified_ms
 from connectors.hubspot.settings import Settings
-from connectors.hubspot.webhook import WebhookVerifier
+from connectors.hubspot.threads import ThreadIndex
+from connectors.hubspot.webhook import THREAD_REF, WebhookVerifier
 from connectors.hubspot.write import TicketWriter
 from connectors.retry import RetryPolicy
 from engine.model import Action, Ticket
@@ -78,7 +79,8 @@ class HubSpotConnector:
             http=http,
         )
         self.fields = FieldMap(settings)
-        self.assembler = TicketAssembler(name, self.client, self.fields)
+        self.threads = ThreadIndex()
+        self.assembler = TicketAssembler(name, self.client, self.fields, self.threads)
         self.writer = TicketWriter(self.client, self.fields, now=self._now)
         self.echoes = EchoFilter()
         self._quarantined = 0
@@ -88,6 +90,7 @@ class HubSpotConnector:
                 settings.webhook_secret.get_secret_value(),
                 settings.webhook_url,
                 max_bytes=settings.webhook_max_bytes,
+                ticket_of_thread=self.threads.ticket_of,
             )
 
     # -- pull --------------------------------------------------------------------------------
@@ -139,12 +142,26 @@ class HubSpotConnector:
         )
 
     def fetch(self, ticket_id: str) -> Ticket:
+        """One ticket; ``thread:<id>`` (from a conversation webhook) names the thread's ticket."""
+        if ticket_id.startswith(THREAD_REF):
+            ticket_id = self._ticket_of_thread(ticket_id.removeprefix(THREAD_REF))
         record = self.client.get_ticket(ticket_id, self.fields.properties, HISTORY_PROPERTIES)
         assembled = self.assembler.assemble([record])
         if assembled.quarantined:
             reason = assembled.quarantined[0].reason
             raise MalformedRecord(reason, ticket_id, record)
         return assembled.tickets[0]
+
+    def _ticket_of_thread(self, thread_id: str) -> str:
+        known = self.threads.ticket_of(thread_id)
+        if known is not None:
+            return known
+        thread = self.client.get_thread(thread_id)
+        ticket_id = (thread.get("threadAssociations") or {}).get("associatedTicketId")
+        if not ticket_id:
+            raise NotFoundError(f"conversation thread {thread_id} has no associated ticket")
+        self.threads.link(str(ticket_id), thread_id)
+        return str(ticket_id)
 
     # -- apply -------------------------------------------------------------------------------
     def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:

@@ -3,10 +3,18 @@
 Paths, payloads, paging (``after`` offsets, the search cap), error bodies and rate-limit headers
 follow the reference doc and the specs in ``shared/specs/hubspot``. ``search_cap`` is the
 10,000-result limit of a search query, small in tests.
+
+``realistic`` (the default) produces the untidy shapes a real portal sends: a chatflow bot
+answers a customer's first message (``B-`` actor), agents and customers write plain text that
+looks like markup, number properties come formatted (``"1,200"``), notes written by other
+integrations keep their local offset, and every new thread message is announced by a
+``conversation.newMessage`` webhook. Requested properties that are unset come back ``null``
+in either mode, as HubSpot does.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import threading
 import time
@@ -14,7 +22,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 from functools import partial
 from typing import Any
 from urllib.parse import parse_qs
@@ -38,6 +46,16 @@ PORTAL_ID = "4242"
 APP_ID = "1234"
 AGENT_ACTOR = "A-7001"
 CUSTOMER_ACTOR = "V-9001"
+# non-human actors (HubSpot "Get actors" reference): a chatflow bot, an AI agent, system, an app
+OTHER_ACTORS = {
+    "bot": ("B-3001", "Support bot"),
+    "ai": ("L-4001", "Customer Agent"),
+    "system": ("S-hubspot", "HubSpot"),
+    "integration": ("I-1234", "Escalation app"),
+}
+BOT_GREETING = "Thanks for reaching out! A member of our team will get back to you shortly."
+# where another integration wrote a note's hs_timestamp with its local offset
+INTEGRATION_OFFSET = timezone(timedelta(hours=-5))
 CHANNEL_ID = "1002"  # email
 CHANNEL_ACCOUNT_ID = "5501"
 MAX_PER_10S = 190
@@ -120,11 +138,17 @@ class _Server(EmulatorServer):
 
 class HubSpotEmulator(Emulator):
     def __init__(
-        self, *, page_size: int = 100, webhook_url: str | None = None, search_cap: int = 10_000
+        self,
+        *,
+        page_size: int = 100,
+        webhook_url: str | None = None,
+        search_cap: int = 10_000,
+        realistic: bool = True,
     ) -> None:
         self.page_size = page_size
         self.webhook_url = webhook_url
         self.search_cap = search_cap
+        self.realistic = realistic
         self.oauth_expires_in = 1800
         self.server = _Server("hubspot")
         self.exchanges: list[tuple[Request, Response]] = []  # for contract tests
@@ -169,7 +193,7 @@ class HubSpotEmulator(Emulator):
                 "escalation_labels": ";".join(sorted(seed.labels)),
                 "hs_ticket_category": CATEGORY_OF.get(seed.category or "", seed.category or ""),
                 "customer_tier": seed.customer_tier or "",
-                "affected_users": "" if seed.affected_users is None else str(seed.affected_users),
+                "affected_users": self._number(seed.affected_users),
             }
             with self._lock:
                 for name, value in props.items():
@@ -187,12 +211,35 @@ class HubSpotEmulator(Emulator):
             self._notify(ticket.id, "ticket.creation")
         return ids
 
+    def _number(self, value: int | None) -> str:
+        if value is None:
+            return ""
+        return f"{value:,}" if self.realistic else str(value)
+
     def add_comment(self, ticket_id: str, comment: SeedComment) -> None:
+        """A person (or, with ``author`` bot/ai/system/integration, a non-human actor) writes."""
         with self._lock:
             ticket = self._tickets[ticket_id]
-            self._add_comment(ticket, comment, "customer@example.com")
+            added = self._add_comment(ticket, comment, "customer@example.com")
             self._touch(ticket, self._now())
-        self._notify(ticket_id, "ticket.propertyChange")
+        if added is None:
+            self._notify(ticket_id, "ticket.propertyChange")
+        else:
+            self._announce(*added)
+
+    def add_message(self, ticket_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+        """A thread message in exactly the shape given (over the defaults): payloads copied from
+        HubSpot's documented examples. Opens the thread if the ticket has none."""
+        at = parse_instant(fields["createdAt"])
+        with self._lock:
+            ticket = self._tickets[ticket_id]
+            if ticket.thread is None:
+                ticket.thread = self._new_thread(ticket, at)
+            message = self._store_message(ticket.thread, fields, at)
+            self._touch(ticket, self._now())
+            thread_id = ticket.thread
+        self._announce(thread_id, message)
+        return message
 
     def update(
         self,
@@ -318,8 +365,14 @@ class HubSpotEmulator(Emulator):
     def _notify(self, ticket_id: str, kind: str) -> None:
         if not self.webhook_url:
             return
-        self.deliver({"objectId": int(ticket_id), "subscriptionType": kind,
-                      "changeSource": "CRM_UI"})
+        self.deliver(
+            {"objectId": int(ticket_id), "subscriptionType": kind, "changeSource": "CRM_UI"}
+        )
+
+    def _announce(self, thread_id: str, message: dict[str, Any]) -> None:
+        """A ``conversation.newMessage`` event: ``objectId`` is the thread, not the ticket."""
+        if self.webhook_url and self.realistic:
+            self.deliver(new_message_event(thread_id, message))
 
     # -- the store ---------------------------------------------------------------------------
     def _set(self, ticket: _Ticket, name: str, value: str, at: datetime, source: str) -> bool:
@@ -354,44 +407,77 @@ class HubSpotEmulator(Emulator):
         }
         return company_id
 
-    def _add_comment(self, ticket: _Ticket, comment: SeedComment, requester: str) -> None:
+    def _add_comment(
+        self, ticket: _Ticket, comment: SeedComment, requester: str
+    ) -> tuple[str, dict[str, Any]] | None:
+        """A note (internal) or a thread message; returns ``(thread id, message)`` for messages."""
+        body_html = f"<p>{html.escape(comment.body)}</p>"
         if not comment.public:
-            self._store_note(ticket, f"<p>{comment.body}</p>", comment.at, "201")
-            return
+            stamp = comment.at
+            if self.realistic and comment.author == "integration":
+                stamp = comment.at.astimezone(INTEGRATION_OFFSET)
+            self._store_note(ticket, body_html, stamp, "201")
+            return None
+        first = ticket.thread is None
         if ticket.thread is None:
             ticket.thread = self._new_thread(ticket, comment.at)
-        agent = comment.author == "agent"
         customer = {
             "actorId": CUSTOMER_ACTOR,
             "name": "Customer",
             "deliveryIdentifier": {"type": "HS_EMAIL_ADDRESS", "value": requester},
         }
-        sender = {"actorId": AGENT_ACTOR, "name": "Alex Agent"} if agent else customer
+        if comment.author == "customer":
+            sender: dict[str, Any] = customer
+        elif comment.author in OTHER_ACTORS:
+            actor, name = OTHER_ACTORS[comment.author]
+            sender = {"actorId": actor, "name": name}
+        else:
+            sender = {"actorId": AGENT_ACTOR, "name": "Alex Agent"}
+        incoming = comment.author == "customer"
         recipient = (
-            {"actorId": CUSTOMER_ACTOR, "deliveryIdentifier": customer["deliveryIdentifier"]}
-            if agent
-            else {
-                "deliveryIdentifier": {
-                    "type": "HS_EMAIL_ADDRESS",
-                    "value": "support@example.com",
-                }
-            }
+            {"deliveryIdentifier": {"type": "HS_EMAIL_ADDRESS", "value": "support@example.com"}}
+            if incoming
+            else {"actorId": CUSTOMER_ACTOR, "deliveryIdentifier": customer["deliveryIdentifier"]}
         )
-        self._store_message(
+        message = self._store_message(
             ticket.thread,
             {
                 "type": "MESSAGE",
                 "text": comment.body,
-                "richText": f"<p>{comment.body}</p>",
+                "richText": body_html,
                 "senders": [sender],
                 "recipients": [recipient],
-                "direction": "OUTGOING" if agent else "INCOMING",
+                "direction": "INCOMING" if incoming else "OUTGOING",
                 "subject": ticket.props.get("subject", ""),
-                "client": {"clientType": "HUBSPOT"},
+                "client": _client_of(comment.author),
                 "createdBy": sender["actorId"],
             },
             comment.at,
         )
+        if self.realistic and first and incoming:
+            # the inbox's chatflow bot acknowledges a new conversation at once: never a reply
+            actor, name = OTHER_ACTORS["bot"]
+            self._store_message(
+                ticket.thread,
+                {
+                    "type": "MESSAGE",
+                    "text": BOT_GREETING,
+                    "richText": f"<p>{BOT_GREETING}</p>",
+                    "senders": [{"actorId": actor, "name": name}],
+                    "recipients": [
+                        {
+                            "actorId": CUSTOMER_ACTOR,
+                            "deliveryIdentifier": customer["deliveryIdentifier"],
+                        }
+                    ],
+                    "direction": "OUTGOING",
+                    "subject": ticket.props.get("subject", ""),
+                    "client": {"clientType": "SYSTEM"},
+                    "createdBy": actor,
+                },
+                comment.at + timedelta(seconds=1),
+            )
+        return ticket.thread, message
 
     def _new_thread(self, ticket: _Ticket, at: datetime) -> str:
         thread_id = str(8_000_000 + int(ticket.id))
@@ -428,7 +514,9 @@ class HubSpotEmulator(Emulator):
         }
         self._messages[thread_id].append(message)
         thread = self._threads[thread_id]
-        thread["latestMessageTimestamp"] = message["createdAt"]
+        latest = thread.get("latestMessageTimestamp")
+        if latest is None or parse_instant(latest) < at:
+            thread["latestMessageTimestamp"] = format_instant(at)
         return message
 
     def _store_note(
@@ -438,7 +526,10 @@ class HubSpotEmulator(Emulator):
         stamp = format_instant(self._now())
         props = {
             "hs_note_body": body,
-            "hs_timestamp": format_instant(at),
+            # kept in the writer's offset when it sent one (UTC ``Z`` otherwise)
+            "hs_timestamp": format_instant(at)
+            if at.utcoffset() == timedelta(0)
+            else at.isoformat(timespec="milliseconds"),
             "hs_createdate": stamp,
             "hs_lastmodifieddate": stamp,
             "hs_object_id": note_id,
@@ -459,10 +550,11 @@ class HubSpotEmulator(Emulator):
     def _object(
         self, ticket: _Ticket, properties: Sequence[str] | None, history: Sequence[str]
     ) -> dict[str, Any]:
-        props = dict(ticket.props)
+        props: dict[str, str | None] = dict(ticket.props)
         if properties is not None:
             keep = {*properties, "hs_object_id", "createdate", "hs_lastmodifieddate"}
-            props = {k: v for k, v in props.items() if k in keep}
+            # a requested property that is unset comes back as null, not left out
+            props = {k: ticket.props.get(k) for k in sorted(keep)}
         record: dict[str, Any] = {
             "id": ticket.id,
             "properties": props,
@@ -495,6 +587,7 @@ class HubSpotEmulator(Emulator):
             ("GET", r"/crm/v3/owners/?", self._owners, True),
             ("GET", r"/crm/v3/pipelines/tickets", self._pipelines, True),
             ("GET", r"/conversations/v3/conversations/threads", self._threads_list, True),
+            ("GET", r"/conversations/v3/conversations/threads/(?P<id>\d+)", self._thread_get, True),
             (
                 "GET",
                 r"/conversations/v3/conversations/threads/(?P<id>\d+)/messages",
@@ -795,6 +888,15 @@ class HubSpotEmulator(Emulator):
             results.append(shown)
         return Response(200, {"results": results})
 
+    def _thread_get(self, request: Request) -> Response:
+        thread = self._threads.get(request.params["id"])
+        if thread is None:
+            return _error(404, f"Thread {request.params['id']} not found", "OBJECT_NOT_FOUND")
+        shown = dict(thread)
+        if "TICKET" not in request.query.get("association", []):
+            shown.pop("threadAssociations")
+        return Response(200, shown)
+
     def _messages_list(self, request: Request) -> Response:
         thread_id = request.params["id"]
         if thread_id not in self._threads:
@@ -888,6 +990,26 @@ class HubSpotEmulator(Emulator):
                 "expires_in": self.oauth_expires_in,
             },
         )
+
+
+def _client_of(author: str) -> dict[str, Any]:
+    if author in ("bot", "ai", "system"):
+        return {"clientType": "SYSTEM"}
+    if author == "integration":
+        return {"clientType": "INTEGRATION", "integrationAppId": 99}
+    return {"clientType": "HUBSPOT"}
+
+
+def new_message_event(thread_id: str, message: dict[str, Any]) -> dict[str, Any]:
+    """The Webhooks v3 conversation event (HubSpot webhooks guide, "Conversation events"):
+    ``objectId`` is the thread id; the message is named, not included."""
+    return {
+        "subscriptionType": "conversation.newMessage",
+        "objectId": int(thread_id),
+        "messageId": message["id"],
+        "messageType": message["type"],
+        "changeFlag": "NEW_MESSAGE",
+    }
 
 
 # -- search semantics -------------------------------------------------------------------------

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.errors import MalformedRecord
@@ -22,6 +24,10 @@ HISTORY_PROPERTIES = (STAGE, PRIORITY, OWNER, TEAM)
 # history field names in the common model, per HubSpot property
 _HISTORY_FIELDS = {STAGE: "status", PRIORITY: "priority", OWNER: "assignee", TEAM: "group"}
 _TICKET_STATES = {"OPEN": Status.OPEN, "CLOSED": Status.SOLVED}
+# a comment this close to the ticket's creation (or before it) is what created it: its description
+OPENING_GRACE = timedelta(seconds=5)
+# digit-group separators a formatted number may carry ("1,200", "1 200", "1\u00a0200")
+_GROUPING = re.compile(r"(?<=\d)[,\s\u00a0\u202f](?=\d{3}(?!\d))")
 
 
 def parse_instant(value: Any) -> datetime:
@@ -46,6 +52,30 @@ def format_instant(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
         f"{instant.microsecond // 1000:03d}Z"
     )
+
+
+def parse_count(value: Any, name: str) -> int | None:
+    """A whole number from a number property: ``null``/empty is unset, ``"1,200"`` is 1200."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValueError(f"{name}: expected a number, got {value!r}")
+    if isinstance(value, int | float):
+        return int(value)
+    text = _GROUPING.sub("", str(value).strip())
+    try:
+        return int(float(text))
+    except ValueError:
+        raise ValueError(f"{name}: expected a number, got {value!r}") from None
+
+
+def mark_opening(comments: Sequence[Comment], created: datetime) -> tuple[Comment, ...]:
+    """Oldest first; the earliest comment, if it came no later than the ticket's creation, is the
+    ticket's description (``opening``): whoever wrote it, it is never a reply."""
+    ordered = sorted(comments, key=lambda c: c.at)
+    if ordered and ordered[0].at <= created + OPENING_GRACE and not ordered[0].marker:
+        ordered[0] = dataclasses.replace(ordered[0], opening=True)
+    return tuple(ordered)
 
 
 def split_labels(value: str | None) -> frozenset[str]:
@@ -158,10 +188,11 @@ class FieldMap:
         try:
             created = parse_instant(props.get(CREATED) or record["createdAt"])
             updated = parse_instant(props.get(MODIFIED) or record["updatedAt"])
-            affected_raw = (
-                props.get(s.affected_users_property) if s.affected_users_property else None
+            affected = (
+                parse_count(props.get(s.affected_users_property), s.affected_users_property)
+                if s.affected_users_property
+                else None
             )
-            affected = int(float(affected_raw)) if affected_raw not in (None, "") else None
             category_raw = props.get(s.category_property) if s.category_property else None
             category = (
                 s.category_values.get(category_raw, category_raw.lower()) if category_raw else None
@@ -184,7 +215,7 @@ class FieldMap:
                 category=category,
                 customer_tier=tier or None,
                 affected_users=affected,
-                comments=tuple(sorted(comments, key=lambda c: c.at)),
+                comments=mark_opening(comments, created),
                 history=self.history(record, created),
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

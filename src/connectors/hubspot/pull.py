@@ -13,6 +13,7 @@ from connectors.hubspot.comments import NOTE_PROPERTIES, note_to_comment
 from connectors.hubspot.conversations import message_to_comment
 from connectors.hubspot.mapping import HISTORY_PROPERTIES, MODIFIED, STAGE, FieldMap, to_millis
 from connectors.hubspot.mapping import parse_instant as _instant
+from connectors.hubspot.threads import ThreadIndex
 from engine.model import Comment, Ticket
 
 
@@ -99,10 +100,13 @@ class Assembled:
 class TicketAssembler:
     """Full tickets for a batch of ids: properties with history, notes, company, thread."""
 
-    def __init__(self, source: str, client: HubSpotClient, fields: FieldMap) -> None:
+    def __init__(
+        self, source: str, client: HubSpotClient, fields: FieldMap, threads: ThreadIndex
+    ) -> None:
         self.source = source
         self.client = client
         self.fields = fields
+        self.threads = threads
         self._pipelines_loaded = False
 
     def read(self, ids: Sequence[str]) -> Assembled:
@@ -164,6 +168,7 @@ class TicketAssembler:
         thread = self.client.thread_for_ticket(ticket_id)
         if thread is None:
             return []
+        self.threads.link(ticket_id, str(thread["id"]))
         found = (message_to_comment(m) for m in self.client.thread_messages(str(thread["id"])))
         return [c for c in found if c is not None]
 

@@ -9,7 +9,7 @@ URL-decode the characters HubSpot's docs list before hashing the URI.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from connectors.base import WebhookEvent
@@ -23,6 +23,10 @@ from connectors.webhooks import (
     require_size,
 )
 
+# a webhook names a thread, not a ticket: ``fetch("thread:<id>")`` reads the thread's ticket
+THREAD_REF = "thread:"
+# conversation events whose ``objectId`` is a thread id (HubSpot webhooks guide)
+_THREAD_EVENTS = ("conversation.newMessage", "conversation.creation")
 SIGNATURE = "x-hubspot-signature-v3"
 TIMESTAMP = "x-hubspot-request-timestamp"
 # percent-escapes HubSpot decodes in the URI before signing
@@ -52,12 +56,14 @@ class WebhookVerifier:
         max_bytes: int,
         tolerance: float = DEFAULT_TOLERANCE_SECONDS,
         replays: ReplayGuard | None = None,
+        ticket_of_thread: Callable[[str], str | None] = lambda thread_id: None,
     ) -> None:
         self._secret = secret
         self._uri = uri
         self._max_bytes = max_bytes
         self._tolerance = tolerance
         self._replays = replays or ReplayGuard()
+        self._ticket_of_thread = ticket_of_thread
 
     def verify(self, headers: Mapping[str, str], body: bytes, *, now: datetime) -> WebhookEvent:
         require_size(body, self._max_bytes)
@@ -82,11 +88,18 @@ class WebhookVerifier:
             if not isinstance(event, dict):
                 continue
             kind = str(event.get("subscriptionType") or "")
+            if event.get("objectId") is None:
+                continue
             is_ticket = kind.startswith("ticket.") or event.get("objectTypeId") == "0-5"
-            if is_ticket and event.get("objectId") is not None:
+            if is_ticket:
                 ticket_id = str(event["objectId"])
-                if ticket_id not in ids:
-                    ids.append(ticket_id)
+            elif kind in _THREAD_EVENTS:  # a message on a thread: its ticket is re-read now
+                thread_id = str(event["objectId"])
+                ticket_id = self._ticket_of_thread(thread_id) or f"{THREAD_REF}{thread_id}"
+            else:
+                continue
+            if ticket_id not in ids:
+                ids.append(ticket_id)
         first = events[0] if events and isinstance(events[0], dict) else {}
         delivery = first.get("eventId")
         return WebhookEvent(

@@ -32,6 +32,9 @@ if not SPECS_ROOT.exists():
 UNSPECIFIED = (r"^/oauth/", r"^/crm/v3/objects/companies/")  # no spec file was published for these
 
 
+_NULL_PROPERTY = re.compile(r"(^|/)properties/[^/]+: None (for not nullable|is not of type)")
+
+
 @dataclass(frozen=True)
 class Operation:
     method: str
@@ -95,6 +98,9 @@ class Contract:
         content = (answer.get("content") or {}).get("application/json") or {}
         if "schema" in content:
             errors = self._errors(op, content["schema"], response.body)
+            # HubSpot answers a requested property that is unset with null although the spec
+            # types property values as strings (docs' examples: "hs_ticket_category": null)
+            errors = [e for e in errors if not _NULL_PROPERTY.search(e)]
             problems += [f"{where} response {response.status} {e}" for e in errors]
         return problems
 

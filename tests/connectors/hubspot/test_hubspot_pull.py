@@ -9,7 +9,7 @@ from hubspot_helpers import NOW, connect, customer_says, seed_ticket, start_emul
 from connectors.emulation import SeedComment
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.cursor import Cursor
-from connectors.hubspot.emulator import HubSpotEmulator
+from connectors.hubspot.emulator import BOT_GREETING, HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import AuthorRole, Priority, Status
 
@@ -66,6 +66,7 @@ def test_pull_walks_three_pages_and_maps_every_field(retry: RetryPolicy) -> None
         roles = [(c.author_role, c.public, c.body) for c in first.comments]
         assert roles == [
             (AuthorRole.CUSTOMER, True, "Our invoice is wrong"),
+            (AuthorRole.BOT, True, BOT_GREETING),  # the inbox bot's acknowledgement
             (AuthorRole.AGENT, True, "Looking"),
             (AuthorRole.AGENT, False, "Ask billing"),
         ]
