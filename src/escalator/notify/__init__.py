@@ -1,20 +1,33 @@
-"""Chat notifications: the engine's ``Notify`` actions posted to Slack, Teams or a JSON webhook.
+"""Notifications: the engine's ``Notify`` actions sent to chat webhooks (Slack, Teams, JSON),
+email over SMTP, PagerDuty (Events API v2) and Opsgenie alerts.
 
-Webhook URLs are secrets: they are read from the environment, never logged, never in a repr
-and never in an ``ActionResult.detail``.
+Secrets (webhook URLs, SMTP passwords, routing and API keys) are read from the environment,
+never logged, never in a repr and never in an ``ActionResult.detail``.
 """
 
 from __future__ import annotations
 
-from escalator.notify.channel import Channel, ChannelType, channels_from_config
+from escalator.notify.channel import (
+    AnyChannel,
+    Channel,
+    ChannelType,
+    EmailChannel,
+    OpsgenieChannel,
+    PagerDutyChannel,
+    channels_from_config,
+)
 from escalator.notify.payloads import build_request
 from escalator.notify.sender import Notifier, NotifyStats
 
 __all__ = [
+    "AnyChannel",
     "Channel",
     "ChannelType",
+    "EmailChannel",
     "Notifier",
     "NotifyStats",
+    "OpsgenieChannel",
+    "PagerDutyChannel",
     "build_request",
     "channels_from_config",
 ]

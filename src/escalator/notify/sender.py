@@ -11,7 +11,7 @@ import logging
 import re
 import threading
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import NoReturn
@@ -29,7 +29,15 @@ from connectors.errors import (
 from connectors.retry import RetryPolicy, parse_retry_after
 from engine.model import Notify
 from escalator.config.errors import did_you_mean
-from escalator.notify.channel import Channel
+from escalator.notify.channel import (
+    AnyChannel,
+    Channel,
+    EmailChannel,
+    OpsgenieChannel,
+    PagerDutyChannel,
+    secrets_of,
+)
+from escalator.notify.delivery import Delivery, FollowUp, Paging
 from escalator.notify.payloads import build_request
 
 log = logging.getLogger(__name__)
@@ -65,10 +73,11 @@ class Notifier:
 
     def __init__(
         self,
-        channels: Mapping[str, Channel],
+        channels: Mapping[str, AnyChannel],
         *,
         retry: RetryPolicy | None = None,
         client: httpx.Client | None = None,
+        deliveries: Mapping[str, Delivery] | None = None,
     ) -> None:
         self.channels = dict(channels)
         self.retry = retry if retry is not None else RetryPolicy("notify")
@@ -76,7 +85,15 @@ class Notifier:
         self._owns_client = client is None
         self._client = client if client is not None else default_client()
         self._lock = threading.Lock()
-        _redact_httpx_log(c.url for c in self.channels.values())
+        # email, PagerDuty, Opsgenie: each through its own delivery, all on the one policy
+        self._deliveries: dict[str, Delivery] = {
+            name: delivery_for(channel, self.retry)
+            for name, channel in self.channels.items()
+            if not isinstance(channel, Channel)
+        }
+        self._deliveries.update(deliveries or {})
+        self._secrets = [s for c in self.channels.values() for s in secrets_of(c)]
+        _redact_httpx_log(self._secrets)
 
     def __repr__(self) -> str:
         return f"Notifier(channels={sorted(self.channels)!r})"
@@ -91,6 +108,8 @@ class Notifier:
                 f"configured: {', '.join(sorted(self.channels)) or 'none'}"
             )
             return self._failed(action, detail)
+        if not isinstance(channel, Channel):
+            return self._through(channel, action, lambda d: d.send(action, ticket_url))
         request = build_request(channel.type, action, ticket_url)
         headers = {"Content-Type": "application/json", **request.headers}
 
@@ -117,9 +136,64 @@ class Notifier:
             action.key, ActionStatus.APPLIED, f"{_where(channel)}: HTTP {response.status_code}"
         )
 
+    def settle(self, action: Notify, *, ticket_url: str | None = None) -> ActionResult:
+        """Resolve a notification begun before a crash, by the channel's own idempotency.
+
+        A chat webhook has none to ask: it stays FAILED and the next cycle decides it again
+        (at least once, as before). Email re-sends the same Message-ID, PagerDuty re-triggers
+        the same dedup_key, Opsgenie looks its alias up: the person is notified once.
+        """
+        channel = self.channels.get(action.channel)
+        if channel is None or isinstance(channel, Channel):
+            return ActionResult(
+                action.key, ActionStatus.FAILED, "interrupted before it was recorded"
+            )
+        return self._through(channel, action, lambda d: d.settle(action, ticket_url))
+
+    def follow(self, action: Notify, step: FollowUp) -> ActionResult:
+        """Acknowledge or resolve the page ``action`` raised (PagerDuty, Opsgenie)."""
+        channel = self.channels.get(action.channel)
+        delivery = self._deliveries.get(action.channel)
+        if channel is None or delivery is None or not hasattr(delivery, "follow"):
+            return ActionResult(
+                action.key, ActionStatus.FAILED, "the channel has no alert to follow"
+            )
+        paging: Paging = delivery  # type: ignore[assignment]
+        return self._through(channel, action, lambda _: paging.follow(action, step))
+
+    def pages(self) -> frozenset[str]:
+        """The channels whose alerts follow the ticket (acknowledge, resolve)."""
+        return frozenset(n for n, d in self._deliveries.items() if hasattr(d, "follow"))
+
+    def _through(
+        self,
+        channel: AnyChannel,
+        action: Notify,
+        call: Callable[[Delivery], ActionResult],
+    ) -> ActionResult:
+        delivery = self._deliveries[channel.name]
+        where = f"channel {channel.name!r} ({channel.type})"
+        try:
+            result = call(delivery)
+        except ConnectorError as exc:
+            return self._failed(action, f"{where}: {self._redacted(str(exc))}")
+        with self._lock:
+            self.stats.sent[channel.name] += 1
+        log.info("notified %s for %s (%s)", channel.name, action.ticket, action.key)
+        return ActionResult(
+            result.key, result.status, self._redacted(result.detail), result.external_id
+        )
+
+    def _redacted(self, text: str) -> str:
+        for secret in self._secrets:
+            text = _redact(text, secret)
+        return text
+
     def close(self) -> None:
         if self._owns_client:
             self._client.close()
+        for delivery in self._deliveries.values():
+            delivery.close()
 
     def __enter__(self) -> Notifier:
         return self
@@ -225,3 +299,18 @@ logging.getLogger("httpx").addFilter(_HTTPX_FILTER)
 
 def _redact_httpx_log(urls: Iterable[str]) -> None:
     _HTTPX_FILTER.urls = _HTTPX_FILTER.urls | frozenset(urls)
+
+
+def delivery_for(channel: AnyChannel, retry: RetryPolicy) -> Delivery:
+    """The delivery of a channel that is not a chat webhook."""
+    from escalator.notify.email import EmailDelivery
+    from escalator.notify.opsgenie import OpsgenieDelivery
+    from escalator.notify.pagerduty import PagerDutyDelivery
+
+    if isinstance(channel, EmailChannel):
+        return EmailDelivery(channel, retry)
+    if isinstance(channel, PagerDutyChannel):
+        return PagerDutyDelivery(channel, retry)
+    if isinstance(channel, OpsgenieChannel):
+        return OpsgenieDelivery(channel, retry)
+    raise TypeError(f"chat channel {channel.name!r} has no delivery")

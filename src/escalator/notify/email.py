@@ -1,0 +1,157 @@
+"""Email over SMTP: the plain text and the HTML part come from the same rendered template.
+
+What each SMTP failure means is classed once (``_classify``): 4xx replies, a dropped connection
+or a refused socket are transient and retried by the one retry policy; 5xx replies are
+permanent; 535 is bad credentials. The ``Message-ID`` and ``Date`` come from the action, so a
+re-send after a crash is the same mail, byte for byte.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import smtplib
+import ssl
+from email.message import EmailMessage
+from email.utils import format_datetime
+
+from connectors.base import ActionResult, ActionStatus
+from connectors.errors import AuthError, ConnectorError, FatalError, RetryableError
+from connectors.retry import RetryPolicy
+from engine.model import Notify
+from escalator.notify.channel import EmailChannel
+from escalator.notify.keys import message_id
+from escalator.notify.payloads import title_of
+
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
+def build_email(channel: EmailChannel, action: Notify, ticket_url: str | None) -> EmailMessage:
+    """One multipart/alternative message; pure, so its shape is tested without a server."""
+    message = EmailMessage()
+    message["Subject"] = title_of(action)
+    message["From"] = channel.sender
+    message["To"] = ", ".join(channel.to)
+    message["Date"] = format_datetime(action.at)  # the decision's instant: re-sends match
+    message["Message-ID"] = message_id(action.key, channel.sender)
+    message["X-Escalation-Key"] = action.key
+    message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no auto-replies to a robot
+    text = action.text.strip()
+    plain = f"{text}\n\nOpen the ticket: {ticket_url}\n" if ticket_url else f"{text}\n"
+    message.set_content(plain)
+    message.add_alternative(html_body(action, ticket_url), subtype="html")
+    return message
+
+
+def html_body(action: Notify, ticket_url: str | None) -> str:
+    paragraphs = "\n".join(
+        f"<p>{_linkify(line)}</p>" for line in action.text.strip().splitlines() if line.strip()
+    )
+    button = (
+        f'<p><a href="{html.escape(ticket_url, quote=True)}">Open the ticket</a></p>'
+        if ticket_url
+        else ""
+    )
+    return (
+        '<!DOCTYPE html>\n<html><body style="font-family: sans-serif">\n'
+        f"<h2>{html.escape(title_of(action))}</h2>\n{paragraphs}\n{button}\n</body></html>\n"
+    )
+
+
+def _linkify(line: str) -> str:
+    out, last = [], 0
+    for match in _URL.finditer(line):
+        url = match.group(0)
+        out.append(html.escape(line[last : match.start()]))
+        out.append(f'<a href="{html.escape(url, quote=True)}">{html.escape(url)}</a>')
+        last = match.end()
+    out.append(html.escape(line[last:]))
+    return "".join(out)
+
+
+class EmailDelivery:
+    """Submits each notification to one SMTP server (STARTTLS, implicit TLS or plain)."""
+
+    def __init__(self, channel: EmailChannel, retry: RetryPolicy) -> None:
+        self.channel = channel
+        self.retry = retry
+        self._tls = ssl.create_default_context(cafile=channel.ca_file)
+
+    def send(self, action: Notify, ticket_url: str | None) -> ActionResult:
+        message = build_email(self.channel, action, ticket_url)
+        refused = self.retry.call(lambda: self._submit(message))
+        accepted = len(self.channel.to) - len(refused)
+        detail = f"{self._where()}: accepted for {accepted} of {len(self.channel.to)} recipients"
+        if refused:
+            detail += f" (refused: {', '.join(sorted(refused))})"
+        return ActionResult(action.key, ActionStatus.APPLIED, detail, message["Message-ID"])
+
+    def settle(self, action: Notify, ticket_url: str | None) -> ActionResult:
+        # SMTP cannot be asked whether a mail arrived: send the identical mail again; mailbox
+        # providers (Gmail, Exchange) drop a second copy with the same Message-ID
+        result = self.send(action, ticket_url)
+        detail = f"{result.detail}; re-sent after a restart with the same Message-ID"
+        return ActionResult(action.key, result.status, detail, result.external_id)
+
+    def close(self) -> None:
+        return None  # one connection per message: nothing held open between cycles
+
+    def _where(self) -> str:
+        return f"channel {self.channel.name!r} (email)"
+
+    def _connect(self) -> smtplib.SMTP:
+        c = self.channel
+        if c.security == "tls":
+            return smtplib.SMTP_SSL(c.host, c.port, timeout=c.timeout, context=self._tls)
+        smtp = smtplib.SMTP(c.host, c.port, timeout=c.timeout)
+        if c.security == "starttls":
+            smtp.ehlo()
+            # smtplib raises SMTPNotSupportedError if the server does not offer STARTTLS:
+            # credentials and the mail never travel in the clear by accident
+            smtp.starttls(context=self._tls)
+            smtp.ehlo()
+        return smtp
+
+    def _submit(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
+        """One SMTP session; the refused recipients (empty when all were accepted)."""
+        c = self.channel
+        try:
+            smtp = self._connect()
+            try:
+                if c.username and c.password:
+                    smtp.login(c.username, c.password)
+                refused = smtp.send_message(message, from_addr=c.sender, to_addrs=list(c.to))
+            finally:
+                try:
+                    smtp.quit()
+                except (smtplib.SMTPException, OSError):
+                    smtp.close()  # the mail was handed over (or not) before QUIT: ignore
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _classify(exc) from None
+        return {str(k): v for k, v in refused.items()}
+
+
+def _classify(exc: BaseException) -> ConnectorError:
+    """An SMTP failure as the retry policy understands it (RFC 5321 §4.2.1: 4yz transient)."""
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return AuthError(f"SMTP {exc.smtp_code}: authentication failed")
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        codes = sorted({code for code, _ in exc.recipients.values()})
+        text = f"SMTP refused every recipient ({', '.join(map(str, codes))})"
+        return RetryableError(text) if all(400 <= c < 500 for c in codes) else FatalError(text)
+    if isinstance(exc, smtplib.SMTPResponseException):
+        raw = exc.smtp_error
+        reply = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+        text = f"SMTP {exc.smtp_code}: {' '.join(reply.split())[:200]}"
+        return RetryableError(text) if 400 <= exc.smtp_code < 500 else FatalError(text)
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return FatalError("the SMTP server does not offer STARTTLS")
+    if isinstance(exc, smtplib.SMTPServerDisconnected):
+        return RetryableError("the SMTP server closed the connection")
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return FatalError(f"TLS certificate not trusted ({exc.verify_message})")
+    if isinstance(exc, ssl.SSLError):
+        return FatalError(f"TLS failed ({exc.reason or type(exc).__name__})")
+    if isinstance(exc, TimeoutError):
+        return RetryableError("timed out talking to the SMTP server")
+    return RetryableError(f"SMTP connection failed ({type(exc).__name__})")
