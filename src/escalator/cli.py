@@ -17,6 +17,7 @@ from rich.table import Table
 from engine.model import Action
 from escalator.config import Config, ConfigError, config_schema, load_config
 from escalator.cycle import Sidecar
+from escalator.store import StateStore
 
 app = typer.Typer(
     name="escalator",
@@ -226,11 +227,15 @@ def audit(
     limit: Annotated[int, typer.Option(help="how many entries, newest first")] = 50,
 ) -> None:
     """Explain what the sidecar decided and wrote, and why (the audit log in the store)."""
-    from escalator.app import store_url
-    from escalator.store import open_store
+    from escalator.storeaccess import AmbiguousTicket, resolve_ticket_key
 
-    cfg = load_or_exit(config)
-    with open_store(store_url(cfg, os.environ)) as store:
+    with open_read_only(config) as store:
+        if ticket is not None:
+            try:
+                ticket = resolve_ticket_key(ticket, (t.key for t in store.load_tickets()))
+            except AmbiguousTicket as exc:
+                err.print(str(exc), markup=False)
+                raise typer.Exit(EXIT_CONFIG) from None
         entries = store.audit_log(ticket, limit)
     table = Table(title="Audit log" + (f" of {ticket}" if ticket else ""))
     for column in ("at (UTC)", "ticket", "event", "detail"):
@@ -245,6 +250,40 @@ def audit(
             text = json.dumps(d, default=str)
         table.add_row(e.at.strftime("%Y-%m-%d %H:%M:%S"), e.ticket or "", e.event, text)
     out.print(table)
+
+
+@app.command()
+def quarantine(
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+    retry: Annotated[
+        bool, typer.Option("--retry", help="fetch each record again now (needs the sources)")
+    ] = False,
+) -> None:
+    """Records a helpdesk sent that could not be understood: what was wrong, and since when."""
+    from escalator.quarantine import print_quarantine
+
+    if retry:
+        cfg = load_or_exit(config)
+        with open_or_exit(cfg) as sidecar:
+            released = sidecar.retry_quarantined()
+            err.print(f"{released} records left quarantine and will be planned.")
+    with open_read_only(config) as store:
+        entries = store.quarantined()
+    print_quarantine(entries, as_json, out)
+
+
+def open_read_only(config: Path) -> contextlib.AbstractContextManager[StateStore]:
+    """The configured store, which must exist: exit 2 with a message otherwise."""
+    from escalator.app import store_url
+    from escalator.storeaccess import StoreMissing, open_existing_store
+
+    cfg = load_or_exit(config)
+    try:
+        return open_existing_store(store_url(cfg, os.environ))
+    except StoreMissing as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
 
 
 @app.command()
@@ -276,6 +315,40 @@ def explain(
 
     cfg = load_or_exit(config)
     raise typer.Exit(run_explain(cfg, ticket, at, timeline, as_json, out, err))
+
+
+@app.command()
+def report(
+    config: ConfigOption = DEFAULT_CONFIG,
+    since: Annotated[str | None, typer.Option(help="the last 30d, 12h, 4w (default 30d)")] = None,
+    month: Annotated[str | None, typer.Option(help="one calendar month, e.g. 2026-11")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="md, html, csv or json")] = "md",
+    out_file: Annotated[Path | None, typer.Option("--out", help="write here, not stdout")] = None,
+) -> None:
+    """Escalation KPIs, SLA attainment, breaches and service credits, from the store."""
+    from datetime import UTC, datetime
+
+    from escalator.app import store_url
+    from escalator.report import FORMATS, parse_period, render, report_from_store
+    from escalator.store import open_store
+
+    cfg = load_or_exit(config)
+    now = datetime.now(UTC)
+    if fmt not in FORMATS:
+        err.print(f"--format {fmt!r}: one of {', '.join(FORMATS)}", markup=False)
+        raise typer.Exit(EXIT_CONFIG)
+    try:
+        period = parse_period(since, month, now)
+    except ValueError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_CONFIG) from None
+    with open_store(store_url(cfg, os.environ)) as store:
+        text = render(report_from_store(store, cfg, period, now), fmt)
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text, encoding="utf-8")
+        err.print(f"wrote {out_file}", markup=False)
 
 
 def main() -> None:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from connectors.base import ActionResult, ActionStatus
-from connectors.errors import AuthError, ConnectorError
+from connectors.errors import AuthError, ConnectorError, MalformedRecord, NotFoundError
 from engine.codec import format_instant
 from engine.criteria import Population
 from engine.model import (
@@ -99,6 +99,9 @@ class Sidecar:
         self._owner: dict[str, str] = {}
         self._tickets: dict[str, Ticket] | None = None  # the store's tickets, kept in memory
         self._memories: dict[str, Memory] | None = None  # what was applied, per ticket
+        # why each source's last poll failed, and since when (cleared by a good poll): readiness
+        self.poll_failures: dict[str, tuple[datetime, str]] = {}
+        self._quarantined: set[tuple[str, str]] | None = None  # (source, record id)
         self.learn_owners()
         self.metrics.track_retries(lambda: {n: s.retry.stats for n, s in self.sources.items()})
 
@@ -114,6 +117,8 @@ class Sidecar:
             try:
                 result = source.connector.pull(cursor, start=now - FIRST_PULL_LOOKBACK)
             except ConnectorError as exc:
+                since = self.poll_failures.get(name, (now, ""))[0]
+                self.poll_failures[name] = (since, f"{type(exc).__name__}: {exc}")
                 self.metrics.polls.labels(name, "failed").inc()
                 self.log.error(
                     "poll.failed", source=name, error=str(exc), error_type=type(exc).__name__
@@ -130,7 +135,19 @@ class Sidecar:
                 self.log.warning(
                     "record.quarantined", source=name, record=q.record_id, reason=q.reason
                 )
+            for w in result.warnings:
+                self.metrics.mapping_warnings.labels(name, w.field).inc()
+                self.log.warning(
+                    "record.fallback", source=name, record=w.record_id, field=w.field,
+                    detail=w.message,
+                )
+            self._release_quarantined(name, [t.id for t in result.tickets])
+            if result.quarantined:
+                self._count_quarantine()
+            # the cursor may pass a quarantined record: it stays in quarantine, is fetched
+            # again after each reload and hourly, and is planned once it translates
             self.store.set_cursor(name, result.cursor, now)
+            self.poll_failures.pop(name, None)
             self.metrics.polls.labels(name, "ok").inc()
             self.metrics.tickets_seen.labels(name).inc(len(result.tickets))
             self.metrics.last_poll.labels(name).set(now.timestamp())
@@ -156,6 +173,57 @@ class Sidecar:
                     )
             self._remember(name, fresh)
         return fresh
+
+    # -- quarantine -------------------------------------------------------------------------
+    def retry_quarantined(self) -> int:
+        """Fetch every quarantined record again; one that now translates (its record or the
+        config was fixed) leaves quarantine and is planned like any other. How many left."""
+        released = 0
+        for entry in self.store.quarantined():
+            source = self.sources.get(entry.source)
+            if source is None or entry.record_id is None:
+                continue
+            with self.io_lock(entry.source):
+                try:
+                    ticket = source.connector.fetch(entry.record_id)
+                except MalformedRecord as exc:
+                    self.store.quarantine(entry.source, entry.record_id, str(exc), self.clock())
+                    continue
+                except NotFoundError:  # deleted meanwhile: nothing left to plan
+                    self.store.clear_quarantine(entry.source, entry.record_id)
+                    continue
+                except ConnectorError as exc:
+                    self.log.warning(
+                        "quarantine.unreadable", source=entry.source, record=entry.record_id,
+                        error=str(exc),
+                    )
+                    continue
+                self._remember(entry.source, [ticket])
+            self.store.clear_quarantine(entry.source, entry.record_id)
+            self.log.info("quarantine.released", source=entry.source, record=entry.record_id)
+            released += 1
+        self._count_quarantine()
+        return released
+
+    def _release_quarantined(self, name: str, ticket_ids: Sequence[str]) -> None:
+        """Records of ``name`` that were quarantined and have now been read fine."""
+        if self._quarantined is None:
+            self._count_quarantine()
+        held = self._quarantined or set()
+        freed = [i for i in ticket_ids if (name, i) in held]
+        for ticket_id in freed:
+            self.store.clear_quarantine(name, ticket_id)
+        if freed:
+            self._count_quarantine()
+
+    def _count_quarantine(self) -> None:
+        entries = self.store.quarantined()
+        self._quarantined = {(e.source, e.record_id) for e in entries if e.record_id}
+        counts: dict[str, int] = dict.fromkeys(self.sources, 0)
+        for e in entries:
+            counts[e.source] = counts.get(e.source, 0) + 1
+        for name, count in counts.items():
+            self.metrics.in_quarantine.labels(name).set(count)
 
     def io_lock(self, name: str) -> threading.RLock:
         """The lock around source ``name``'s connector (SDK sessions are not all thread-safe)."""

@@ -84,15 +84,23 @@ async def _read_limited(request: Request, limit: int) -> bytes | None:
 
 
 def poll_freshness(
-    last: datetime | None, interval: int, started: datetime, now: datetime
+    last: datetime | None,
+    interval: int,
+    started: datetime,
+    now: datetime,
+    failure: tuple[datetime, str] | None = None,
 ) -> dict[str, object]:
-    """A source is ready when its last successful poll is within three intervals."""
-    window = timedelta(seconds=3 * max(interval, 1))
+    """A source is ready while it makes progress: a successful poll within two intervals.
+    ``failure`` is (since, why) of the polls failing now, shown as the reason."""
+    window = timedelta(seconds=2 * max(interval, 1))
+    since = last if last is not None else started
+    ok = now - since <= window
     if last is None:
-        ok = now - started < window  # still starting up
-        return {"ok": ok, "last_poll": None, "detail": "no successful poll yet"}
-    return {
-        "ok": now - last <= window,
-        "last_poll": last.isoformat(),
-        "detail": f"within {int(window.total_seconds())} s" if now - last <= window else "stale",
-    }
+        detail = "no successful poll yet"
+    elif ok:
+        detail = f"within {int(window.total_seconds())} s"
+    else:
+        detail = "stale"
+    if failure is not None:
+        detail = f"{detail}; failing since {failure[0].isoformat()}: {failure[1]}"
+    return {"ok": ok, "last_poll": last.isoformat() if last else None, "detail": detail}

@@ -29,6 +29,18 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.in_quarantine = Gauge(
+            "escalator_quarantine_size",
+            "Records in quarantine now (retried after each reload and hourly)",
+            ["source"],
+            registry=r,
+        )
+        self.mapping_warnings = Counter(
+            "escalator_mapping_warnings",
+            "Values understood only by falling back (e.g. an unmapped priority)",
+            ["source", "field"],
+            registry=r,
+        )
         self.webhooks = Counter(
             "escalator_webhooks", "Webhook deliveries", ["source", "outcome"], registry=r
         )

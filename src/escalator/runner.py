@@ -76,6 +76,8 @@ class Runner:
         if self.config_path is not None:
             s.add_job(self._watch_config, "interval", seconds=self.reload_every, id="reload")
         self._schedule_polls()
+        # quarantined records are fetched again hourly, and after each reload (see reload)
+        s.add_job(self._retry_quarantined, "interval", hours=1, id="quarantine")
         s.start()
         self._lease_thread.start()
         self.sidecar.log.info(
@@ -151,6 +153,17 @@ class Runner:
         except ConnectorError:
             return  # logged and counted by the sidecar; the next interval tries again
         self._run_cycle(pull=False)
+
+    def _retry_quarantined(self) -> None:
+        if not self.active or self._stopping.is_set():
+            return
+        try:
+            released = self.sidecar.retry_quarantined()
+        except Exception as exc:  # a store or API fault: the next hour tries again
+            self.sidecar.log.error("quarantine.retry_failed", error=str(exc))
+            return
+        if released:
+            self._run_cycle(pull=False)
 
     def _clock(self) -> None:
         if self.active and not self._stopping.is_set():
@@ -229,6 +242,8 @@ class Runner:
                     source.connector.close()
         self.sidecar.learn_owners()  # and memories cached for the old policy are rebuilt
         self._schedule_polls()
+        # a fixed mapping may make quarantined records readable: try them now
+        self._scheduler.add_job(self._retry_quarantined, id="quarantine-reload")
         log.info("config.reloaded", version=config.policy.version)
         return True
 
@@ -245,7 +260,9 @@ class Runner:
         if self.active:
             for name, last in self.sidecar.last_successful_polls().items():
                 interval = self.sidecar.sources[name].poll_interval
-                checks[f"source:{name}"] = poll_freshness(last, interval, self.started, now)
+                checks[f"source:{name}"] = poll_freshness(
+                    last, interval, self.started, now, self.sidecar.poll_failures.get(name)
+                )
         else:
             checks["lease"] = {"ok": True, "detail": "standby: another process is active"}
         return checks
