@@ -1,9 +1,13 @@
 """ZendeskConnector: pull changed tickets, fetch one, apply actions, verify webhooks.
 
-History comes from the ticket's audits: one call per changed ticket yields every comment
-(public flag, author, and the sidecar's marker in the audit metadata) *and* every
-status/priority/group/assignee change with its exact time. Ticket metric events would give
-status times but no comments, so they would be a second call per ticket for less.
+A pull costs pages, not tickets: the cursor-based ticket export (up to 1,000 tickets a page,
+their requesters, groups and organizations side-loaded) says which tickets changed, and the
+ticket event export (``include=comment_events``) brings every comment and field change since
+the last pull, which keeps each ticket's timeline (``timeline.py``) current in memory. A
+ticket's own audits (``GET /api/v2/tickets/{id}/audits``, paged) are read only where the exports
+cannot serve: a ticket first seen with history from before this process's first window, one
+changed after the event export's end, one holding an API comment that may be ours (the export
+carries no audit metadata, where our marker lives), and ``fetch``.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from zenpy.lib.exception import APIException, ZenpyException
 from connectors.base import (
     ActionResult,
     ActionStatus,
+    MappingWarning,
     PullResult,
     Quarantined,
     WebhookEvent,
@@ -36,21 +41,28 @@ from connectors.errors import (
 )
 from connectors.retry import RetryPolicy
 from connectors.zendesk.auth import credentials_for
-from connectors.zendesk.client import ZendeskSession, make_zenpy
+from connectors.zendesk.client import RequestRejected, ZendeskSession, make_zenpy
 from connectors.zendesk.mapping import (
     Directory,
     TicketMapper,
+    as_id,
     last_audit_is_ours,
+    parse_instant,
     ticket_id_of,
 )
 from connectors.zendesk.pull import (
+    EventsPage,
+    EventsWalk,
     ExportPage,
     ExportWalk,
+    PageWalk,
+    PullCursor,
     decode_cursor,
     encode_cursor,
     export_start,
 )
 from connectors.zendesk.settings import Settings
+from connectors.zendesk.timeline import TimelineCache
 from connectors.zendesk.webhook import WebhookVerifier
 from connectors.zendesk.write import TicketWrite, plan_writes, shows
 from engine.codec import format_instant
@@ -59,6 +71,8 @@ from engine.model import Action, PostComment, Ticket
 T = TypeVar("T")
 SHOW_MANY_LIMIT = 100
 ORGANIZATION_TTL_SECONDS = 900.0  # organization fields (customer tier) change rarely
+SIDELOADS = "users,groups,organizations"  # what the ticket export page brings along
+CURSOR_LOOKBACK_SECONDS = 300  # re-read this much before a lost cursor's time: nothing skipped
 
 
 class ZendeskConnector:
@@ -95,17 +109,19 @@ class ZendeskConnector:
         self._users: dict[int, Mapping[str, Any]] = {}
         self._organizations: dict[int, tuple[float, Mapping[str, Any]]] = {}
         self._groups: dict[int, str] = {}
+        self.timelines = TimelineCache()
 
     # -- protocol -------------------------------------------------------------------------
     def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
         calls_before = self.session.requests_made
-        after = decode_cursor(cursor) if cursor else None
-        start_time = (
-            None
-            if after is not None
-            else export_start(start, datetime.fromtimestamp(self._clock(), UTC))
-        )
-        raws, after = ExportWalk(self._export_page).run(after, start_time)
+        now = datetime.fromtimestamp(self._clock(), UTC)
+        state = decode_cursor(cursor) if cursor else PullCursor(None, None)
+        first_window = export_start(start, now)
+        warnings: list[MappingWarning] = []
+        raws, after, sideloads = self._walk_tickets(state, first_window, warnings)
+        self._remember(sideloads)
+        events_from = state.events_from if state.after_cursor else first_window
+        through = self._walk_events(events_from, now)
         quarantined: list[Quarantined] = []
         candidates: dict[int, Any] = {}
         for raw in raws:  # a ticket changed during the walk shows up twice: keep the latest
@@ -115,17 +131,18 @@ class ZendeskConnector:
             except MalformedRecord as exc:
                 quarantined.append(self._quarantine(exc, raw))
         audits: dict[int, list[dict[str, Any]]] = {}
-        for tid in list(candidates):
+        for tid, raw in list(candidates.items()):
             try:
-                audits[tid] = self._audits(tid)
+                audits[tid] = self._timeline_for(tid, raw, through)
             except NotFoundError:
-                del candidates[tid]  # deleted between the export and now: nothing to judge
+                audits[tid] = []  # deleted since the export: still returned, as deleted
+                candidates[tid] = {**raw, "status": "deleted"}
         directory = self._directory(candidates.values(), audits.values())
         tickets: list[Ticket] = []
         echoes: list[str] = []
         for tid, raw in candidates.items():
             try:
-                ticket = self._mapper.ticket(raw, audits[tid], directory)
+                ticket = self._mapper.ticket(raw, audits[tid], directory, warnings)
             except MalformedRecord as exc:
                 quarantined.append(self._quarantine(exc, raw))
                 continue
@@ -134,16 +151,18 @@ class ZendeskConnector:
                 echoes.append(ticket.key)
         return PullResult(
             tickets=tuple(tickets),
-            cursor=encode_cursor(after),
+            cursor=encode_cursor(after, through),
             quarantined=tuple(quarantined),
             api_calls=self.session.requests_made - calls_before,
             echoes=tuple(echoes),
+            warnings=tuple(warnings),
         )
 
     def fetch(self, ticket_id: str) -> Ticket:
         tid = int(ticket_id)
         raw = self._call(lambda: self._zenpy.tickets(id=tid).to_dict())
-        audits = self._audits(tid)
+        stamp = raw.get("updated_at")
+        audits = self._audits(tid, stamp if isinstance(stamp, str) else None)
         return self._mapper.ticket(raw, audits, self._directory([raw], [audits]))
 
     def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
@@ -205,30 +224,138 @@ class ZendeskConnector:
 
         return self.retry.call(attempt)
 
+    def _get(self, url: str, params: Mapping[str, Any] | None = None) -> Mapping[str, Any]:
+        """One GET through the retry policy; the body must be a JSON object."""
+
+        def get() -> Mapping[str, Any]:
+            body = self.session.get(url, params=dict(params or {})).json()
+            if not isinstance(body, Mapping):
+                raise RetryableError(f"{url}: the response is not a JSON object")
+            return body
+
+        return self._call(get)
+
+    def _walk_tickets(
+        self, state: PullCursor, first_window: int, warnings: list[MappingWarning]
+    ) -> tuple[list[Any], str, Mapping[str, list[Any]]]:
+        walk = ExportWalk(self._export_page)
+        try:
+            raws, after = walk.run(state.after_cursor, None if state.after_cursor else first_window)
+        except RequestRejected as exc:
+            if state.after_cursor is None or exc.status not in (400, 422):
+                raise
+            # an expired or invalid cursor: start again from a time before it, skipping nothing
+            since = (state.events_from or first_window) - CURSOR_LOOKBACK_SECONDS
+            warnings.append(
+                MappingWarning(
+                    self.name,
+                    None,
+                    "cursor",
+                    f"the export refused our cursor ({exc}); re-reading from {since}",
+                )
+            )
+            self.timelines.clear()
+            walk = ExportWalk(self._export_page)
+            raws, after = walk.run(None, min(since, first_window))
+        return raws, after, walk.sideloads
+
     def _export_page(self, after_cursor: str | None, start_time: int | None) -> ExportPage:
-        per_page = self.settings.page_size
+        params: dict[str, Any] = {"per_page": self.settings.page_size, "include": SIDELOADS}
+        if after_cursor is None:
+            params["start_time"] = start_time
+        else:
+            params["cursor"] = after_cursor
+        body = self._get(f"{self.settings.url}/api/v2/incremental/tickets/cursor.json", params)
+        tickets = body.get("tickets")
+        if not isinstance(tickets, list):
+            raise RetryableError("export page without a tickets list")
+        after = body.get("after_cursor")
+        return ExportPage(
+            tickets=tickets,
+            after_cursor=after if isinstance(after, str) else None,
+            end_of_stream=bool(body.get("end_of_stream")),
+            sideloads={
+                kind: list(body.get(kind) or [])
+                for kind in ("users", "groups", "organizations")
+                if isinstance(body.get(kind), list)
+            },
+        )
 
-        def one_page() -> ExportPage:
-            tickets = self._zenpy.tickets
-            page = (
-                tickets.incremental(start_time=start_time, per_page=per_page)
-                if after_cursor is None
-                else tickets.incremental(cursor=after_cursor, per_page=per_page)
-            )
-            # process_page() decodes only this page; iterating would fetch the next one
-            # outside the retry policy
-            records = [record.to_dict() for record in page.process_page()]
-            return ExportPage(
-                tickets=records,
-                after_cursor=getattr(page, "after_cursor", None),
-                end_of_stream=bool(getattr(page, "end_of_stream", False)),
-            )
+    def _walk_events(self, events_from: int | None, now: datetime) -> int:
+        """Feed the event export since ``events_from`` into the timelines; returns where the
+        next pull resumes it. A gap since this process's last read empties the timelines."""
+        horizon = export_start(now, now)
+        if events_from is None:  # a cursor from before the event export: start at the horizon
+            self.timelines.clear()
+            self.timelines.events_through = horizon
+            return horizon
+        start = min(events_from, horizon)
+        known = self.timelines.events_through
+        if known is not None and start > known:
+            self.timelines.clear()  # another process read the events in between
+        rows, end = EventsWalk(self._events_page).run(start)
+        self.timelines.feed(sorted(rows, key=lambda r: (r.get("timestamp") or 0, r.get("id"))))
+        self.timelines.events_through = end
+        return end
 
-        return self._call(one_page)
+    def _events_page(self, start_time: int) -> EventsPage:
+        body = self._get(
+            f"{self.settings.url}/api/v2/incremental/ticket_events.json",
+            {"start_time": start_time, "include": "comment_events"},
+        )
+        rows = body.get("ticket_events")
+        if not isinstance(rows, list):
+            raise RetryableError("event export page without a ticket_events list")
+        end = body.get("end_time")
+        return EventsPage(
+            rows=rows,
+            end_time=end if isinstance(end, int) and not isinstance(end, bool) else None,
+            end_of_stream=bool(body.get("end_of_stream")),
+        )
 
-    def _audits(self, tid: int) -> list[dict[str, Any]]:
-        audits = self._call(lambda: [a.to_dict() for a in self._zenpy.tickets.audits(ticket=tid)])
-        return sorted(audits, key=lambda a: (str(a.get("created_at")), a.get("id") or 0))
+    def _timeline_for(self, tid: int, raw: Mapping[str, Any], through: int) -> list[dict[str, Any]]:
+        """The ticket's audits: from the timelines when they are complete and current."""
+        timeline = self.timelines.get(tid)
+        if raw.get("status") == "deleted":  # gone from the API: what we know, or nothing
+            return list(timeline.audits) if timeline is not None else []
+        stamp = raw.get("updated_at")
+        if timeline is not None and not timeline.unsure:
+            if timeline.stamp is not None and timeline.stamp == stamp:
+                return list(timeline.audits)  # not updated since we knew all of it
+            try:
+                updated = parse_instant(stamp, "updated_at", str(tid))
+            except MalformedRecord:
+                updated = None
+            if updated is not None and updated.timestamp() <= through:
+                return list(timeline.audits)  # the event export has served that second
+        return self._audits(tid, stamp if isinstance(stamp, str) else None)
+
+    def _audits(self, tid: int, stamp: str | None) -> list[dict[str, Any]]:
+        """``GET /api/v2/tickets/{id}/audits``, every page (``next_page``), oldest first;
+        ``stamp`` is the ticket's ``updated_at`` as read just before."""
+        url = f"{self.settings.url}/api/v2/tickets/{tid}/audits.json"
+        records = PageWalk(self._get, "audits").run(url)
+        audits = [a for a in records if isinstance(a, dict)]
+        audits.sort(key=lambda a: (str(a.get("created_at")), as_id(a.get("id")) or 0))
+        self.timelines.replace(tid, audits, stamp)
+        return audits
+
+    def _remember(self, sideloads: Mapping[str, list[Any]]) -> None:
+        """Users, groups and organizations the ticket export brought: no lookups for them."""
+        now = self._clock()
+        with self._lock:
+            for user in sideloads.get("users", []):
+                uid = as_id(user.get("id")) if isinstance(user, Mapping) else None
+                if uid is not None:
+                    self._users[uid] = user
+            for group in sideloads.get("groups", []):
+                gid = as_id(group.get("id")) if isinstance(group, Mapping) else None
+                if gid is not None:
+                    self._groups[gid] = str(group.get("name"))
+            for org in sideloads.get("organizations", []):
+                oid = as_id(org.get("id")) if isinstance(org, Mapping) else None
+                if oid is not None:
+                    self._organizations[oid] = (now, org)
 
     def _put(
         self, ticket_id: str, write: TicketWrite, stamp: str | None
@@ -249,10 +376,15 @@ class ZendeskConnector:
         updated_at = getattr(getattr(response, "ticket", None), "updated_at", None)
         comment_id: str | None = None
         audit = getattr(response, "audit", None)
-        if audit is not None and write.comment is not None:
-            for event in audit.to_dict().get("events") or []:
+        if audit is not None:
+            record = audit.to_dict()
+            # the export will not say this audit is ours; and the ticket is known as it is now
+            self.timelines.add_own(
+                int(ticket_id), record, str(updated_at) if updated_at else None
+            )
+            for event in record.get("events") or []:
                 if event.get("type") == "Comment" and event.get("id") is not None:
-                    comment_id = str(event["id"])
+                    comment_id = str(event["id"]) if write.comment is not None else None
         return (str(updated_at) if updated_at else stamp), comment_id
 
     def _after_conflict(self, ticket_id: str, actions: Iterable[Action]) -> dict[str, ActionResult]:
@@ -291,19 +423,21 @@ class ZendeskConnector:
                 ("organization_id", org_ids),
                 ("group_id", group_ids),
             ):
-                value = raw.get(key)
-                if isinstance(value, int):
+                value = as_id(raw.get(key))
+                if value is not None:
                     into.add(value)
         for ticket_audits in audits:
             for audit in ticket_audits:
                 for event in audit.get("events") or []:
-                    author = event.get("author_id")
-                    if event.get("type") in ("Comment", "VoiceComment") and isinstance(author, int):
+                    author = as_id(event.get("author_id", audit.get("author_id")))
+                    is_comment = event.get("type") in ("Comment", "VoiceComment")
+                    if is_comment and author is not None and author > 0:  # -1: system user
                         user_ids.add(author)
                     if event.get("field_name") == "group_id":
                         for value in (event.get("value"), event.get("previous_value")):
-                            if isinstance(value, int):
-                                group_ids.add(value)
+                            gid = as_id(value)
+                            if gid is not None:  # audits send ids as strings
+                                group_ids.add(gid)
         self._load_users(user_ids)
         orgs = self._load_organizations(org_ids)
         if group_ids - set(self._groups):

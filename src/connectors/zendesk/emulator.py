@@ -2,19 +2,31 @@
 
 Endpoints (``.json`` suffix optional, as on the real service):
     POST /oauth/tokens                              client_credentials and rotating refresh_token
-    GET  /api/v2/incremental/tickets/cursor         start_time | cursor, per_page; after_url
-    GET  /api/v2/tickets/{id}
-    PUT  /api/v2/tickets/{id}                       safe_update/updated_stamp → 409; 30/10 min → 429
-    GET  /api/v2/tickets/{id}/audits                comments and field changes, with metadata
+    GET  /api/v2/incremental/tickets/cursor         start_time | cursor, per_page, include=users,
+                                                    groups,organizations; deleted/scrubbed rows
+    GET  /api/v2/incremental/ticket_events          start_time, include=comment_events; end_time,
+                                                    next_page, end_of_stream (time-based)
+    GET  /api/v2/tickets/{id}                       404 once deleted
+    PUT  /api/v2/tickets/{id}                       safe_update/updated_stamp → 409; 30 per 10 min
+                                                    → 429; ``tags`` replaces the list;
+                                                    additional_tags/remove_tags are ignored
+    GET  /api/v2/tickets/{id}/audits                comments and field changes, with metadata; paged
+                                                    (``next_page``, ``per_page``)
     GET  /api/v2/users/show_many?ids=               roles of comment authors, requester emails
     GET  /api/v2/organizations/show_many?ids=       organization names and fields
     GET  /api/v2/groups                             group names
 Every response carries ``X-Rate-Limit``/``X-Rate-Limit-Remaining``; every API call checks auth.
+
+Realistic mode (on by default) produces the untidy shapes real accounts send: every ticket has a
+description comment (written by the agent when the seed's first comment is an agent's at the
+creation instant: a phone or API ticket), a trigger's audit by the system user (-1, ``via.channel``
+"rule") after each creation, and group/assignee changes whose values are strings.
 """
 
 from __future__ import annotations
 
 import base64
+import bisect
 import json
 import secrets
 import threading
@@ -82,9 +94,20 @@ class _ZendeskServer(EmulatorServer):
 class ZendeskEmulator(Emulator):
     """In-memory Zendesk account on a real loopback HTTP server."""
 
-    def __init__(self, *, page_size: int = 100, webhook_url: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        page_size: int = 100,
+        webhook_url: str | None = None,
+        realistic: bool = True,
+        audit_page_size: int = 100,
+        events_page_size: int = 1000,
+    ) -> None:
         self.server = _ZendeskServer("zendesk")
         self.page_size = page_size
+        self.realistic = realistic
+        self.audit_page_size = audit_page_size  # Zendesk: at most 100 audits a page
+        self.events_page_size = events_page_size  # Zendesk: up to 1,000 ticket events a page
         self.webhook_url = webhook_url
         self.subdomain = "acme"
         self.email = "sidecar@example.com"
@@ -101,6 +124,8 @@ class ZendeskEmulator(Emulator):
         self._refresh: dict[str, datetime] = {}  # valid refresh tokens → expiry
         self.tickets: dict[int, dict[str, Any]] = {}
         self.audits: dict[int, list[dict[str, Any]]] = {}
+        self.deleted: dict[int, str] = {}  # soft-deleted ticket → the status it had
+        self.scrubbed: set[int] = set()  # permanently deleted: only a scrubbed export row is left
         self._order: dict[int, tuple[int, int]] = {}  # ticket → (generated_timestamp, seq)
         self._updates: dict[int, deque[datetime]] = {}
         self._minute: tuple[int, int] = (0, 0)  # (minute, requests in it)
@@ -109,11 +134,12 @@ class ZendeskEmulator(Emulator):
         self._org_by_name: dict[str, int] = {}
         self.groups: dict[int, dict[str, Any]] = {}
         self.organizations: dict[int, dict[str, Any]] = {}
+        self._event_log: list[tuple[int, int, int]] = []  # (unix time, audit id, ticket id)
+        self._event_log_sorted = True
         self.api_user_id = self._add_user("Escalation Sidecar", self.email, "admin")
         self.agent_id = self._add_user("Avery Agent", "agent@example.com", "agent")
         self.default_group_id = self.group_id("Support")
         self._routes()
-
 
     # -- the contract -------------------------------------------------------------------
     def seed(self, tickets: Sequence[SeedTicket]) -> list[str]:
@@ -227,6 +253,77 @@ class ZendeskEmulator(Emulator):
         return headers, body
 
     # -- helpers tests use --------------------------------------------------------------
+    def add_tags(self, ticket_id: str, *tags: str) -> None:
+        """A person adds tags in the agent UI (one audit, ``tags`` Change event)."""
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            now = self.server.clock.now()
+            merged = list(dict.fromkeys([*ticket["tags"], *tags]))
+            event = self._change_event(ticket, "tags", merged)
+            self._audit(ticket, self.agent_id, now, [event], channel="web")
+        self._announce(ticket_id, "ticket.tags_changed")
+
+    def comment_as(
+        self,
+        ticket_id: str,
+        author_id: int,
+        body: str,
+        *,
+        public: bool = True,
+        at: datetime | None = None,
+        channel: str = "web",
+        source_rel: str | None = None,
+    ) -> None:
+        """A comment by any author (a light agent, the system user -1, a trigger via "rule")."""
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            when = at or self.server.clock.now()
+            event = self._comment_event(author_id, body, public)
+            self._audit(ticket, author_id, when, [event], channel=channel, rel=source_rel)
+        self._announce(ticket_id, "ticket.comment_added")
+
+    def delete(self, ticket_id: str) -> None:
+        """Soft delete (``DELETE /api/v2/tickets/{id}``): 404 everywhere, ``status: deleted`` in
+        the export; no audit is written."""
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            self.deleted[ticket["id"]] = ticket["status"]
+            ticket["status"] = "deleted"
+            self._touch(ticket, self.server.clock.now())
+
+    def restore(self, ticket_id: str) -> None:
+        """``PUT /api/v2/deleted_tickets/{id}/restore``: back as it was, no audit written."""
+        with self._lock:
+            ticket = self.tickets[int(ticket_id)]
+            ticket["status"] = self.deleted.pop(ticket["id"])
+            self._touch(ticket, self.server.clock.now())
+
+    def scrub(self, ticket_id: str) -> None:
+        """Permanent deletion: the export keeps a scrubbed row (ids and times, "SCRUBBED" text,
+        no people, no tags), following "Ticket scrubbing" in Zendesk's incremental export guide
+        (developer.zendesk.com/documentation/ticketing/managing-tickets/
+        using-the-incremental-export-api)."""
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            self.deleted.setdefault(ticket["id"], ticket["status"])
+            ticket.update(
+                status="deleted",
+                subject="SCRUBBED",
+                raw_subject="SCRUBBED",
+                description="SCRUBBED",
+                requester_id=None,
+                submitter_id=None,
+                assignee_id=None,
+                organization_id=None,
+                tags=[],
+                custom_fields=[
+                    {"id": f["id"], "value": None} for f in ticket["custom_fields"]
+                ],
+            )
+            self.scrubbed.add(ticket["id"])
+            self.audits[ticket["id"]] = []
+            self._touch(ticket, self.server.clock.now())
+
     def issue_refresh_token(self) -> str:
         """A refresh token as the authorization-code flow would have handed out."""
         token = "rt-" + secrets.token_hex(12)
@@ -342,7 +439,7 @@ class ZendeskEmulator(Emulator):
 
     def _ticket(self, ticket_id: str | int) -> dict[str, Any]:
         ticket = self.tickets.get(int(ticket_id))
-        if ticket is None:
+        if ticket is None or int(ticket_id) in self.deleted:
             raise KeyError(f"no ticket {ticket_id}")
         return ticket
 
@@ -408,10 +505,48 @@ class ZendeskEmulator(Emulator):
             for name in ("status", "priority", "subject")
         ]
         comments = list(seed.comments)
+        creator, channel = requester, "web"
         if comments and comments[0].author == "customer":
             first = comments.pop(0)
             create_events.insert(0, self._comment_event(requester, first.body, first.public))
-        self._audit(ticket, requester, seed.created_at, create_events, channel="web")
+        elif (
+            self.realistic
+            and comments
+            and comments[0].author == "agent"
+            and comments[0].at <= seed.created_at
+        ):
+            # an agent logged a phone call / API ticket on the customer's behalf: the agent's
+            # comment is the description (Zendesk "via" channel "voice"; submitter is the agent)
+            first = comments.pop(0)
+            creator, channel = self.agent_id, "voice"
+            ticket["submitter_id"] = self.agent_id
+            ticket["via"] = {"channel": "voice", "source": {"from": {}, "to": {}, "rel": None}}
+            create_events.insert(0, self._comment_event(creator, first.body, first.public))
+        elif self.realistic:  # every Zendesk ticket has a description comment
+            ticket["description"] = seed.title
+            create_events.insert(0, self._comment_event(requester, seed.title, True))
+        self._audit(ticket, creator, seed.created_at, create_events, channel=channel)
+        if self.realistic:
+            # what a default trigger leaves on every new ticket: a notification by the system
+            # user, as in the "List Audits for a Ticket" example (via "rule", rel "trigger")
+            notification = {
+                "id": self._next_id(),
+                "type": "Notification",
+                "via": {
+                    "channel": "rule",
+                    "source": {
+                        "from": {"id": 35079792, "title": "Notify requester of new request"},
+                        "to": {},
+                        "rel": "trigger",
+                    },
+                },
+                "subject": "{{ticket.title}}",
+                "body": "Your request has been received.",
+                "recipients": [requester],
+            }
+            self._audit(
+                ticket, -1, seed.created_at, [notification], channel="rule", rel="trigger"
+            )
         for comment in comments:
             author = requester if comment.author == "customer" else self.agent_id
             event = self._comment_event(author, comment.body, comment.public)
@@ -442,6 +577,7 @@ class ZendeskEmulator(Emulator):
         *,
         channel: str,
         custom: dict[str, Any] | None = None,
+        rel: str | None = None,
     ) -> dict[str, Any]:
         audit_id = self._next_id()
         audit = {
@@ -453,13 +589,15 @@ class ZendeskEmulator(Emulator):
                 "system": {"client": "emulator", "ip_address": "127.0.0.1"},
                 "custom": dict(custom or {}),
             },
-            "via": {"channel": channel, "source": {"from": {}, "to": {}, "rel": None}},
+            "via": {"channel": channel, "source": {"from": {}, "to": {}, "rel": rel}},
             "events": events,
         }
         for event in events:
             if event["type"] == "Comment":
                 event["audit_id"] = audit_id
         self.audits[ticket["id"]].append(audit)
+        self._event_log.append((int(at.timestamp()), audit_id, ticket["id"]))
+        self._event_log_sorted = False
         self._stamp(ticket, at)
         return audit
 
@@ -470,16 +608,23 @@ class ZendeskEmulator(Emulator):
             "id": self._next_id(),
             "type": "Change",
             "field_name": field,
-            "value": value,
-            "previous_value": ticket[field],
+            "value": self._event_value(field, value),
+            "previous_value": self._event_value(field, ticket[field]),
         }
         ticket[field] = value
         self._audit(ticket, self.agent_id, at, [event], channel="web")
 
+    def _event_value(self, field: str, value: Any) -> Any:
+        # audits carry id changes as strings ("value": "12345") on the live API
+        if self.realistic and field in ("group_id", "assignee_id") and value is not None:
+            return str(value)
+        return value
+
     def _stamp(self, ticket: dict[str, Any], at: datetime) -> None:
         """updated_at moves forward, strictly: safe_update stamps must tell writes apart."""
         previous = _parse_iso(ticket["updated_at"])
-        new = at if at > previous else previous + timedelta(seconds=1)
+        whole = at.replace(microsecond=0)  # stamps have whole seconds: compare them as such
+        new = whole if whole > previous else previous + timedelta(seconds=1)
         ticket["updated_at"] = _iso(new)
         self._touch(ticket, max(new, self.server.clock.now()))
 
@@ -520,6 +665,7 @@ class ZendeskEmulator(Emulator):
         route = self.server.route
         route("POST", r"/oauth/tokens")(self._oauth_tokens)
         route("GET", rf"/api/v2/incremental/tickets/cursor{_JSON}")(self._api(self._export))
+        route("GET", rf"/api/v2/incremental/ticket_events{_JSON}")(self._api(self._ticket_events))
         route("GET", rf"{_TICKET}{_JSON}")(self._api(self._show_ticket))
         route("PUT", rf"{_TICKET}{_JSON}")(self._api(self._update_ticket))
         route("GET", rf"{_TICKET}/audits{_JSON}")(self._api(self._list_audits))
@@ -673,20 +819,24 @@ class ZendeskEmulator(Emulator):
                 400,
                 {"error": "InvalidPaginationParameter", "description": "start_time is required"},
             )
+        exclude_deleted = request.arg("exclude_deleted") == "true"
         with self._lock:
             later = sorted(
                 (order, tid)
                 for tid, order in self._order.items()
-                if order > position or (not cursor and order[0] >= position[0])
+                if (order > position or (not cursor and order[0] >= position[0]))
+                and not (exclude_deleted and tid in self.deleted)
             )
             page = later[:per_page]
             tickets = [json.loads(json.dumps(self.tickets[tid])) for _, tid in page]
+            sideloads = self._sideloads(tickets, request.arg("include") or "")
         last = page[-1][0] if page else position
         after = base64.urlsafe_b64encode(f"{last[0]}.{last[1]}".encode()).decode()
         return Response(
             200,
             {
                 "tickets": tickets,
+                **sideloads,
                 "after_cursor": after,
                 "after_url": f"{self.base_url}/api/v2/incremental/tickets/cursor.json?"
                 f"cursor={after}",
@@ -696,21 +846,160 @@ class ZendeskEmulator(Emulator):
             },
         )
 
+    def _sideloads(self, tickets: list[dict[str, Any]], include: str) -> dict[str, Any]:
+        """``include=users,groups,organizations``: the records the page's tickets point at."""
+        wanted = {part.strip() for part in include.split(",") if part.strip()}
+        out: dict[str, Any] = {}
+        if "users" in wanted:
+            ids = {
+                t[k] for t in tickets for k in ("requester_id", "submitter_id", "assignee_id")
+            }
+            out["users"] = [dict(self.users[i]) for i in sorted(ids - {None}) if i in self.users]
+        if "groups" in wanted:
+            ids = {t["group_id"] for t in tickets} - {None}
+            out["groups"] = [dict(self.groups[i]) for i in sorted(ids) if i in self.groups]
+        if "organizations" in wanted:
+            ids = {t["organization_id"] for t in tickets} - {None}
+            out["organizations"] = [
+                json.loads(json.dumps(self.organizations[i]))
+                for i in sorted(ids)
+                if i in self.organizations
+            ]
+        return out
+
+    def _ticket_events(self, request: Request) -> Response:
+        """Time-based ticket event export: every audit as an ``Audit`` row with its
+        ``child_events`` (comments only with ``include=comment_events``), oldest first; the
+        last minute is withheld; ``end_time`` is the next ``start_time`` (rows at that second
+        come again: clients drop them by id). Shaped on "Incremental Ticket Event Export" and
+        "Exporting ticket events" (developer.zendesk.com/api-reference/ticketing/
+        ticket-management/incremental_exports/#incremental-ticket-event-export)."""
+        start_time = request.arg("start_time")
+        if start_time is None or not start_time.isdigit():
+            return Response(
+                400,
+                {"error": "InvalidPaginationParameter", "description": "start_time is required"},
+            )
+        start = int(start_time)
+        horizon = int(self.server.clock.now().timestamp()) - 60  # the withheld minute
+        comments = "comment_events" in (request.arg("include") or "")
+        with self._lock:
+            if not self._event_log_sorted:
+                self._event_log.sort()
+                self._event_log_sorted = True
+            log = self._event_log
+            first = bisect.bisect_left(log, (start, -1, -1))
+            stop = bisect.bisect_right(log, (horizon, 1 << 62, 1 << 62))
+            chosen = log[first:stop]
+            page = chosen[: self.events_page_size]
+            if page and len(chosen) > len(page):  # never split one second across two pages
+                last_second = page[-1][0]
+                page = [e for e in chosen if e[0] <= last_second]
+            rows = [self._event_row(tid, aid, comments) for _, aid, tid in page]
+        end_time = page[-1][0] if page else start
+        done = len(page) == len(chosen)
+        return Response(
+            200,
+            {
+                "ticket_events": [r for r in rows if r is not None],
+                "next_page": None
+                if done
+                else f"{self.base_url}/api/v2/incremental/ticket_events.json?start_time={end_time}"
+                + ("&include=comment_events" if comments else ""),
+                "count": len(rows),
+                "end_time": end_time,
+                "end_of_stream": done,
+            },
+        )
+
+    def _event_row(self, tid: int, audit_id: int, comments: bool) -> dict[str, Any] | None:
+        audit = next((a for a in self.audits.get(tid, []) if a["id"] == audit_id), None)
+        if audit is None:  # scrubbed
+            return None
+        children: list[dict[str, Any]] = []
+        for event in audit["events"]:
+            base = {"id": event["id"], "via": audit["via"], "via_reference_id": None}
+            if event["type"] == "Comment":
+                if comments:
+                    children.append(
+                        {
+                            **base,
+                            "type": "Comment",
+                            "author_id": event["author_id"],
+                            "body": event["body"],
+                            "html_body": event["html_body"],
+                            "public": event["public"],
+                            "attachments": [],
+                            "audit_id": audit_id,
+                            "created_at": audit["created_at"],
+                            "event_type": "Comment",
+                        }
+                    )
+                else:
+                    children.append(
+                        {
+                            **base,
+                            "comment_present": True,
+                            "comment_public": event["public"],
+                            "event_type": "Comment",
+                        }
+                    )
+            elif event["type"] in ("Create", "Change"):
+                # the changed field is a key of its own, next to previous_value
+                child = {**base, event["field_name"]: event["value"], "event_type": event["type"]}
+                if event["type"] == "Change":
+                    child["previous_value"] = event.get("previous_value")
+                children.append(child)
+            else:
+                children.append({**base, "event_type": event["type"]})
+        created = _parse_iso(audit["created_at"])
+        return {
+            "id": audit_id,
+            "ticket_id": tid,
+            "timestamp": int(created.timestamp()),
+            "created_at": audit["created_at"],
+            "updater_id": audit["author_id"],
+            "via": audit["via"],
+            "system": audit["metadata"]["system"],
+            "event_type": "Audit",
+            "child_events": children,
+        }
+
     def _show_ticket(self, request: Request) -> Response:
         with self._lock:
-            ticket = self.tickets.get(int(request.params["id"]))
-            if ticket is None:
+            tid = int(request.params["id"])
+            ticket = self.tickets.get(tid)
+            if ticket is None or tid in self.deleted:
                 return Response(404, NOT_FOUND)
             return Response(200, {"ticket": json.loads(json.dumps(ticket))})
 
     def _list_audits(self, request: Request) -> Response:
+        """Offset pagination, oldest first: ``page``/``per_page`` (≤100), ``next_page`` URL."""
+        tid = int(request.params["id"])
+        try:
+            page = max(1, int(request.arg("page") or 1))
+            per_page = min(int(request.arg("per_page") or 100), 100, self.audit_page_size)
+        except ValueError:
+            return Response(400, {"error": "InvalidPaginationParameter"})
         with self._lock:
-            audits = self.audits.get(int(request.params["id"]))
-            if audits is None:
+            audits = self.audits.get(tid)
+            if audits is None or tid in self.deleted:
                 return Response(404, NOT_FOUND)
-            body = json.loads(json.dumps(audits))
+            start = (page - 1) * per_page
+            body = json.loads(json.dumps(audits[start : start + per_page]))
+            total = len(audits)
+        path = f"{self.base_url}/api/v2/tickets/{tid}/audits.json"
+        more = start + per_page < total
         return Response(
-            200, {"audits": body, "next_page": None, "previous_page": None, "count": len(body)}
+            200,
+            {
+                "audits": body,
+                "next_page": f"{path}?page={page + 1}&per_page={per_page}" if more else None,
+                "previous_page": f"{path}?page={page - 1}&per_page={per_page}"
+                if page > 1
+                else None,
+                "count": total,
+            },
         )
 
     def _show_many_users(self, request: Request) -> Response:
@@ -763,7 +1052,7 @@ class ZendeskEmulator(Emulator):
         now = self.server.clock.now()
         with self._lock:
             ticket = self.tickets.get(int(request.params["id"]))
-            if ticket is None:
+            if ticket is None or ticket["id"] in self.deleted:
                 return Response(404, NOT_FOUND)
             if ticket["status"] == "closed":
                 return _invalid("status", "Status: closed prevents ticket update")
@@ -799,14 +1088,13 @@ class ZendeskEmulator(Emulator):
                     return _invalid("assignee", "Assignee is not an agent")
                 if user["id"] != ticket["assignee_id"]:
                     events.append(self._change_event(ticket, "assignee_id", user["id"]))
-            tags = list(ticket["tags"])
+            # Zendesk's "Adding tags to tickets without overwriting existing tags": on this
+            # endpoint ``tags`` replaces the list and additional_tags/remove_tags do nothing
+            # (they work only on update_many with ids in the query string)
             if "tags" in changes:
-                tags = [str(t) for t in changes["tags"]]
-            tags += [str(t) for t in changes.get("additional_tags", []) if str(t) not in tags]
-            removed = {str(t) for t in changes.get("remove_tags", [])}
-            tags = [t for t in tags if t not in removed]
-            if tags != ticket["tags"]:
-                events.append(self._change_event(ticket, "tags", tags))
+                tags = list(dict.fromkeys(str(t) for t in changes["tags"] or []))
+                if tags != ticket["tags"]:
+                    events.append(self._change_event(ticket, "tags", tags))
             comment = changes.get("comment")
             if isinstance(comment, dict) and (comment.get("body") or comment.get("html_body")):
                 text = str(comment.get("body") or comment.get("html_body"))
@@ -842,8 +1130,8 @@ class ZendeskEmulator(Emulator):
             "id": self._next_id(),
             "type": "Change",
             "field_name": name,
-            "value": value,
-            "previous_value": ticket[name],
+            "value": self._event_value(name, value),
+            "previous_value": self._event_value(name, ticket[name]),
         }
         ticket[name] = value
         return event

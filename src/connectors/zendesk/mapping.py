@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from connectors.base import parse_marker
+from connectors.base import MappingWarning, parse_marker
 from connectors.errors import MalformedRecord
 from connectors.zendesk.settings import FieldMapping, FieldSource
 from engine.model import AuthorRole, Change, Comment, Priority, Status, Ticket
@@ -23,7 +23,9 @@ STATUSES: dict[str, Status] = {
     "hold": Status.ON_HOLD,
     "solved": Status.SOLVED,
     "closed": Status.CLOSED,
-    "deleted": Status.CLOSED,  # deleted tickets stay in the export; nothing is left to escalate
+    # deleted (and scrubbed) tickets stay in the export with this status; nothing is left to
+    # escalate. Deleting writes no audit, so a restored ticket shows no close/reopen in history.
+    "deleted": Status.CLOSED,
 }
 PRIORITIES: dict[str | None, Priority] = {
     "urgent": Priority.URGENT,
@@ -32,7 +34,27 @@ PRIORITIES: dict[str | None, Priority] = {
     "low": Priority.LOW,
     None: Priority.NORMAL,  # Zendesk allows no priority; the SLA treats it as normal
 }
+# users.role: "end-user", "agent" or "admin"; light agents and custom roles are role "agent"
+# (developer.zendesk.com/api-reference/ticketing/users/users/, "role" and "role_type")
 AGENT_ROLES = frozenset({"agent", "admin"})
+SYSTEM_USER_ID = -1  # author of audits written by Zendesk itself (triggers, automations)
+# via.channel of audits that no person wrote: business rules (triggers/automations), merges,
+# Answer Bot and AI agents (developer.zendesk.com/documentation/ticketing/reference-guides/
+# via-object-reference)
+BOT_CHANNELS = frozenset(
+    {
+        "rule",
+        "merge",
+        "system",
+        "answer_bot",
+        "answer_bot_api",
+        "answer_bot_for_agents",
+        "answer_bot_for_sdk",
+        "answer_bot_for_slack",
+        "answer_bot_for_web_widget",
+        "ai_agent",
+    }
+)
 TRACKED_FIELDS = {
     "status": "status",
     "priority": "priority",
@@ -87,12 +109,31 @@ def last_audit_is_ours(audits: Sequence[Mapping[str, Any]]) -> bool:
     return bool(audits) and sidecar_marker(audits[-1])[0]
 
 
-def author_role(author_id: Any, requester_id: Any, directory: Directory) -> AuthorRole:
-    user = directory.users.get(author_id) if isinstance(author_id, int) else None
-    if user is not None:
-        return AuthorRole.AGENT if user.get("role") in AGENT_ROLES else AuthorRole.CUSTOMER
-    # unknown (deleted) user: the requester is a customer, anyone else most likely staff
-    return AuthorRole.CUSTOMER if author_id == requester_id else AuthorRole.AGENT
+def as_id(value: Any) -> int | None:
+    """An id Zendesk sent as a number or as a string (audit values, webhooks): ``"123"`` → 123."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("-").isdigit():
+            return int(text)
+    return None
+
+
+def author_role(author_id: Any, channel: Any, directory: Directory) -> AuthorRole | None:
+    """Who wrote a comment, from identity only: the author's role, or a rule/bot channel.
+
+    None when the author is unknown (not in the directory): never guessed from position.
+    """
+    uid = as_id(author_id)
+    if uid == SYSTEM_USER_ID or channel in BOT_CHANNELS:
+        return AuthorRole.BOT
+    user = directory.users.get(uid) if uid is not None else None
+    if user is None:
+        return None
+    return AuthorRole.AGENT if user.get("role") in AGENT_ROLES else AuthorRole.CUSTOMER
 
 
 class TicketMapper:
@@ -108,7 +149,9 @@ class TicketMapper:
         raw: Mapping[str, Any],
         audits: Sequence[Mapping[str, Any]],
         directory: Directory,
+        warnings: list[MappingWarning] | None = None,
     ) -> Ticket:
+        """``warnings`` collects values understood only by falling back (an unknown author)."""
         tid = ticket_id_of(raw)
         rid = str(tid)
         status_raw = raw.get("status")
@@ -120,17 +163,19 @@ class TicketMapper:
         tags = raw.get("tags") or []
         if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
             raise MalformedRecord(f"tags is not a list of strings: {tags!r}", rid, raw)
-        org = directory.organizations.get(raw.get("organization_id") or -1)
-        requester_id = raw.get("requester_id")
-        requester = directory.users.get(requester_id) if isinstance(requester_id, int) else None
-        group_id = raw.get("group_id")
-        assignee_id = raw.get("assignee_id")
-        comments, history = self._timeline(audits, requester_id, directory, rid)
+        org_id = as_id(raw.get("organization_id"))
+        org = directory.organizations.get(org_id) if org_id is not None else None
+        requester_id = as_id(raw.get("requester_id"))
+        requester = directory.users.get(requester_id) if requester_id is not None else None
+        group_id = as_id(raw.get("group_id"))
+        assignee_id = as_id(raw.get("assignee_id"))
+        created_at = parse_instant(raw.get("created_at"), "created_at", rid)
+        comments, history = self._timeline(audits, created_at, directory, rid, warnings)
         affected = self._field(self.fields.affected_users, raw, tags, org)
         return Ticket(
             system=self.system,
             id=rid,
-            created_at=parse_instant(raw.get("created_at"), "created_at", rid),
+            created_at=created_at,
             updated_at=parse_instant(raw.get("updated_at"), "updated_at", rid),
             status=STATUSES[status_raw],
             priority=PRIORITIES[priority_raw],
@@ -153,24 +198,44 @@ class TicketMapper:
     def _timeline(
         self,
         audits: Sequence[Mapping[str, Any]],
-        requester_id: Any,
+        created_at: datetime,
         directory: Directory,
         rid: str,
+        warnings: list[MappingWarning] | None,
     ) -> tuple[list[Comment], list[Change]]:
         comments: list[Comment] = []
         history: list[Change] = []
         for audit in audits:
             at = parse_instant(audit.get("created_at"), "audit created_at", rid)
             ours, marker = sidecar_marker(audit)
-            for event in audit.get("events") or []:
+            events = audit.get("events") or []
+            # the comment of the audit that created the ticket is its description, never a reply
+            creates = any(e.get("type") == "Create" for e in events if isinstance(e, Mapping))
+            channel = _channel(audit)
+            for event in events:
+                if not isinstance(event, Mapping):
+                    continue
                 kind = event.get("type")
                 if kind in ("Comment", "VoiceComment"):
                     author_id = event.get("author_id", audit.get("author_id"))
                     role = (
                         AuthorRole.SIDECAR
                         if ours and marker
-                        else author_role(author_id, requester_id, directory)
+                        else author_role(author_id, _channel(event) or channel, directory)
                     )
+                    if role is None:  # a user we cannot look up: never counted as an agent's
+                        role = AuthorRole.CUSTOMER
+                        if warnings is not None:
+                            warnings.append(
+                                MappingWarning(
+                                    self.system,
+                                    rid,
+                                    "comment.author_id",
+                                    f"author {author_id!r} of comment {event.get('id')!r} is "
+                                    "not a known user: counted as a customer's comment",
+                                )
+                            )
+                    uid = as_id(author_id)
                     comments.append(
                         Comment(
                             at=at,
@@ -178,8 +243,9 @@ class TicketMapper:
                             public=bool(event.get("public", True)),
                             body=str(event.get("body") or ""),
                             id=str(event["id"]) if event.get("id") is not None else None,
-                            author_id=str(author_id) if author_id is not None else None,
+                            author_id=str(uid) if uid is not None else None,
                             marker=marker if ours else None,
+                            opening=creates and role is not AuthorRole.SIDECAR,
                         )
                     )
                 elif kind in ("Change", "Create") and event.get("field_name") in TRACKED_FIELDS:
@@ -197,6 +263,11 @@ class TicketMapper:
                         )
         comments.sort(key=lambda c: c.at)
         history.sort(key=lambda c: c.at)
+        if comments and not any(c.opening for c in comments) and comments[0].at <= created_at:
+            # no Create audit at hand: the comment written at creation is the description
+            first = comments[0]
+            if first.author_role is not AuthorRole.SIDECAR:
+                comments[0] = replace(first, opening=True)
         return comments, history
 
     def _value(self, name: str, value: Any, directory: Directory) -> str | None:
@@ -207,11 +278,14 @@ class TicketMapper:
             priority = PRIORITIES.get(value) if value is None or isinstance(value, str) else None
             return str(priority) if priority else str(value)
         if name == "group_id":
-            return self._group(_as_int(value), directory)
+            return self._group(as_id(value), directory)
+        if name == "assignee_id":  # "12345" and 12345 are the same assignee
+            uid = as_id(value)
+            return str(uid) if uid is not None else None
         return str(value) if value not in (None, "") else None
 
     @staticmethod
-    def _group(group_id: Any, directory: Directory) -> str | None:
+    def _group(group_id: int | None, directory: Directory) -> str | None:
         if group_id is None:
             return None
         return directory.groups.get(group_id, str(group_id))
@@ -238,6 +312,12 @@ class TicketMapper:
                 if tag.startswith(source.tag_prefix) and len(tag) > len(source.tag_prefix):
                     return tag[len(source.tag_prefix) :]
         return None
+
+
+def _channel(record: Mapping[str, Any]) -> str | None:
+    via = record.get("via")
+    channel = via.get("channel") if isinstance(via, Mapping) else None
+    return channel if isinstance(channel, str) else None
 
 
 def _as_int(value: Any) -> int | None:

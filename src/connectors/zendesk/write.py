@@ -1,9 +1,11 @@
 """Actions for one ticket → as few ``PUT /api/v2/tickets/{id}`` bodies as Zendesk allows.
 
-One PUT carries priority, group, assignee, tag changes and one comment; only a second comment
-needs a second PUT. Tags travel as ``additional_tags``/``remove_tags`` (deltas), so a tag a
-person added meanwhile is never clobbered; ``safe_update`` + ``updated_stamp`` turn any
-concurrent change into a 409 instead of a silent overwrite. Pure: no I/O here.
+One PUT carries priority, group, assignee, tags and one comment; only a second comment needs a
+second PUT. On this endpoint ``tags`` replaces the whole list and ``additional_tags``/
+``remove_tags`` are ignored (Zendesk's guide "Adding tags to tickets without overwriting existing
+tags": they work only on ``update_many``), so the full list is computed from the ticket as read
+and sent under ``safe_update`` + ``updated_stamp``: a tag a person added since our read turns
+the PUT into a 409 (re-read, re-plan), never into a silent clobber. Pure: no I/O here.
 """
 
 from __future__ import annotations
@@ -123,10 +125,9 @@ def plan_writes(
             comments.append(action)
             continue
         carried.append(action)
-    if add:
-        fields["additional_tags"] = list(add)
-    if remove:
-        fields["remove_tags"] = list(remove)
+    if add or remove:
+        kept = [label for label in sorted(ticket.labels) if label not in remove]
+        fields["tags"] = kept + [label for label in add if label not in ticket.labels]
     writes: list[TicketWrite] = []
     if fields or comments:
         first = comments[0] if comments else None

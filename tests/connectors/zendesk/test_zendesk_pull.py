@@ -10,7 +10,7 @@ from connectors.errors import FatalError, RetryableError
 from connectors.zendesk import FieldMapping, FieldSource, ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 from connectors.zendesk.mapping import Directory, TicketMapper
-from connectors.zendesk.pull import CURSOR_PREFIX, ExportPage, ExportWalk
+from connectors.zendesk.pull import CURSOR_PREFIX_V2, ExportPage, ExportWalk
 from engine.model import AuthorRole, Priority, Status
 
 EXPORT = r"/api/v2/incremental/tickets/cursor"
@@ -27,7 +27,7 @@ def test_pull_walks_every_page_and_normalises(
     assert len(emulator.server.calls("GET", EXPORT)) == 3  # 2 + 2 + 1 with page_size=2
     assert sorted(t.id for t in result.tickets) == sorted(ids)
     assert result.cursor is not None
-    assert result.cursor.startswith(CURSOR_PREFIX)
+    assert result.cursor.startswith(CURSOR_PREFIX_V2)
     assert result.quarantined == ()
     assert result.echoes == ()
     api_requests = [r for r in emulator.server.requests if r.path.startswith("/api/")]

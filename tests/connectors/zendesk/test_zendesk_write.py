@@ -60,8 +60,9 @@ def test_all_write_kinds_in_one_coalesced_put(
     assert first["priority"] == "urgent"
     assert first["group_id"] == emulator.group_id("Tier 2")
     assert first["assignee_id"] == emulator.agent_id
-    assert first["additional_tags"] == ["escalated", "l2"]
-    assert first["remove_tags"] == ["vip"]
+    # the single-ticket PUT replaces the tags: the full list, computed from the ticket as read
+    assert first["tags"] == ["keep-me", "escalated", "l2"]
+    assert "additional_tags" not in first and "remove_tags" not in first
     assert first["comment"] == {"body": "Escalated to tier 2", "public": False}
     assert first["metadata"] == {"escalation_sidecar": {"marker": marker_for(actions[4].key)}}
     assert first["safe_update"] is True
