@@ -1,10 +1,12 @@
 """Every HubSpot call the connector makes, each through the one RetryPolicy and the budget.
 
-CRM calls go through hubspot-api-client (its generated APIs, built once and reused: the SDK's
-discovery properties build a fresh urllib3 pool on every access). Its transport retries are
-switched off so ``RetryPolicy`` is the only place that retries. Responses are read raw
-(``_preload_content=False``) as the JSON the spec describes, not the SDK's models.
-The Conversations API is not in the SDK (only visitor identification is), so it uses httpx.
+``api_version`` picks the paths (``paths.ApiPaths``). hubspot-api-client 12 knows only the
+numbered paths (``/crm/v3``, ``/crm/v4``), so with a date-based version every call goes through
+httpx; with the legacy ``v3`` the CRM calls go through the SDK (its generated APIs, built once
+and reused: the SDK's discovery properties build a fresh urllib3 pool on every access), its
+transport retries switched off so ``RetryPolicy`` is the only place that retries, responses read
+raw (``_preload_content=False``) as the JSON the spec describes. The Conversations API is not in
+the SDK, so it always uses httpx.
 """
 
 from __future__ import annotations
@@ -24,13 +26,13 @@ from connectors.errors import AuthError, ConnectorError, RetryableError
 from connectors.hubspot.auth import TokenSource
 from connectors.hubspot.errors import error_for, from_sdk
 from connectors.hubspot.limiter import RequestBudget
+from connectors.hubspot.paths import ApiPaths
 from connectors.retry import RetryPolicy
 
 T = TypeVar("T")
 JSON = dict[str, Any]
 
 NOTE_TO_TICKET = 228  # hubspot.crm.association_type.AssociationType.NOTE_TO_TICKET
-THREADS_PATH = "/conversations/v3/conversations/threads"
 BATCH_READ_MAX = 100
 HISTORY_BATCH_MAX = 50  # batch reads that ask for propertiesWithHistory take fewer ids
 
@@ -59,7 +61,9 @@ class HubSpotClient:
         *,
         timeout: float = 30.0,
         http: httpx.Client | None = None,
+        paths: ApiPaths | None = None,
     ) -> None:
+        self.paths = paths or ApiPaths("2026-09")
         self.base_url = base_url.rstrip("/")
         self._tokens = tokens
         self._retry = retry
@@ -132,8 +136,9 @@ class HubSpotClient:
         method: str,
         path: str,
         *,
-        params: Mapping[str, str | int] | None = None,
+        params: Mapping[str, str | int | Sequence[str]] | None = None,
         body: JSON | None = None,
+        search: bool = False,
     ) -> Any:
         def run(token: str) -> Any:
             try:
@@ -151,7 +156,7 @@ class HubSpotClient:
                 raise error_for(response.status_code, response.headers, response.content, what)
             return response.json() if response.content else None
 
-        return self._call(what, run)
+        return self._call(what, run, search=search)
 
     def _note_limits(self, headers: Mapping[str, str] | None) -> None:
         if not headers:
@@ -168,6 +173,10 @@ class HubSpotClient:
 
     # -- tickets -------------------------------------------------------------------------
     def search_tickets(self, body: JSON) -> JSON:
+        if self.paths.dated:
+            path = f"{self.paths.objects('tickets')}/search"
+            found: JSON = self._http("tickets search", "POST", path, body=body, search=True)
+            return found
         result: JSON = self._sdk(
             "tickets search",
             lambda: self._search.do_search(public_object_search_request=body, **self._raw()),
@@ -178,28 +187,22 @@ class HubSpotClient:
     def read_tickets(
         self, ids: Sequence[str], properties: Sequence[str], history: Sequence[str]
     ) -> list[JSON]:
-        records: list[JSON] = []
-        for part in chunks(ids, HISTORY_BATCH_MAX if history else BATCH_READ_MAX):
-            body = {
-                "inputs": [{"id": i} for i in part],
-                "properties": list(properties),
-                "propertiesWithHistory": list(history),
-            }
-            result = self._sdk(
-                "tickets batch read",
-                partial(
-                    self._tickets_batch.read,
-                    batch_read_input_simple_public_object_id=body,
-                    archived=False,
-                    **self._raw(),
-                ),
-            )
-            records.extend(result.get("results") or [])
-        return records
+        size = HISTORY_BATCH_MAX if history else BATCH_READ_MAX
+        return self._batch_read("tickets", self._tickets_batch, ids, properties, history, size)
 
     def get_ticket(
         self, ticket_id: str, properties: Sequence[str], history: Sequence[str] = ()
     ) -> JSON:
+        if self.paths.dated:
+            params: dict[str, str | Sequence[str]] = {
+                "properties": ",".join(properties),
+                "archived": "false",
+            }
+            if history:
+                params["propertiesWithHistory"] = ",".join(history)
+            path = f"{self.paths.objects('tickets')}/{ticket_id}"
+            found: JSON = self._http("ticket read", "GET", path, params=params)
+            return found
         extra: dict[str, Any] = {"properties_with_history": list(history)} if history else {}
         result: JSON = self._sdk(
             "ticket read",
@@ -211,11 +214,36 @@ class HubSpotClient:
 
     def update_ticket(self, ticket_id: str, properties: Mapping[str, str]) -> JSON:
         body = {"properties": dict(properties)}
+        if self.paths.dated:
+            path = f"{self.paths.objects('tickets')}/{ticket_id}"
+            found: JSON = self._http("ticket update", "PATCH", path, body=body)
+            return found
         result: JSON = self._sdk(
             "ticket update",
             lambda: self._tickets.update(ticket_id, simple_public_object_input=body, **self._raw()),
         )
         return result
+
+    def update_tickets(self, changes: Mapping[str, Mapping[str, str]]) -> list[JSON]:
+        """Batch update, up to 100 tickets a call; the updated records come back."""
+        records: list[JSON] = []
+        ids = list(changes)
+        for part in chunks(ids, BATCH_READ_MAX):
+            body = {"inputs": [{"id": i, "properties": dict(changes[i])} for i in part]}
+            if self.paths.dated:
+                path = f"{self.paths.objects('tickets')}/batch/update"
+                result = self._http("tickets batch update", "POST", path, body=body)
+            else:
+                result = self._sdk(
+                    "tickets batch update",
+                    partial(
+                        self._tickets_batch.update,
+                        batch_input_simple_public_object_batch_input=body,
+                        **self._raw(),
+                    ),
+                )
+            records.extend((result or {}).get("results") or [])
+        return records
 
     # -- notes, companies, associations ---------------------------------------------------
     def create_note(self, ticket_id: str, properties: Mapping[str, str]) -> JSON:
@@ -224,10 +252,18 @@ class HubSpotClient:
             "associations": [
                 {
                     "to": {"id": ticket_id},
-                    "types": [{"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 228}],
+                    "types": [
+                        {
+                            "associationCategory": "HUBSPOT_DEFINED",
+                            "associationTypeId": NOTE_TO_TICKET,
+                        }
+                    ],
                 }
             ],
         }
+        if self.paths.dated:
+            found: JSON = self._http("note create", "POST", self.paths.objects("notes"), body=body)
+            return found
         result: JSON = self._sdk(
             "note create",
             lambda: self._notes.create(simple_public_object_input_for_create=body, **self._raw()),
@@ -235,53 +271,70 @@ class HubSpotClient:
         return result
 
     def read_notes(self, ids: Sequence[str], properties: Sequence[str]) -> list[JSON]:
-        return self._batch_read(self._notes_batch, "notes batch read", ids, properties)
+        return self._batch_read("notes", self._notes_batch, ids, properties)
 
     def read_companies(self, ids: Sequence[str]) -> list[JSON]:
-        return self._batch_read(self._companies_batch, "companies batch read", ids, ["name"])
+        return self._batch_read("companies", self._companies_batch, ids, ["name"])
 
     def _batch_read(
-        self, api: Any, what: str, ids: Sequence[str], properties: Sequence[str]
+        self,
+        object_type: str,
+        api: Any,
+        ids: Sequence[str],
+        properties: Sequence[str],
+        history: Sequence[str] = (),
+        size: int = BATCH_READ_MAX,
     ) -> list[JSON]:
+        what = f"{object_type} batch read"
         records: list[JSON] = []
-        for part in chunks(ids, BATCH_READ_MAX):
+        for part in chunks(ids, size):
             body = {
                 "inputs": [{"id": i} for i in part],
                 "properties": list(properties),
-                "propertiesWithHistory": [],
+                "propertiesWithHistory": list(history),
             }
-            result = self._sdk(
-                what,
-                partial(
-                    api.read,
-                    batch_read_input_simple_public_object_id=body,
-                    archived=False,
-                    **self._raw(),
-                ),
-            )
-            records.extend(result.get("results") or [])
+            if self.paths.dated:
+                path = f"{self.paths.objects(object_type)}/batch/read"
+                result = self._http(what, "POST", path, params={"archived": "false"}, body=body)
+            else:
+                result = self._sdk(
+                    what,
+                    partial(
+                        api.read,
+                        batch_read_input_simple_public_object_id=body,
+                        archived=False,
+                        **self._raw(),
+                    ),
+                )
+            records.extend((result or {}).get("results") or [])
         return records
 
     def associated_ids(
         self, from_type: str, to_type: str, ids: Sequence[str]
     ) -> dict[str, list[str]]:
-        """``{from id: [to ids]}`` through the v4 batch read, following per-object paging."""
+        """``{from id: [to ids]}`` through the batch read, 100 a call, following per-object
+        paging."""
         found: dict[str, list[str]] = {i: [] for i in ids}
         pending: list[JSON] = [{"id": i} for i in ids]
+        what = f"{from_type}->{to_type} associations"
         while pending:
             part, pending = pending[:BATCH_READ_MAX], pending[BATCH_READ_MAX:]
             body = {"inputs": part}
-            result = self._sdk(
-                f"{from_type}->{to_type} associations",
-                partial(
-                    self._associations.get_page,
-                    from_type,
-                    to_type,
-                    batch_input_public_fetch_associations_batch_request=body,
-                    **self._raw(),
-                ),
-            )
-            for row in result.get("results") or []:
+            if self.paths.dated:
+                path = f"{self.paths.associations(from_type, to_type)}/batch/read"
+                result = self._http(what, "POST", path, body=body)
+            else:
+                result = self._sdk(
+                    what,
+                    partial(
+                        self._associations.get_page,
+                        from_type,
+                        to_type,
+                        batch_input_public_fetch_associations_batch_request=body,
+                        **self._raw(),
+                    ),
+                )
+            for row in (result or {}).get("results") or []:
                 origin = str(row["from"]["id"])
                 found.setdefault(origin, []).extend(str(t["toObjectId"]) for t in row["to"])
                 after = ((row.get("paging") or {}).get("next") or {}).get("after")
@@ -291,15 +344,24 @@ class HubSpotClient:
 
     # -- owners, pipelines ----------------------------------------------------------------
     def owner_id_for_email(self, email: str) -> str | None:
-        result = self._sdk(
-            "owners", lambda: self._owners.get_page(email=email, limit=1, **self._raw())
-        )
-        owners = result.get("results") or []
+        if self.paths.dated:
+            params: dict[str, str | int] = {"email": email, "limit": 1}
+            result = self._http("owners", "GET", self.paths.owners, params=params)
+        else:
+            result = self._sdk(
+                "owners", lambda: self._owners.get_page(email=email, limit=1, **self._raw())
+            )
+        owners = (result or {}).get("results") or []
         return str(owners[0]["id"]) if owners else None
 
     def ticket_pipelines(self) -> list[JSON]:
-        result = self._sdk("pipelines", lambda: self._pipelines.get_all("tickets", **self._raw()))
-        pipelines: list[JSON] = result.get("results") or []
+        if self.paths.dated:
+            result = self._http("pipelines", "GET", self.paths.pipelines("tickets"))
+        else:
+            result = self._sdk(
+                "pipelines", lambda: self._pipelines.get_all("tickets", **self._raw())
+            )
+        pipelines: list[JSON] = (result or {}).get("results") or []
         return pipelines
 
     # -- conversations (httpx) -------------------------------------------------------------
@@ -307,7 +369,7 @@ class HubSpotClient:
         result = self._http(
             "threads",
             "GET",
-            THREADS_PATH,
+            self.paths.threads,
             params={"associatedTicketId": ticket_id, "association": "TICKET", "limit": 10},
         )
         threads = [t for t in (result or {}).get("results") or [] if not t.get("archived")]
@@ -316,7 +378,7 @@ class HubSpotClient:
     def get_thread(self, thread_id: str) -> JSON:
         """One thread with its associated ticket (``threadAssociations``)."""
         result: JSON = self._http(
-            "thread", "GET", f"{THREADS_PATH}/{thread_id}", params={"association": "TICKET"}
+            "thread", "GET", f"{self.paths.threads}/{thread_id}", params={"association": "TICKET"}
         )
         return result
 
@@ -329,7 +391,10 @@ class HubSpotClient:
             if after:
                 params["after"] = after
             result = self._http(
-                "thread messages", "GET", f"{THREADS_PATH}/{thread_id}/messages", params=params
+                "thread messages",
+                "GET",
+                f"{self.paths.threads}/{thread_id}/messages",
+                params=params,
             )
             messages.extend((result or {}).get("results") or [])
             after = (((result or {}).get("paging") or {}).get("next") or {}).get("after")
@@ -341,6 +406,6 @@ class HubSpotClient:
 
     def post_message(self, thread_id: str, message: JSON) -> JSON:
         result: JSON = self._http(
-            "message send", "POST", f"{THREADS_PATH}/{thread_id}/messages", body=message
+            "message send", "POST", f"{self.paths.threads}/{thread_id}/messages", body=message
         )
         return result

@@ -16,6 +16,7 @@ from connectors.hubspot.cursor import Cursor
 from connectors.hubspot.echo import EchoFilter
 from connectors.hubspot.limiter import RequestBudget
 from connectors.hubspot.mapping import HISTORY_PROPERTIES, SYSTEM, FieldMap, to_millis
+from connectors.hubspot.paths import ApiPaths
 from connectors.hubspot.pull import SearchWindows, TicketAssembler, ids_of, modified_ms
 from connectors.hubspot.settings import Settings
 from connectors.hubspot.threads import ThreadIndex
@@ -77,6 +78,7 @@ class HubSpotConnector:
             self.budget,
             timeout=settings.timeout_seconds,
             http=http,
+            paths=ApiPaths(settings.api_version),
         )
         self.fields = FieldMap(settings)
         self.threads = ThreadIndex()

@@ -92,6 +92,21 @@ DATE_PROPERTIES = {"createdate", "hs_lastmodifieddate", "closed_date", "notes_la
 ENUMS = {"hs_ticket_priority": {"LOW", "MEDIUM", "HIGH", "URGENT"}}
 
 
+DATED_VERSIONS = r"(?P<version>2026-03|2026-09)"
+
+
+def _retired(request: Request) -> Response:
+    """A numbered path after its cut-off. HubSpot documents only that sunset APIs "return an
+    error" (developers.hubspot.com/docs/api-reference/deprecated-apis); we answer 410 Gone,
+    as Atlassian does for its removed search, in HubSpot's standard error body."""
+    return _error(
+        410,
+        f"{request.method} {request.path} is no longer supported: API versions v1-v4 have "
+        "reached end of support. Use a date-based version such as /crm/objects/2026-09/.",
+        "GONE",
+    )
+
+
 def _error(status: int, message: str, category: str, **extra: Any) -> Response:
     body = {
         "status": "error",
@@ -144,14 +159,18 @@ class HubSpotEmulator(Emulator):
         webhook_url: str | None = None,
         search_cap: int = 10_000,
         realistic: bool = True,
+        legacy_retired: bool = False,
     ) -> None:
         self.page_size = page_size
         self.webhook_url = webhook_url
         self.search_cap = search_cap
         self.realistic = realistic
+        # after HubSpot's cut-off (v4 2027-03-30, v1-v3 September 2027) the numbered paths go
+        self.legacy_retired = legacy_retired
         self.oauth_expires_in = 1800
         self.server = _Server("hubspot")
         self.exchanges: list[tuple[Request, Response]] = []  # for contract tests
+        self.writes_that_changed_nothing = 0  # property writes that set only what was there
         self._lock = threading.RLock()
         self._tickets: dict[str, _Ticket] = {}
         self._notes: dict[str, dict[str, Any]] = {}
@@ -570,46 +589,58 @@ class HubSpotEmulator(Emulator):
 
     # -- HTTP --------------------------------------------------------------------------------
     def _routes(self) -> None:
-        routes: list[tuple[str, str, Callable[[Request], Response], bool]] = [
-            ("POST", r"/crm/v3/objects/tickets/search", self._search, True),
-            ("POST", r"/crm/v3/objects/tickets/batch/read", self._tickets_read, True),
-            ("GET", r"/crm/v3/objects/tickets/(?P<id>[^/]+)", self._ticket_get, True),
-            ("PATCH", r"/crm/v3/objects/tickets/(?P<id>[^/]+)", self._ticket_patch, True),
-            ("POST", r"/crm/v3/objects/notes", self._note_create, True),
-            ("POST", r"/crm/v3/objects/notes/batch/read", self._notes_read, True),
-            ("POST", r"/crm/v3/objects/companies/batch/read", self._companies_read, True),
+        legacy = {
+            "objects": r"/crm/v3/objects",
+            "associations": r"/crm/v4/associations",
+            "owners": r"/crm/v3/owners/?",
+            "pipelines": r"/crm/v3/pipelines",
+            "threads": r"/conversations/v3/conversations/threads",
+        }
+        dated = {  # the date-based versions the emulator knows (specs in shared/specs/hubspot)
+            "objects": rf"/crm/objects/{DATED_VERSIONS}",
+            "associations": rf"/crm/associations/{DATED_VERSIONS}",
+            "owners": rf"/crm/owners/{DATED_VERSIONS}",
+            "pipelines": rf"/crm/pipelines/{DATED_VERSIONS}",
+            "threads": rf"/conversations/conversations/{DATED_VERSIONS}/threads",
+        }
+        for prefixes, is_legacy in ((legacy, True), (dated, False)):
+            for method, pattern, handler in self._api(prefixes):
+                self.server.route(method, pattern)(self._wrap(handler, True, legacy=is_legacy))
+        self.server.route("POST", r"/oauth/(?:v1|2026-03)/token")(
+            self._wrap(self._oauth_token, False)
+        )
+
+    def _api(self, at: dict[str, str]) -> list[tuple[str, str, Callable[[Request], Response]]]:
+        objects, threads = at["objects"], at["threads"]
+        return [
+            ("POST", rf"{objects}/tickets/search", self._search),
+            ("POST", rf"{objects}/tickets/batch/read", self._tickets_read),
+            ("POST", rf"{objects}/tickets/batch/update", self._tickets_update),
+            ("GET", rf"{objects}/tickets/(?P<id>[^/]+)", self._ticket_get),
+            ("PATCH", rf"{objects}/tickets/(?P<id>[^/]+)", self._ticket_patch),
+            ("POST", rf"{objects}/notes", self._note_create),
+            ("POST", rf"{objects}/notes/batch/read", self._notes_read),
+            ("POST", rf"{objects}/companies/batch/read", self._companies_read),
             (
                 "POST",
-                r"/crm/v4/associations/(?P<src>\w+)/(?P<dst>\w+)/batch/read",
+                rf"{at['associations']}/(?P<src>\w+)/(?P<dst>\w+)/batch/read",
                 self._associations,
-                True,
             ),
-            ("GET", r"/crm/v3/owners/?", self._owners, True),
-            ("GET", r"/crm/v3/pipelines/tickets", self._pipelines, True),
-            ("GET", r"/conversations/v3/conversations/threads", self._threads_list, True),
-            ("GET", r"/conversations/v3/conversations/threads/(?P<id>\d+)", self._thread_get, True),
-            (
-                "GET",
-                r"/conversations/v3/conversations/threads/(?P<id>\d+)/messages",
-                self._messages_list,
-                True,
-            ),
-            (
-                "POST",
-                r"/conversations/v3/conversations/threads/(?P<id>\d+)/messages",
-                self._message_send,
-                True,
-            ),
-            ("POST", r"/oauth/(?:v1|2026-03)/token", self._oauth_token, False),
+            ("GET", at["owners"], self._owners),
+            ("GET", rf"{at['pipelines']}/tickets", self._pipelines),
+            ("GET", threads, self._threads_list),
+            ("GET", rf"{threads}/(?P<id>\d+)", self._thread_get),
+            ("GET", rf"{threads}/(?P<id>\d+)/messages", self._messages_list),
+            ("POST", rf"{threads}/(?P<id>\d+)/messages", self._message_send),
         ]
-        for method, pattern, handler, needs_auth in routes:
-            self.server.route(method, pattern)(self._wrap(handler, needs_auth))
 
     def _wrap(
-        self, handler: Callable[[Request], Response], needs_auth: bool
+        self, handler: Callable[[Request], Response], needs_auth: bool, *, legacy: bool = False
     ) -> Callable[[Request], Response]:
         def serve(request: Request) -> Response:
-            if needs_auth and not self._authorised(request):
+            if legacy and self.legacy_retired:
+                response = _retired(request)
+            elif needs_auth and not self._authorised(request):
                 response = _error(
                     401,
                     "Authentication credentials not found. This API supports OAuth 2.0 "
@@ -736,6 +767,13 @@ class HubSpotEmulator(Emulator):
         if ticket is None:
             return _error(404, "Object not found.", "OBJECT_NOT_FOUND")
         changes: dict[str, str] = request.json()["properties"]
+        invalid = self._invalid(changes)
+        if invalid is not None:
+            return invalid
+        self._write(ticket, changes)
+        return Response(200, self._object(ticket, None, []))
+
+    def _invalid(self, changes: dict[str, str]) -> Response | None:
         stages = {s[0] for s in STAGES}
         for name, value in changes.items():
             if name in ENUMS and value not in ENUMS[name] and value != "":
@@ -746,11 +784,32 @@ class HubSpotEmulator(Emulator):
                 )
             if name == "hs_pipeline_stage" and value not in stages:
                 return _error(400, f"{value} is not a valid pipeline stage", "VALIDATION_ERROR")
+        return None
+
+    def _write(self, ticket: _Ticket, changes: dict[str, str]) -> None:
         now = self._now()
-        for name, value in changes.items():
-            self._set(ticket, name, str(value), now, "INTEGRATION")
+        written = [self._set(ticket, n, str(v), now, "INTEGRATION") for n, v in changes.items()]
+        self.writes_that_changed_nothing += not any(written)
         self._touch(ticket, now)
-        return Response(200, self._object(ticket, None, []))
+
+    def _tickets_update(self, request: Request) -> Response:
+        inputs = request.json()["inputs"]
+        if len(inputs) > 100:
+            return _error(400, "Batch size is limited to 100 inputs", "VALIDATION_ERROR")
+        for item in inputs:  # all or nothing: validate every input before writing any
+            if str(item["id"]) not in self._tickets:
+                return _error(404, f"Object {item['id']} not found.", "OBJECT_NOT_FOUND")
+            invalid = self._invalid(item["properties"])
+            if invalid is not None:
+                return invalid
+        results = []
+        for item in inputs:
+            ticket = self._tickets[str(item["id"])]
+            self._write(ticket, item["properties"])
+            results.append(self._object(ticket, None, []))
+        stamp = format_instant(self._now())
+        body = {"status": "COMPLETE", "results": results, "startedAt": stamp, "completedAt": stamp}
+        return Response(200, body)
 
     # notes, companies, associations
     def _note_create(self, request: Request) -> Response:

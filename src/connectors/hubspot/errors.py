@@ -66,6 +66,8 @@ def error_for(
         return RateLimited(message, retry_after=wait)
     if status in (401, 403):
         return AuthError(message)
+    if status == 410:  # a retired API version: no ticket is gone, the paths are
+        return FatalError(f"{message} (API version retired: set a dated api_version)")
     if status == 404:
         return NotFoundError(message)
     if status in (408, 423) or status >= 500 or status == 0:

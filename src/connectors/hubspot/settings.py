@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from connectors.hubspot.paths import ApiPaths
 from engine.model import Priority, Status
 
 # Default pipeline "0" of a fresh portal; stage ids are portal-specific, so this is only a default.
@@ -53,6 +54,12 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     base_url: str = "https://api.hubapi.com"
+    # "v3" for the legacy numbered paths, or a date version. 2026-09 is the newest GA version,
+    # the one HubSpot's migration guide points to, and the only one with a published spec for
+    # every API used here (tickets, notes, associations, owners, pipelines, conversations);
+    # dated versions are supported 18 months or more, past the v4 (2027-03-30) and v1-v3
+    # (September 2027) cut-offs
+    api_version: str = "2026-09"
     # a legacy private-app token or a Service Key; or ``oauth`` instead
     access_token: SecretStr | None = None
     oauth: OAuthSettings | None = None
@@ -84,6 +91,12 @@ class Settings(BaseModel):
     search_per_second: float = Field(default=4.0, gt=0)
     requests_per_10s: float = Field(default=190.0, gt=0)
     timeout_seconds: float = Field(default=30.0, gt=0)
+
+    @field_validator("api_version")
+    @classmethod
+    def _version(cls, value: str) -> str:
+        ApiPaths(value)  # raises ValueError naming what it expected
+        return value
 
     @model_validator(mode="after")
     def _auth(self) -> Settings:

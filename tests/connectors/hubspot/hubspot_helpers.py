@@ -22,7 +22,7 @@ class Sleeps(list[float]):
         self.append(seconds)
 
 
-def start_emulator(**kwargs: int) -> HubSpotEmulator:
+def start_emulator(**kwargs: int | bool) -> HubSpotEmulator:
     emulator = HubSpotEmulator(**kwargs)  # type: ignore[arg-type]
     emulator.server.clock.set(NOW)
     emulator.start()

@@ -140,7 +140,7 @@ def test_formatted_numbers_parse_and_nulls_are_unset(
         [seed_ticket("big", affected_users=1200, customer_tier="enterprise"), seed_ticket("bare")]
     )
     raw = httpx.post(
-        f"{emulator.url}/crm/v3/objects/tickets/batch/read",
+        f"{emulator.url}/crm/objects/2026-09/tickets/batch/read",
         json={
             "inputs": [{"id": big}, {"id": bare}],
             "properties": ["affected_users", "customer_tier", "hs_ticket_category"],

@@ -49,7 +49,7 @@ def test_pull_walks_three_pages_and_maps_every_field(retry: RetryPolicy) -> None
         ids += _seed_spread(emulator, 5)
         connector = connect(emulator, retry)
         result = connector.pull(None, start=NOW - timedelta(days=1))
-        searches = emulator.server.calls("POST", r"/crm/v3/objects/tickets/search$")
+        searches = emulator.server.calls("POST", r"/crm/objects/2026-09/tickets/search$")
         assert len(searches) >= 3
         assert [s.json()["after"] for s in searches] == ["0", "2", "4"]
         assert sorted(t.id for t in result.tickets) == sorted(ids)
@@ -149,4 +149,4 @@ def test_status_falls_back_on_ticket_state_and_history_is_read(
     assert ("priority", "low", "high") in changes
     assert ("assignee", None, "202") in changes
     assert all(c.at == NOW + timedelta(seconds=30) for c in ticket.history)
-    assert emulator.server.calls("GET", r"/crm/v3/pipelines/tickets$")
+    assert emulator.server.calls("GET", r"/crm/pipelines/2026-09/tickets$")

@@ -29,7 +29,7 @@ def _common(ticket_id: str, suffix: str) -> dict[str, object]:
 
 
 def _patches(emulator: HubSpotEmulator) -> list[dict[str, str]]:
-    calls = emulator.server.calls("PATCH", r"/crm/v3/objects/tickets/\d+$")
+    calls = emulator.server.calls("PATCH", r"/crm/objects/2026-09/tickets/\d+$")
     return [c.json()["properties"] for c in calls]
 
 
@@ -62,7 +62,7 @@ def test_every_kind_of_write_in_one_apply(
             "hubspot_owner_id": "203",
         }
     ]
-    note = emulator.server.calls("POST", r"/crm/v3/objects/notes$")[0].json()
+    note = emulator.server.calls("POST", r"/crm/objects/2026-09/notes$")[0].json()
     assert note["associations"][0]["types"] == [
         {"associationCategory": "HUBSPOT_DEFINED", "associationTypeId": 228}
     ]
@@ -163,7 +163,7 @@ def test_unknown_group_fails_alone_and_user_email_resolves_through_owners(
     assert "Nobody" in results[0].detail
     assert results[1].status is ActionStatus.APPLIED
     assert _patches(emulator) == [{"hubspot_owner_id": "202"}]
-    assert emulator.server.calls("GET", r"/crm/v3/owners/?$")[0].query["email"] == [
+    assert emulator.server.calls("GET", r"/crm/owners/2026-09$")[0].query["email"] == [
         "tier2.lead@example.com"
     ]
 
