@@ -8,6 +8,7 @@ re-send after a crash is the same mail, byte for byte.
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 import smtplib
@@ -40,6 +41,8 @@ def build_email(channel: EmailChannel, action: Notify, ticket_url: str | None) -
     plain = f"{text}\n\nOpen the ticket: {ticket_url}\n" if ticket_url else f"{text}\n"
     message.set_content(plain)
     message.add_alternative(html_body(action, ticket_url), subtype="html")
+    # a boundary from the key, not random: the re-sent mail is byte-identical
+    message.set_boundary("=_" + hashlib.sha256(action.key.encode()).hexdigest()[:32])
     return message
 
 
@@ -145,7 +148,8 @@ def _classify(exc: BaseException) -> ConnectorError:
         text = f"SMTP {exc.smtp_code}: {' '.join(reply.split())[:200]}"
         return RetryableError(text) if 400 <= exc.smtp_code < 500 else FatalError(text)
     if isinstance(exc, smtplib.SMTPNotSupportedError):
-        return FatalError("the SMTP server does not offer STARTTLS")
+        # STARTTLS or AUTH not offered: credentials never travel in the clear by accident
+        return FatalError(f"the SMTP server lacks what is required: {exc}")
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         return RetryableError("the SMTP server closed the connection")
     if isinstance(exc, ssl.SSLCertVerificationError):

@@ -152,7 +152,8 @@ class OpsgenieEmulator(Emulator):
         attr = {"id": "id", "alias": "alias", "tiny": "tiny_id"}.get(kind, "id")
         matches = [a for a in self.alerts if getattr(a, attr) == identifier]
         open_ones = [a for a in matches if a.status == "open"]
-        return (open_ones or matches or [None])[-1]
+        chosen = open_ones or matches
+        return chosen[-1] if chosen else None
 
     def _accepted(self) -> Response:
         request_id = _request_id()
