@@ -50,10 +50,27 @@ def load_or_exit(path: Path) -> Config:
         raise fail_with(exc) from None
 
 
+def ready_or_exit(path: Path) -> Config:
+    """The config, with every secret and source setting that ``plan``/``sync``/``run`` need
+    checked at once (not one source per attempt); warnings are printed, not fatal."""
+    from escalator.sources import source_problems
+
+    config = load_or_exit(path)
+    problems = config.secret_problems() + source_problems(config)
+    if problems:
+        raise fail_with(ConfigError([*problems, *config.warnings]))
+    for warning in config.warnings:
+        err.print(str(warning), markup=False, soft_wrap=True)
+    return config
+
+
 @app.command()
 def validate(
     path: Annotated[Path, typer.Argument(help="config file or directory")] = DEFAULT_CONFIG,
-    secrets: Annotated[bool, typer.Option(help="check that every ${ENV} secret is set")] = True,
+    secrets: Annotated[
+        bool, typer.Option(help="check that every ${ENV} secret is set (settings always are)")
+    ] = True,
+    strict: Annotated[bool, typer.Option("--strict", help="treat warnings as errors")] = False,
 ) -> None:
     """Check the config; print a one-line summary, or every problem as file:line:column."""
     config = load_or_exit(path)
@@ -61,13 +78,17 @@ def validate(
 
     problems = config.secret_problems() if secrets else []
     problems += source_problems(config, None if secrets else {})
-    if problems:
-        raise fail_with(ConfigError(problems))
+    warnings = [w.as_error() if strict else w for w in config.warnings]
+    if problems or (strict and warnings):
+        raise fail_with(ConfigError([*problems, *warnings]))
+    for warning in warnings:
+        err.print(str(warning), markup=False, soft_wrap=True)
     m = config.model
     out.print(
         f"{path}: ok — {len(m.calendars)} calendars, {len(m.sla.policies)} SLA policies, "
         f"{len(m.levels)} levels, {len(m.rules)} rules, {len(m.templates)} templates, "
-        f"{len(m.channels)} channels, {len(m.sources)} sources (version {config.policy.version})",
+        f"{len(m.channels)} channels, {len(m.sources)} sources (version {config.policy.version})"
+        + (f", {len(warnings)} warnings" if warnings else ""),
         markup=False,
     )
 
@@ -134,7 +155,7 @@ def plan(
     pull: Annotated[bool, typer.Option(help="pull changes from the sources first")] = True,
 ) -> None:
     """Show the write-backs the next sync would make, without making them."""
-    cfg = load_or_exit(config)
+    cfg = ready_or_exit(config)
     try:
         with open_or_exit(cfg) as sidecar:
             preview, _ = sidecar.preview(pull=pull)
@@ -154,7 +175,7 @@ def sync(
     """Pull, plan and write back (one cycle with --once; otherwise cycle at the poll interval)."""
     import time
 
-    cfg = load_or_exit(config)
+    cfg = ready_or_exit(config)
     try:
         with open_or_exit(cfg) as sidecar:
             while True:
@@ -188,7 +209,7 @@ def run(config: ConfigOption = DEFAULT_CONFIG) -> None:
     from escalator.http import create_app
     from escalator.runner import Runner
 
-    cfg = load_or_exit(config)
+    cfg = ready_or_exit(config)
     service = cfg.model.service
     host = os.environ.get("ESCALATOR_LISTEN_HOST", service.listen_host)
     port = int(os.environ.get("ESCALATOR_LISTEN_PORT", str(service.listen_port)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,9 @@ from connectors import registry
 from connectors.base import Connector, IssueTracker
 from connectors.retry import RetryPolicy
 from escalator.config import Config, ConfigError, Problem
+from escalator.config.environment import SECRET
 from escalator.config.errors import did_you_mean
+from escalator.config.yamlsource import walk_strings
 
 # keys of a source section that belong to the app, not to the connector's settings
 APP_KEYS = ("kind", "enabled", "poll_interval")
@@ -83,15 +86,34 @@ def _anchor(exc: ValidationError, config: Config, name: str) -> list[Problem]:
 
 
 def source_problems(config: Config, env: Mapping[str, str] | None = None) -> list[Problem]:
-    """Every problem the connectors find in their settings (with the secrets that are set)."""
+    """Every problem the connectors find in their settings, switched-off sources included.
+
+    A variable that ``env`` does not give (``validate --no-secrets`` passes ``{}``) is filled
+    with a placeholder, so every other setting is still checked; the values read from it are
+    not judged here (``Config.secret_problems`` says what is missing).
+    """
+    env = os.environ if env is None else env
+    usable = {k: v for k, v in env.items() if v.strip()}
+    unknown: set[tuple[str, int, int]] = set()
+    filled = dict(usable)
+    for path, text in walk_strings(config.located.data.get("sources", {}), ("sources",)):
+        names = [n for n in SECRET.findall(text) if n not in usable]
+        for name in names:
+            filled[name] = _placeholder(name)
+        if names:
+            pos = config.located.where(path)
+            unknown.add((pos.file, pos.line, pos.column))
     problems: list[Problem] = []
-    missing = {(p.file, p.line) for p in config.secret_problems(env)}
     for name in config.model.sources:
         try:
-            connector_settings(config, name, env)
+            connector_settings(config, name, filled)
         except ConfigError as exc:
-            problems.extend(p for p in exc.problems if (p.file, p.line) not in missing)
+            problems.extend(p for p in exc.problems if (p.file, p.line, p.column) not in unknown)
     return problems
+
+
+def _placeholder(variable: str) -> str:
+    return "https://placeholder.invalid" if variable.endswith("URL") else "placeholder"
 
 
 def build_sources(

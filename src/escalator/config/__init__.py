@@ -2,13 +2,14 @@
 
 Secrets never live in YAML: a value such as ``${ZENDESK_API_TOKEN}`` is read from the
 environment when a command needs it (``validate`` checks them all; ``simulate`` needs none).
+Loading is bounded in time and memory (``budget``); whatever a file holds, the result is a
+``Config`` or a ``ConfigError``, never a traceback.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,16 +18,20 @@ from typing import Any
 from pydantic import ValidationError
 
 from engine.policy import Policy
+from escalator.config.budget import BudgetExceeded, LoadBudget
 from escalator.config.compile import Compiler
+from escalator.config.environment import (
+    SECRET,
+    env_problems,
+    reference_problems,
+    url_problems,
+)
 from escalator.config.errors import ConfigError, Problem
 from escalator.config.schema import ConfigModel
 from escalator.config.validation import validation_problems
 from escalator.config.yamlsource import Located, load_located, walk_strings
 
 __all__ = ["Config", "ConfigError", "Problem", "config_schema", "load_config"]
-
-_SECRET = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
-SECRET_SECTIONS = ("sources", "channels")
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,23 +40,12 @@ class Config:
     model: ConfigModel
     policy: Policy
     located: Located
+    warnings: tuple[Problem, ...] = ()
 
     def secret_problems(self, env: Mapping[str, str] | None = None) -> list[Problem]:
-        """Every ``${VAR}`` in sources and channels whose variable is not set."""
-        env = os.environ if env is None else env
-        problems = []
-        for section in SECRET_SECTIONS:
-            for path, text in walk_strings(self.located.data.get(section, {}), (section,)):
-                for name in _SECRET.findall(text):
-                    if name not in env:
-                        problems.append(
-                            self.located.problem(
-                                path,
-                                f"environment variable {name} is not set (needed by "
-                                f"{'.'.join(map(str, path))})",
-                            )
-                        )
-        return problems
+        """Every ``${VAR}`` an enabled source or a channel needs that is unset or empty, and
+        every URL read from the environment that is not one."""
+        return env_problems(self.model, self.located, os.environ if env is None else env)
 
     def resolved(self, *path: str | int, env: Mapping[str, str] | None = None) -> Any:
         """The raw YAML data at ``path`` with ``${VAR}`` replaced from the environment."""
@@ -59,21 +53,18 @@ class Config:
         data: Any = self.located.data
         for part in path:
             data = data[part]
-        missing = [p for p in self.secret_problems(env) if _under(p, self.located, path)]
+        missing = [
+            self.located.problem(
+                p,
+                f"environment variable {name} is not set (needed by {'.'.join(map(str, p))})",
+            )
+            for p, text in walk_strings(data, path)
+            for name in SECRET.findall(text)
+            if name not in env
+        ]
         if missing:
             raise ConfigError(missing)
         return _substitute(data, env)
-
-
-def _under(problem: Problem, located: Located, path: tuple[str | int, ...]) -> bool:
-    for key_path, pos in located.values.items():
-        if key_path[: len(path)] == path and (pos.file, pos.line, pos.column) == (
-            problem.file,
-            problem.line,
-            problem.column,
-        ):
-            return True
-    return False
 
 
 def _substitute(data: Any, env: Mapping[str, str]) -> Any:
@@ -82,24 +73,41 @@ def _substitute(data: Any, env: Mapping[str, str]) -> Any:
     if isinstance(data, list):
         return [_substitute(v, env) for v in data]
     if isinstance(data, str):
-        return _SECRET.sub(lambda m: env[m.group(1)], data)
+        return SECRET.sub(lambda m: env[m.group(1)], data)
     return data
 
 
-def load_config(path: str | Path) -> Config:
+def load_config(path: str | Path, budget: LoadBudget | None = None) -> Config:
     """Read, validate and compile; raises ``ConfigError`` listing every problem found."""
     path = Path(path)
-    located = load_located(path)
+    budget = LoadBudget() if budget is None else budget
+    try:
+        return _load(path, budget)
+    except BudgetExceeded as exc:
+        raise ConfigError([Problem(str(path), 1, 1, str(exc))]) from None
+    except RecursionError:
+        raise ConfigError([Problem(str(path), 1, 1, "the config is nested too deeply")]) from None
+
+
+def _load(path: Path, budget: LoadBudget) -> Config:
+    located = load_located(path, budget)
     try:
         model = ConfigModel.model_validate(located.data)
     except ValidationError as exc:
         raise ConfigError(validation_problems(exc, located, ConfigModel)) from None
+    budget.check_time()
+    written = [*reference_problems(located), *url_problems(located)]
     version = hashlib.sha256("\0".join(located.texts).encode()).hexdigest()[:12]
-    compiler = Compiler(model, located, version)
+    compiler = Compiler(model, located, version, budget)
     policy = compiler.compile()
-    if policy is None:
-        raise ConfigError(compiler.problems)
-    return Config(path, model, policy, located)
+    budget.check_time()
+    warnings = [
+        *compiler.warnings,
+        *(Problem(f, 1, 1, "the file is empty", "warning") for f in located.empty),
+    ]
+    if policy is None or written:
+        raise ConfigError([*compiler.problems, *written, *warnings])
+    return Config(path, model, policy, located, tuple(sorted(set(warnings))))
 
 
 def config_schema() -> dict[str, Any]:

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from functools import cache
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays as holidays_lib
 
@@ -45,6 +45,7 @@ from engine.policy import (
     Template,
 )
 from engine.sla import PriorityTargets
+from escalator.config.budget import LoadBudget
 from escalator.config.errors import Problem, did_you_mean
 from escalator.config.schema import (
     WEEKDAYS,
@@ -55,11 +56,7 @@ from escalator.config.schema import (
 )
 from escalator.config.templates import compile_template, usage_problem
 from escalator.config.yamlsource import Located, Path_
-
-
-@cache
-def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+from escalator.config.zones import zone_error, zone_warning
 
 
 @cache
@@ -70,15 +67,28 @@ def _countries() -> dict[str, list[str]]:
 class Compiler:
     """Collects every problem instead of stopping at the first."""
 
-    def __init__(self, model: ConfigModel, located: Located, version: str) -> None:
+    def __init__(
+        self,
+        model: ConfigModel,
+        located: Located,
+        version: str,
+        budget: LoadBudget | None = None,
+    ) -> None:
         self.model = model
         self.located = located
         self.version = version
+        self.budget = LoadBudget() if budget is None else budget
         self.problems: list[Problem] = []
+        self.warnings: list[Problem] = []
         self.templates: dict[str, Template] = {}
+        self._used_templates: set[str] = set()
 
     def problem(self, path: Path_, message: str, *, key: bool = False) -> None:
         self.problems.append(self.located.problem(path, message, key=key))
+
+    def warn(self, path: Path_, message: str, *, key: bool = False) -> None:
+        p = self.located.problem(path, message, key=key)
+        self.warnings.append(Problem(p.file, p.line, p.column, p.message, "warning"))
 
     # -- whole ---------------------------------------------------------------------------------
     def compile(self) -> Policy | None:
@@ -93,6 +103,7 @@ class Compiler:
         levels = {n: self._level(n) for n in m.levels}
         rules = tuple(self._rule(i) for i in range(len(m.rules)))
         self._check_unique_rule_names()
+        self._warn_unused()
         if self.problems:
             return None
         clocks = m.sla.clocks
@@ -114,7 +125,7 @@ class Compiler:
     # -- templates -----------------------------------------------------------------------------
     def _compile_templates(self) -> None:
         for name, source in self.model.templates.items():
-            render, problems = compile_template(name, source)
+            render, problems = compile_template(name, source, max(self.budget.remaining(), 0.0))
             path: Path_ = ("templates", name)
             pos = self.located.where(path)
             block = self.located.block.get(path, False)
@@ -130,8 +141,14 @@ class Compiler:
         self, name: str, path: Path_, *, level: bool = False, target: bool = False
     ) -> Template:
         """The template ``name`` for a place where ``level`` / ``target`` are (not) known."""
+        self._used_templates.add(name)
         if name in self.templates:
-            problem = usage_problem(self.model.templates[name], level=level, target=target)
+            problem = usage_problem(
+                self.model.templates[name],
+                level=level,
+                target=target,
+                seconds=max(self.budget.remaining(), 0.0),
+            )
             if problem is not None:
                 self.problem(path, f"template {name!r} cannot be used here: {problem}")
             return self.templates[name]
@@ -144,16 +161,16 @@ class Compiler:
     # -- calendars -----------------------------------------------------------------------------
     def _calendar(self, name: str, spec: CalendarModel) -> BusinessCalendar | None:
         path: Path_ = ("calendars", name)
+        unknown = zone_error(spec.timezone)
         try:
-            if spec.timezone not in _zones():
+            if unknown is not None:
                 raise ZoneInfoNotFoundError(spec.timezone)
             zone = ZoneInfo(spec.timezone)
         except (ZoneInfoNotFoundError, ValueError):
-            self.problem(
-                (*path, "timezone"),
-                f"unknown time zone {spec.timezone!r}{did_you_mean(spec.timezone, _zones())}",
-            )
+            self.problem((*path, "timezone"), unknown or f"unknown time zone {spec.timezone!r}")
             return None
+        if (odd := zone_warning(spec.timezone)) is not None:
+            self.warn((*path, "timezone"), odd)
         closed_on = self._holidays(path, spec)
         if spec.always_open:
             return BusinessCalendar(name, zone, always_open=True)
@@ -206,6 +223,13 @@ class Compiler:
                 )
             targets: dict[Any, PriorityTargets] = {}
             for priority, t in spec.targets.items():
+                for target in ("first_response", "next_update", "resolution"):
+                    if getattr(t, target) == 0:
+                        self.problem(
+                            (*path, "targets", priority.value, target),
+                            f"a {target} target of 0 is breached the moment a ticket is "
+                            "created, escalating every ticket; leave the key out for no target",
+                        )
                 cal = calendars.get(t.calendar)
                 if cal is None:
                     if t.calendar not in self.model.calendars:
@@ -258,6 +282,7 @@ class Compiler:
                 f"unknown level {spec.escalate_to} "
                 f"(levels are {', '.join(map(str, sorted(self.model.levels)))})",
             )
+        self._check_conditions(spec.when, (*path, "when"), top=True)
         when = self._when(spec.when, (*path, "when"))
         steps = tuple(
             self._step(s, (*path, "then", i), sla=when.time_based) for i, s in enumerate(spec.then)
@@ -277,6 +302,39 @@ class Compiler:
             if rule.name in seen:
                 self.problem(("rules", i, "name"), f"rule name {rule.name!r} is used twice")
             seen.add(rule.name)
+        for i, rule in enumerate(self.model.rules):
+            if not rule.then and rule.escalate_to is None:
+                self.warn(
+                    ("rules", i, "name"),
+                    f"rule {rule.name!r} has no steps and no escalate_to: it does nothing",
+                )
+
+    def _warn_unused(self) -> None:
+        for name in self.model.templates:
+            if name not in self._used_templates:
+                self.warn(("templates", name), f"template {name!r} is not used", key=True)
+
+    def _check_conditions(self, w: WhenModel, path: Path_, *, top: bool = False) -> None:
+        """An empty condition holds for every ticket: a rule on it escalates everything."""
+        if not w.model_fields_set:
+            if top:
+                self.problem(
+                    path,
+                    "an empty 'when' holds for every ticket: this rule would fire on every "
+                    "active ticket; give at least one condition",
+                )
+            elif path[-1] == "not":
+                self.problem(path, "'not: {}' holds for no ticket: this rule can never fire")
+            else:
+                self.problem(
+                    path, "an empty condition holds for every ticket; give at least one key"
+                )
+            return
+        for key in ("any", "all"):
+            for i, inner in enumerate(getattr(w, key) or ()):
+                self._check_conditions(inner, (*path, key, i))
+        if w.not_ is not None:
+            self._check_conditions(w.not_, (*path, "not"))
 
     def _step(self, spec: StepModel, path: Path_, *, sla: bool) -> Step:
         """``sla``: the rule's condition is about SLA targets, so ``target`` is known."""
@@ -301,6 +359,7 @@ class Compiler:
         if spec.create_linked_issue is not None:
             li = spec.create_linked_issue
             here = (*path, "create_linked_issue")
+            self._check_hand_off(li.system, (*here, "system"))
             return LinkedIssueStep(
                 li.system,
                 li.project,
@@ -313,6 +372,32 @@ class Compiler:
             spec.notify.channel,
             self._template(spec.notify.template, (*path, "notify", "template"), target=sla),
         )
+
+    def _check_hand_off(self, system: str, path: Path_) -> None:
+        """A linked issue needs a source of that kind to create it in."""
+        sources = self.model.sources
+        kinds = {s.kind for s in sources.values()}
+        enabled = {s.kind for s in sources.values() if s.enabled}
+        if system in enabled:
+            return
+        if system in kinds:
+            self.warn(
+                path,
+                f"the {system} source is switched off (enabled: false): "
+                "this step fails until it is switched on",
+            )
+        elif sources:
+            self.problem(
+                path,
+                f"no {system} source is configured to create the issue in "
+                f"(sources: {', '.join(sorted(kinds))}){did_you_mean(system, kinds)}",
+            )
+        else:
+            self.warn(
+                path,
+                f"no {system} source is configured: simulate works, "
+                "but plan, sync and run cannot create the issue",
+            )
 
     def _when(self, w: WhenModel, path: Path_) -> Criterion:
         parts: list[Criterion] = []

@@ -1,10 +1,18 @@
-"""Config problems a person can act on: ``file:line:column: message``."""
+"""Config problems a person can act on: ``file:line:column: message``.
+
+A problem is an error (the config is refused) or a warning (it loads, but probably does not do
+what was meant; ``validate --strict`` refuses it too). Warnings print as
+``file:line:column: warning: message``.
+"""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
+
+Severity = Literal["error", "warning"]
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -13,9 +21,14 @@ class Problem:
     line: int
     column: int
     message: str
+    severity: Severity = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        label = "warning: " if self.severity == "warning" else ""
+        return f"{self.file}:{self.line}:{self.column}: {label}{self.message}"
+
+    def as_error(self) -> Problem:
+        return replace(self, severity="error")
 
 
 class ConfigError(Exception):

@@ -1,8 +1,10 @@
 """Customer-update, note and notification templates: Jinja2 in a sandbox.
 
 A template sees only the context the planner builds (plain dicts and strings); the immutable
-sandbox refuses attribute access to Python internals, and ``StrictUndefined`` turns a typo into
-an error at load time, when the template is rendered once against a full sample context.
+sandbox (``template_budget``) refuses attribute access to Python internals and costly
+operations, and ``StrictUndefined`` turns a typo into an error at load time, when the template
+is compiled (unknown filters and tests) and rendered once against a full sample context under a
+time and size budget.
 """
 
 from __future__ import annotations
@@ -11,19 +13,22 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import TemplateSyntaxError, UndefinedError, meta, nodes
 from jinja2.exceptions import SecurityError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from engine.policy import Template
-
-_ENV = ImmutableSandboxedEnvironment(
-    undefined=StrictUndefined,
-    autoescape=False,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=False,
+from escalator.config.errors import did_you_mean
+from escalator.config.template_budget import (
+    ENVIRONMENT,
+    MAX_RENDER_SECONDS,
+    MAX_TEMPLATE_CHARS,
+    TemplateTooCostly,
+    render_capped,
+    template_lines,
+    trial_render,
 )
+
+_ENV = ENVIRONMENT
 
 _SAMPLE_TIME = "Monday 09 March 2026, 11:00 GMT"
 _TARGET = {
@@ -75,12 +80,30 @@ class TemplateProblem:
     message: str
 
 
-def compile_template(name: str, source: str) -> tuple[Template | None, list[TemplateProblem]]:
+def compile_template(
+    name: str, source: str, seconds: float = MAX_RENDER_SECONDS
+) -> tuple[Template | None, list[TemplateProblem]]:
     """Compile and check ``source``; returns the renderer or the problems found."""
+    if len(source) > MAX_TEMPLATE_CHARS:
+        return None, [
+            TemplateProblem(
+                1,
+                f"template {name!r} is {len(source):,} characters long; "
+                f"templates are limited to {MAX_TEMPLATE_CHARS:,}",
+            )
+        ]
     try:
         ast = _ENV.parse(source)
+        unknown = _unknown_filters_and_tests(name, ast)
+        if unknown:
+            return None, unknown
+        template = _ENV.from_string(source)
     except TemplateSyntaxError as exc:
         return None, [TemplateProblem(exc.lineno or 1, f"template {name!r}: {exc.message}")]
+    except TemplateTooCostly as exc:  # Jinja folds constant filter calls while compiling
+        return None, [TemplateProblem(1, f"template {name!r} is refused: {exc}")]
+    except Exception as exc:  # e.g. RecursionError on an expression nested thousands deep
+        return None, [TemplateProblem(1, f"template {name!r} cannot be compiled: {_describe(exc)}")]
     problems = [
         TemplateProblem(
             _line_of(source, var),
@@ -91,40 +114,82 @@ def compile_template(name: str, source: str) -> tuple[Template | None, list[Temp
     ]
     if problems:
         return None, problems
-    template = _ENV.from_string(source)
     try:
-        template.render(SAMPLE_CONTEXT)
+        trial_render(template, SAMPLE_CONTEXT, seconds)
     except UndefinedError as exc:
         return None, [
             TemplateProblem(_line_of(source, _missing(exc)), f"template {name!r}: {exc.message}")
         ]
     except SecurityError as exc:
         return None, [TemplateProblem(1, f"template {name!r} is not allowed: {exc}")]
+    except TemplateTooCostly as exc:
+        return None, [TemplateProblem(_line(exc), f"template {name!r} is refused: {exc}")]
+    except Exception as exc:  # 1/0, a filter given the wrong arguments: whatever the sample hits
+        return None, [
+            TemplateProblem(
+                _line(exc), f"template {name!r} fails with sample values: {_describe(exc)}"
+            )
+        ]
 
     def render(context: Mapping[str, Any]) -> str:
         try:
-            return template.render(context).strip()
-        except Exception as exc:  # checked at load; a last guard so one ticket can't stop a plan
+            return render_capped(template, context).strip()
+        except (Exception, TemplateTooCostly) as exc:  # a last guard: one ticket can't stop a plan
             return f"[template {name!r} could not be rendered: {type(exc).__name__}]"
 
     return render, []
 
 
-def usage_problem(source: str, *, level: bool, target: bool) -> str | None:
+def usage_problem(
+    source: str, *, level: bool, target: bool, seconds: float = MAX_RENDER_SECONDS
+) -> str | None:
     """Why ``source`` cannot render where ``level`` / ``target`` may be absent, if it can't."""
     context = dict(SAMPLE_CONTEXT)
     if not level:
         context["level"] = None
     if not target:
         context["target"] = None
+    missing = [name for name, given in (("level", level), ("target", target)) if not given]
     try:
-        _ENV.from_string(source).render(context)
+        trial_render(_ENV.from_string(source), context, seconds)
     except (UndefinedError, TypeError) as exc:
-        missing = [name for name, given in (("level", level), ("target", target)) if not given]
         return (
             f"{exc}: here {' and '.join(missing)} may be empty (guard with {{% if {missing[0]} %}})"
         )
+    except TemplateTooCostly as exc:
+        return str(exc)
+    except Exception as exc:
+        return f"it fails when {' and '.join(missing)} is empty: {_describe(exc)}"
     return None
+
+
+def _unknown_filters_and_tests(name: str, ast: nodes.Template) -> list[TemplateProblem]:
+    """Every filter and test the template names that Jinja does not have, wherever it is used
+    (a test in a branch the sample does not take would otherwise fail only at run time)."""
+    problems = []
+    for kind, node_type, known in (
+        ("filter", nodes.Filter, _ENV.filters),
+        ("test", nodes.Test, _ENV.tests),
+    ):
+        for node in ast.find_all(node_type):
+            assert isinstance(node, nodes.Filter | nodes.Test)
+            if node.name not in known:
+                problems.append(
+                    TemplateProblem(
+                        node.lineno,
+                        f"template {name!r}: unknown {kind} {node.name!r}"
+                        f"{did_you_mean(node.name, known)}",
+                    )
+                )
+    return problems
+
+
+def _line(exc: BaseException) -> int:
+    return next(iter(reversed(list(template_lines(exc)))), 1)
+
+
+def _describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _missing(exc: UndefinedError) -> str:

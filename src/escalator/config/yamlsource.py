@@ -197,11 +197,7 @@ def _misaligned(file: str, text: str, line: int) -> Problem | None:
         return None
     here = lines[line - 1]
     above = next(
-        (
-            t
-            for t in reversed(lines[: line - 1])
-            if t.strip() and not t.lstrip().startswith("#")
-        ),
+        (t for t in reversed(lines[: line - 1]) if t.strip() and not t.lstrip().startswith("#")),
         None,
     )
     if above is None:
@@ -212,8 +208,7 @@ def _misaligned(file: str, text: str, line: int) -> Problem | None:
         file,
         line,
         n + 1,
-        f"invalid YAML: wrong indentation: {key!r} is indented {n} spaces, "
-        f"the key above it {m}",
+        f"invalid YAML: wrong indentation: {key!r} is indented {n} spaces, the key above it {m}",
     )
 
 
