@@ -57,6 +57,11 @@ class Metrics:
             registry=r,
         )
         self.open_tickets = Gauge("escalator_tickets_tracked", "Tickets in the cache", registry=r)
+        self.config_reload_rejected = Counter(
+            "escalator_config_reload_rejected",
+            "Config reloads refused as invalid (the old config is kept)",
+            registry=r,
+        )
         self._retry_stats: Callable[[], Mapping[str, RetryStats]] = dict
         r.register(_RetryCollector(self._current_retry_stats))
 

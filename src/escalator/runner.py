@@ -19,11 +19,11 @@ from pathlib import Path
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from connectors.errors import ConnectorError
-from escalator.config import ConfigError, load_config
+from escalator.config import ConfigError, Problem, load_config
 from escalator.config.yamlsource import config_files
 from escalator.cycle import CycleReport, Sidecar
 from escalator.http import poll_freshness
-from escalator.sources import build_sources
+from escalator.sources import build_sources, source_problems
 
 LEASE_NAME = "escalator-active"
 
@@ -61,6 +61,7 @@ class Runner:
             },
         )
         self._mtimes = self._config_mtimes()
+        self.config_rejected: tuple[datetime, list[Problem]] | None = None  # since, why
         self._stopping = threading.Event()
         # tickets named by webhooks, not yet re-read: one job drains them all, so a burst of
         # deliveries costs a few cycles, not one full re-plan each
@@ -223,15 +224,23 @@ class Runner:
             self.reload()
 
     def reload(self) -> bool:
-        """Apply a changed config if it is valid; otherwise keep running on the old one."""
+        """Apply a changed config if it is valid; otherwise keep running on the old one, log
+        each problem with its position, count it and show it on /readyz until a good edit."""
         if self.config_path is None:
             return False
         log = self.sidecar.log
         try:
             config = load_config(self.config_path)
+            problems = config.secret_problems() + source_problems(config)
+            if problems:
+                raise ConfigError(problems)
             sources = build_sources(config)
         except ConfigError as exc:
-            log.error("config.rejected", problems=[str(p) for p in exc.problems])
+            self._reject(exc.problems)
+            return False
+        except Exception as exc:  # a last guard: no edit may stop the service
+            where = str(self.config_path)
+            self._reject([Problem(where, 1, 1, f"{type(exc).__name__}: {exc}")])
             return False
         with self.sidecar.lock:
             old = self.sidecar.sources
@@ -242,10 +251,24 @@ class Runner:
                     source.connector.close()
         self.sidecar.learn_owners()  # and memories cached for the old policy are rebuilt
         self._schedule_polls()
-        # a fixed mapping may make quarantined records readable: try them now
-        self._scheduler.add_job(self._retry_quarantined, id="quarantine-reload")
+        self.config_rejected = None
+        if config.warnings:
+            log.warning("config.warnings", warnings=[str(w) for w in config.warnings])
         log.info("config.reloaded", version=config.policy.version)
         return True
+
+    def _reject(self, problems: Sequence[Problem]) -> None:
+        errors = [p for p in problems if p.severity == "error"] or list(problems)
+        if self.config_rejected is None:
+            self.config_rejected = (self.sidecar.clock(), errors)
+        else:
+            self.config_rejected = (self.config_rejected[0], errors)
+        self.sidecar.metrics.config_reload_rejected.inc()
+        self.sidecar.log.error(
+            "config.rejected",
+            problems=[str(p) for p in problems],
+            kept=self.sidecar.config.policy.version,
+        )
 
     # -- readiness --------------------------------------------------------------------------
     def readiness(self) -> dict[str, dict[str, object]]:
@@ -253,6 +276,10 @@ class Runner:
         checks: dict[str, dict[str, object]] = {
             "config": {"ok": True, "version": self.sidecar.config.policy.version}
         }
+        if self.config_rejected is not None:  # still serving on the old config: ready
+            since, problems = self.config_rejected
+            checks["config"]["detail"] = f"rejected since {since.isoformat()}"
+            checks["config"]["problems"] = [str(p) for p in problems]
         try:
             checks["store"] = {"ok": self.sidecar.store.ping()}
         except Exception as exc:
