@@ -8,17 +8,21 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connectors.emulation import SeedComment, SeedTicket
 from connectors.hubspot.emulator import HubSpotEmulator
+from connectors.hubspot.paths import ApiPaths
 from connectors.jira.emulator import JiraEmulator
 from connectors.zendesk.emulator import ZendeskEmulator
+
+if TYPE_CHECKING:
+    from escalator.config import Config
 
 
 @dataclass
@@ -253,6 +257,21 @@ class DemoWorld:
         for part in (self.zendesk, self.jira, self.hubspot):
             part.stop()
         self.chat.stop()
+
+
+HUBSPOT_API_ENV = "ESCALATOR_DEMO_HUBSPOT_API"
+
+
+def use_demo_hubspot_api(config: Config, env: Mapping[str, str]) -> str | None:
+    """``ESCALATOR_DEMO_HUBSPOT_API=v3|2026-09``: the HubSpot API version the demo speaks
+    (``ValueError`` for anything else)."""
+    version = env.get(HUBSPOT_API_ENV) or None
+    if version:
+        ApiPaths(version)
+    hubspot = config.located.data.get("sources", {}).get("hubspot")
+    if version and isinstance(hubspot, dict):
+        hubspot["api_version"] = version  # read by connector_settings like any YAML key
+    return version
 
 
 @contextmanager

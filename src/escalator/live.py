@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from collections import Counter
@@ -18,7 +19,7 @@ from engine.model import Action, Ticket
 from escalator.app import open_sidecar
 from escalator.config import ConfigError, load_config
 from escalator.cycle import CycleReport
-from escalator.demo import DemoWorld
+from escalator.demo import DemoWorld, use_demo_hubspot_api
 from escalator.runner import Runner
 from escalator.simulate_report import describe
 from escalator.store import open_store
@@ -32,9 +33,13 @@ def run_demo(config_path: Path, seconds: float, console: Console) -> int:
         env = world.env()
         try:
             config = load_config(config_path)
+            use_demo_hubspot_api(config, os.environ)
         except ConfigError as exc:
             for problem in exc.problems:
                 console.print(str(problem), markup=False)
+            return 2
+        except ValueError as exc:  # ESCALATOR_DEMO_HUBSPOT_API names no API version
+            console.print(f"ESCALATOR_DEMO_HUBSPOT_API: {exc}", markup=False)
             return 2
         console.rule("[bold]Escalation sidecar demo")
         console.print(
