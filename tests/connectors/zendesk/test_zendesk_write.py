@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 from zendesk_seeds import T0, seed_ticket
 
 from connectors.base import ActionStatus, marker_for
@@ -62,7 +63,8 @@ def test_all_write_kinds_in_one_coalesced_put(
     assert first["assignee_id"] == emulator.agent_id
     # the single-ticket PUT replaces the tags: the full list, computed from the ticket as read
     assert first["tags"] == ["keep-me", "escalated", "l2"]
-    assert "additional_tags" not in first and "remove_tags" not in first
+    assert "additional_tags" not in first
+    assert "remove_tags" not in first
     assert first["comment"] == {"body": "Escalated to tier 2", "public": False}
     assert first["metadata"] == {"escalation_sidecar": {"marker": marker_for(actions[4].key)}}
     assert first["safe_update"] is True
@@ -207,3 +209,50 @@ def test_per_ticket_update_limit_fails_without_blocking(
     assert result[0].status is ActionStatus.FAILED
     assert "RateLimited" in result[0].detail
     assert sleeps == []  # Retry-After (~600 s) exceeds max_wait: fail now, retry next cycle
+
+
+def test_single_ticket_put_ignores_tag_deltas_as_zendesk_documents(
+    emulator: ZendeskEmulator, connector: ZendeskConnector
+) -> None:
+    # "Adding tags to tickets without overwriting existing tags" (developer.zendesk.com):
+    # additional_tags/remove_tags work only on update_many; the old request lands nothing
+    (tid,) = emulator.seed([seed_ticket(0, labels=["vip"])])
+    token = connector.credentials.authorization()
+    old_request = {"ticket": {"additional_tags": ["escalation-l1"], "remove_tags": ["vip"]}}
+    answer = httpx.put(
+        f"{emulator.base_url}/api/v2/tickets/{tid}.json",
+        json=old_request,
+        headers={"Authorization": token},
+    )
+    assert answer.status_code == 200
+    assert emulator.record(tid)["tags"] == ["vip"]
+
+
+def test_a_persons_concurrent_tag_survives_409_reread_and_replan(
+    emulator: ZendeskEmulator, connector: ZendeskConnector
+) -> None:
+    (tid,) = emulator.seed([seed_ticket(0, labels=["vip"])])
+    read = connector.fetch(tid)
+    emulator.add_tags(tid, "customer-asked-for-callback")  # a person, after our read
+    ours = AddLabels(**_base(read, "l1"), labels=("escalation-l1",), level=1)
+    priority = SetPriority(
+        **_base(read, "p"), priority=Priority.HIGH, previous=Priority.NORMAL
+    )
+
+    stale = connector.apply(read, [ours, priority])
+
+    assert [r.status for r in stale] == [ActionStatus.CONFLICT] * 2
+    assert emulator.record(tid)["tags"] == ["vip", "customer-asked-for-callback"]
+    fresh = connector.fetch(tid)  # what the app does on CONFLICT: re-read, re-plan
+    again = connector.apply(fresh, [ours, priority])
+
+    assert [r.status for r in again] == [ActionStatus.APPLIED] * 2
+    tags = emulator.record(tid)["tags"]
+    assert sorted(tags) == ["customer-asked-for-callback", "escalation-l1", "vip"]
+    assert tags.count("escalation-l1") == 1
+    puts = [r.json()["ticket"] for r in emulator.server.calls("PUT", PUT)]
+    assert len(puts) == 2  # one refused, one landed: tags and priority in the same PUT
+    assert all(p["safe_update"] is True and "updated_stamp" in p for p in puts)
+    assert puts[1]["priority"] == "high"
+    assert sorted(puts[1]["tags"]) == ["customer-asked-for-callback", "escalation-l1", "vip"]
+    assert connector.fetch(tid).labels == frozenset(tags)
