@@ -21,11 +21,12 @@ from connectors.jira.settings import Settings
 from connectors.retry import RetryPolicy
 
 T = TypeVar("T")
-API = "/rest/api/3"
+SERVICE_DESK = "/rest/servicedeskapi"
 
 
 class JiraClient:
-    """Jira REST v3 (ADF bodies) for one site; counts the HTTP attempts it makes."""
+    """Jira Cloud REST v3 (ADF bodies) or Data Center REST v2 (wiki text) for one site; counts
+    the HTTP attempts it makes."""
 
     def __init__(
         self,
@@ -37,6 +38,7 @@ class JiraClient:
         self.settings = settings
         self.retry = retry
         self.requests_made = 0
+        self.api = settings.api_path
         self._auth = JiraAuth.from_settings(settings)
         self._sdk: JIRA | None = None
         self._http = http or httpx.Client(
@@ -59,7 +61,8 @@ class JiraClient:
 
     def _build_sdk(self) -> JIRA:
         kwargs = self._auth.sdk_kwargs()
-        options: dict[str, Any] = {"rest_api_version": "3", "check_update": False}
+        version = "3" if self.settings.is_cloud else "2"
+        options: dict[str, Any] = {"rest_api_version": version, "check_update": False}
         options.update(kwargs.pop("options", {}))
         return JIRA(
             server=self.settings.site_url,
@@ -95,13 +98,16 @@ class JiraClient:
         *,
         params: dict[str, str] | None = None,
         json: Any = None,
+        headers: dict[str, str] | None = None,
     ) -> Any:
         """One JSON request through httpx; the parsed body, or None for 204."""
 
         def attempt() -> Any:
             self.requests_made += 1
             try:
-                response = self._http.request(method, path, params=params, json=json)
+                response = self._http.request(
+                    method, path, params=params, json=json, headers=headers
+                )
             except httpx.TransportError as exc:
                 raise error_for(None, {}, type(exc).__name__) from None
             if response.status_code >= 400:
@@ -119,12 +125,14 @@ class JiraClient:
         if self._sdk is not None:
             self._sdk._session.close()  # JIRA.close is untyped; this is all it does
 
-    # -- reads (SDK) ---------------------------------------------------------------------
+    # -- reads ---------------------------------------------------------------------------
     def myself(self) -> dict[str, Any]:
-        return self.sdk_call(lambda j: j.myself())
+        result: dict[str, Any] = self.http_call("GET", f"{self.api}/myself")
+        return result
 
-    def is_cloud(self) -> bool:
-        return bool(self.sdk.deploymentType == "Cloud")
+    def fields(self) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self.http_call("GET", f"{self.api}/field")
+        return result
 
     def search_page(
         self,
@@ -136,7 +144,7 @@ class JiraClient:
         expand: str | None = None,
         properties: str | None = None,
     ) -> dict[str, Any]:
-        """One page of ``GET /rest/api/3/search/jql`` (enhanced search, ``nextPageToken``)."""
+        """One page of ``GET /rest/api/3/search/jql`` (Cloud enhanced search, ``nextPageToken``)."""
         page = self.sdk_call(
             lambda j: j.enhanced_search_issues(
                 jql,
@@ -153,6 +161,27 @@ class JiraClient:
         result: dict[str, Any] = page
         return result
 
+    def search_offset(
+        self,
+        jql: str,
+        *,
+        start_at: int,
+        max_results: int,
+        fields: list[str],
+        expand: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of Data Center ``GET /rest/api/2/search`` (``startAt``/``total`` paging)."""
+        params = {
+            "jql": jql,
+            "startAt": str(start_at),
+            "maxResults": str(max_results),
+            "fields": ",".join(fields),
+        }
+        if expand:
+            params["expand"] = expand
+        result: dict[str, Any] = self.http_call("GET", f"{self.api}/search", params=params)
+        return result
+
     def issue(
         self, key: str, *, fields: list[str], expand: str | None, properties: str | None = None
     ) -> dict[str, Any]:
@@ -167,41 +196,67 @@ class JiraClient:
         size = self.settings.comment_page_size
         out: list[dict[str, Any]] = []
         while True:
-            start = len(out)
+            params = {
+                "startAt": str(len(out)),
+                "maxResults": str(size),
+                "orderBy": "created",
+                "expand": "properties",
+            }
+            page = self.http_call("GET", f"{self.api}/issue/{key}/comment", params=params)
+            batch = list(page.get("comments") or [])
+            out.extend(batch)
+            if not batch or len(out) >= int(page.get("total") or 0):
+                return out
 
-            def page_at(j: JIRA, start: int = start) -> list[Any]:
-                return list(
-                    j.comments(
-                        key,
-                        expand="properties",
-                        start_at=start,
-                        max_results=size,
-                        order_by="created",
-                    )
-                )
+    def changelog(self, key: str) -> list[dict[str, Any]]:
+        """Every history entry of ``key``: Cloud pages ``/changelog``; Data Center has no such
+        resource and returns the whole changelog with the issue."""
+        if not self.settings.is_cloud:
+            raw = self.issue(key, fields=["updated"], expand="changelog")
+            return list((raw.get("changelog") or {}).get("histories") or [])
+        size = self.settings.changelog_page_size
+        out: list[dict[str, Any]] = []
+        while True:
+            params = {"startAt": str(len(out)), "maxResults": str(size)}
+            page = self.http_call("GET", f"{self.api}/issue/{key}/changelog", params=params)
+            batch = list(page.get("values") or [])
+            out.extend(batch)
+            if not batch or page.get("isLast") is True or len(out) >= int(page.get("total") or 0):
+                return out
 
-            page = self.sdk_call(page_at)
-            out.extend(c.raw for c in page)
-            if len(page) < size:
+    def customers(self, service_desk: str) -> list[dict[str, Any]]:
+        """The service desk's customers (JSM API, ``start``/``limit``/``isLastPage`` paging)."""
+        out: list[dict[str, Any]] = []
+        while True:
+            page = self.http_call(
+                "GET",
+                f"{SERVICE_DESK}/servicedesk/{service_desk}/customer",
+                params={"start": str(len(out)), "limit": "50"},
+                headers={"X-ExperimentalApi": "opt-in"},  # the customer list is experimental
+            )
+            batch = list(page.get("values") or [])
+            out.extend(batch)
+            if not batch or page.get("isLastPage", True):
                 return out
 
     def statuses(self) -> list[dict[str, Any]]:
-        return [s.raw for s in self.sdk_call(lambda j: j.statuses())]
+        result: list[dict[str, Any]] = self.http_call("GET", f"{self.api}/status")
+        return result
 
     # -- writes (httpx) ------------------------------------------------------------------
     def edit_issue(self, key: str, body: dict[str, Any]) -> None:
         # httpx: the SDK's Issue.update needs a fetched Issue and re-GETs it after the PUT;
         # one PUT is all an edit needs.
         notify = "true" if self.settings.notify_users else "false"
-        self.http_call("PUT", f"{API}/issue/{key}", params={"notifyUsers": notify}, json=body)
+        self.http_call("PUT", f"{self.api}/issue/{key}", params={"notifyUsers": notify}, json=body)
 
     def add_comment(
-        self, key: str, body: dict[str, Any], properties: list[dict[str, Any]]
+        self, key: str, body: dict[str, Any] | str, properties: list[dict[str, Any]]
     ) -> dict[str, Any]:
         # httpx: the SDK's add_comment can only add the JSM internal flag, not our marker property.
         payload = {"body": body, "properties": properties}
         result: dict[str, Any] = self.http_call(
-            "POST", f"{API}/issue/{key}/comment", params={"expand": "properties"}, json=payload
+            "POST", f"{self.api}/issue/{key}/comment", params={"expand": "properties"}, json=payload
         )
         return result
 
@@ -211,12 +266,13 @@ class JiraClient:
         # httpx: the SDK's create_issue cannot send entity properties with the create (so the
         # marker would need a second, crash-prone call) and re-GETs the new issue.
         result: dict[str, Any] = self.http_call(
-            "POST", f"{API}/issue", json={"fields": fields, "properties": properties}
+            "POST", f"{self.api}/issue", json={"fields": fields, "properties": properties}
         )
         return result
 
     def upsert_remote_link(self, key: str, link: dict[str, Any]) -> dict[str, Any]:
         # httpx: the SDK's add_remote_link first lists application links (admin-only, a wasted
         # call and a warning for everyone else).
-        result: dict[str, Any] = self.http_call("POST", f"{API}/issue/{key}/remotelink", json=link)
+        path = f"{self.api}/issue/{key}/remotelink"
+        result: dict[str, Any] = self.http_call("POST", path, json=link)
         return result

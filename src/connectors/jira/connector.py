@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
-from typing import Any
 
 from connectors.base import ActionResult, PullResult, WebhookEvent
 from connectors.jira.client import JiraClient
@@ -12,6 +11,7 @@ from connectors.jira.links import LinkedIssues
 from connectors.jira.mapping import IssueMapper, issue_fields
 from connectors.jira.pull import IssuePull
 from connectors.jira.settings import Settings
+from connectors.jira.site import SiteFacts
 from connectors.jira.webhook import JiraWebhookVerifier
 from connectors.jira.write import IssueWriter
 from connectors.retry import RetryPolicy
@@ -23,7 +23,7 @@ def _utcnow() -> datetime:
 
 
 class JiraConnector:
-    """Jira Cloud / JSM, REST v3. Ticket ids are issue keys (``SUP-12``)."""
+    """Jira Cloud / JSM (REST v3) or Data Center (REST v2). Ticket ids are issue keys."""
 
     system = "jira"
 
@@ -41,9 +41,21 @@ class JiraConnector:
         self.client = client or JiraClient(settings, retry=retry)
         self._statuses: dict[str, str] | None = None
         self._sidecar_known = False
-        self.mapper = IssueMapper(settings, status_category=self._status_category)
-        self._pull = IssuePull(self.client, settings, self.mapper, source=name, now=now)
-        self._links = LinkedIssues(self.client, settings)
+        self.site = SiteFacts(
+            settings,
+            myself=self.client.myself,
+            fields=self.client.fields,
+            customers=self.client.customers,
+        )
+        self.mapper = IssueMapper(
+            settings,
+            status_category=self._status_category,
+            custom=lambda: self.site.fields,
+            is_customer=self.site.is_customer,
+            source=name,
+        )
+        self._pull = IssuePull(self.client, settings, self.mapper, self.site, source=name, now=now)
+        self._links = LinkedIssues(self.client, settings, self.site, now=now)
         self._writer = IssueWriter(self.client, settings, create_linked=self._links.create)
         secret = (
             settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
@@ -66,8 +78,10 @@ class JiraConnector:
 
     def fetch(self, ticket_id: str) -> Ticket:
         self._know_sidecar()
-        raw = self.client.issue(ticket_id, fields=issue_fields(self.settings), expand="changelog")
-        return self.mapper.ticket(raw, self.client.comments(ticket_id))
+        fields = issue_fields(self.site.fields)
+        raw = self.client.issue(ticket_id, fields=fields, expand="changelog")
+        histories = self._pull.histories_of(raw)
+        return self.mapper.map(raw, self.client.comments(ticket_id), histories).ticket
 
     def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
         return self._writer.apply(ticket, actions)
@@ -89,10 +103,9 @@ class JiraConnector:
 
     # -- lookups, once per connector -----------------------------------------------------
     def _know_sidecar(self) -> None:
-        """The API user's accountId: comments and changes by it are the sidecar's own."""
+        """The API user's id: comments and changes by it are the sidecar's own."""
         if not self._sidecar_known:
-            me: dict[str, Any] = self.client.myself()
-            self.mapper.sidecar_account = me.get("accountId")
+            self.mapper.sidecar_account = self.site.account
             self._sidecar_known = True
 
     def _status_category(self, name: str) -> str | None:

@@ -1,9 +1,29 @@
-"""A Jira Cloud (REST v3, JSM flavoured) emulator on 127.0.0.1, for tests, the demo and benchmarks.
+"""A Jira emulator on 127.0.0.1 (JSM flavoured), for tests, the demo and benchmarks, in two
+flavours:
 
-It serves exactly what the connector and the ``jira`` SDK call: serverInfo (``deploymentType``
-Cloud), the field list, enhanced search with ``nextPageToken`` (the old ``/search`` answers 410),
-issue GET/PUT/POST, comments with entity properties, remote links, priorities, statuses and
-``myself``. Bodies are ADF; errors are ``{"errorMessages": [...], "errors": {...}}``.
+- ``cloud``: REST v3. serverInfo (``deploymentType`` Cloud), the field list, enhanced search
+  with ``nextPageToken`` (the old ``/search`` answers 410), paged changelogs, ADF bodies, users
+  by ``accountId`` with ``accountType``. Follows the Cloud OpenAPI in ``shared/specs/jira``.
+- ``datacenter``: REST v2 only, following Atlassian's Jira Data Center references:
+  search with ``startAt``/``maxResults``/``total`` (default page 50)
+  https://support.atlassian.com/jira/kb/
+  how-to-use-the-maxresults-api-parameter-for-jira-issue-search-rest-api ;
+  comment bodies as wiki text
+  https://developer.atlassian.com/server/jira/platform/jira-rest-api-example-add-comment-8946422 ;
+  Personal Access Tokens as ``Authorization: Bearer``
+  https://confluence.atlassian.com/enterprise/using-personal-access-tokens-1026032365.html ;
+  webhooks signed ``X-Hub-Signature: sha256=<hex HMAC>`` when a secret is set (Jira DC 10+)
+  https://confluence.atlassian.com/adminjiraserver/managing-webhooks-938846912.html ;
+  the JSM customer list https://developer.atlassian.com/server/jira-servicedesk/rest/v1103/ .
+  Users carry ``key``/``name``, no ``accountId``/``accountType``; priorities are Blocker..Trivial.
+  No machine-readable Data Center spec is stored beside the repository, so there is no DC
+  contract test; these pages are what the routes follow.
+
+Realistic mode (the default) sends what real sites send: agent-reported tickets, an automation
+(``app``) auto-reply, JSM's own low-id fields, custom field ids of this site only, nulls,
+timestamps at the site's own offset (``-0800``), long changelogs embedded only a first page, an
+API user in a zone behind UTC (JQL dates are read in that zone, as Jira does).
+Errors are ``{"errorMessages": [...], "errors": {...}}``.
 """
 
 from __future__ import annotations
@@ -16,7 +36,9 @@ import uuid
 from collections.abc import Sequence
 from copy import deepcopy
 from datetime import datetime, timedelta
-from typing import Any
+from email.utils import format_datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
 
 from connectors.emulation import (
     Emulator,
@@ -27,10 +49,21 @@ from connectors.emulation import (
     SeedTicket,
 )
 from connectors.jira.adf import to_adf
-from connectors.jira.cursor import format_jira_time
+from connectors.jira.cursor import parse_jira_time
 from connectors.jira.emulator_jql import JqlError, parse
+from connectors.jira.emulator_samples import (
+    AUTO_REPLY,
+    AUTOMATION_NAME,
+    FIELD_NAMES,
+    JSM_FIELDS,
+    REALISTIC_CUSTOM,
+    TIDY_CUSTOM,
+    custom_schema,
+    rank_item,
+)
 from connectors.jira.webhook import sign
 
+Flavour = Literal["cloud", "datacenter"]
 EMAIL = "sidecar@example.com"
 API_TOKEN = "jira-emulator-token"
 PAT = "jira-emulator-pat"
@@ -40,6 +73,16 @@ SIDECAR_ACCOUNT = "5f00sidecar0000000000001"
 AGENT_ACCOUNT = "5f00agent000000000000001"
 TIER2_ACCOUNT = "5f00tier2000000000000001"
 EXEC_ACCOUNT = "5f00exec0000000000000001"
+AUTOMATION_ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"  # Atlassian's automation app
+# Data Center users are named, not numbered
+DC_ACCOUNTS = {
+    SIDECAR_ACCOUNT: "escalation-sidecar",
+    AGENT_ACCOUNT: "alex.agent",
+    TIER2_ACCOUNT: "tier.two",
+    EXEC_ACCOUNT: "erin.exec",
+    AUTOMATION_ACCOUNT: "automation",
+}
+SERVICE_DESK_ID = "1"
 EMBEDDED_COMMENTS = 20  # emulator's choice: search embeds at most this many comments
 V = r"/rest/api/(?P<v>[23])"
 
@@ -71,20 +114,18 @@ STATUS_NAMES = {  # normalised status -> the workflow status a person would pick
     "solved": "Resolved",
     "closed": "Closed",
 }
-_PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
+_CLOUD_PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
+_SERVER_PRIORITIES = {"Blocker": "1", "Critical": "2", "Major": "3", "Minor": "4", "Trivial": "5"}
 PRIORITY_NAMES = {"urgent": "Highest", "high": "High", "normal": "Medium", "low": "Low"}
+SERVER_PRIORITY_NAMES = {"urgent": "Blocker", "high": "Critical", "normal": "Major", "low": "Minor"}
 GROUPS: dict[str, dict[str, str]] = {
     "Tier 2 Support": {"assignee": TIER2_ACCOUNT},
     "Support Managers": {"component": "Support Managers"},
     "Executive Escalations": {"assignee": EXEC_ACCOUNT},
 }
-CUSTOM = {
-    "category": "customfield_10050",
-    "customer_tier": "customfield_10051",
-    "affected_users": "customfield_10052",
-    "organization": "customfield_10002",
-}
+CUSTOM = dict(TIDY_CUSTOM)  # the tidy site's ids; a realistic site has its own (``custom``)
 _PROJECTS = {"SUP": "10000", "ENG": "10001"}
+_MISSING_KEY = "An issue with key '{}' does not exist for field 'key'."
 
 
 def _error(status: int, *messages: str, **errors: str) -> Response:
@@ -106,74 +147,156 @@ class JiraServer(EmulatorServer):
 class JiraEmulator(Emulator):
     """In-memory Jira site: projects SUP (service desk) and ENG (engineering)."""
 
-    def __init__(self, *, page_size: int = 100, webhook_url: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        page_size: int = 100,
+        webhook_url: str | None = None,
+        flavour: Flavour = "cloud",
+        realistic: bool = True,
+        embedded_histories: int = 100,
+        user_zone: str | None = None,
+        site_zone: str | None = None,
+    ) -> None:
         self.server = JiraServer("jira")
+        self.flavour: Flavour = flavour
+        self.realistic = realistic
         self.page_size = page_size
+        self.embedded_histories = embedded_histories  # search and GET embed this many
         self.webhook_url = webhook_url
+        # the API user's profile zone (JQL dates are read in it) and the site's own offset
+        self.user_zone = user_zone or ("America/Los_Angeles" if realistic else "Europe/London")
+        self.site_zone = ZoneInfo(site_zone or ("America/Los_Angeles" if realistic else "UTC"))
+        self.custom = dict(REALISTIC_CUSTOM if realistic else TIDY_CUSTOM)
+        self.priorities = _SERVER_PRIORITIES if flavour == "datacenter" else _CLOUD_PRIORITIES
+        if realistic:  # an older site carries both schemes' names
+            self.priorities = {**_CLOUD_PRIORITIES, **_SERVER_PRIORITIES}
+        self.priority_names = SERVER_PRIORITY_NAMES if flavour == "datacenter" else PRIORITY_NAMES
         self._lock = threading.RLock()
         self._issues: dict[str, dict[str, Any]] = {}
         self._comments: dict[str, list[dict[str, Any]]] = {}
         self._issue_props: dict[str, dict[str, Any]] = {}
         self._links: dict[str, list[dict[str, Any]]] = {}
         self._users: dict[str, dict[str, Any]] = {}
+        self._customers: list[str] = []  # the service desk's customer list
         self._next_number = {p: 1 for p in _PROJECTS}
         self._next_id = 10000
         self._version = 0
+        self._seeded = 0
         self._search_cache: tuple[str, int, list[dict[str, Any]]] | None = None
+        self._failing_pages: dict[int, tuple[int, int]] = {}  # page index -> (status, times)
         for account, name, kind in (
             (SIDECAR_ACCOUNT, "Escalation Sidecar", "atlassian"),
             (AGENT_ACCOUNT, "Alex Agent", "atlassian"),
             (TIER2_ACCOUNT, "Tier Two", "atlassian"),
             (EXEC_ACCOUNT, "Erin Executive", "atlassian"),
+            (AUTOMATION_ACCOUNT, AUTOMATION_NAME, "app"),
         ):
             self._user(account, name, kind)
         self._routes()
 
+    # -- identities ---------------------------------------------------------------------------
+    def account(self, cloud_id: str) -> str:
+        """How this site names one of the emulator's people (Data Center: a username)."""
+        return DC_ACCOUNTS.get(cloud_id, cloud_id) if self.flavour == "datacenter" else cloud_id
+
+    @property
+    def api(self) -> str:
+        return "/rest/api/3" if self.flavour == "cloud" else "/rest/api/2"
+
+    def _stamp(self, at: datetime) -> str:
+        """Jira's form at the site's own offset: ``2026-11-20T01:00:00.000-0800``."""
+        local = at.astimezone(self.site_zone)
+        return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + (
+            local.strftime("%z")
+        )
+
+    def _body(self, text: str) -> Any:
+        """A comment or description body: ADF on Cloud v3, wiki text on Data Center v2."""
+        return to_adf(text) if self.flavour == "cloud" else text
 
     # -- people's side ---------------------------------------------------------------------
     def seed(self, tickets: Sequence[SeedTicket]) -> list[str]:
         keys: list[str] = []
         with self._lock:
             for seed in tickets:
-                reporter = self._customer(seed.requester)
+                self._seeded += 1
+                customer = self._customer(seed.requester)
+                # realistic: every third ticket was reported by an agent (a phone call)
+                by_agent = self.realistic and self._seeded % 3 == 0
+                reporter = self._users[self.account(AGENT_ACCOUNT)] if by_agent else customer
                 key, issue = self._new_issue("SUP")
                 status_name = STATUS_NAMES[seed.status]
                 last = max([seed.created_at, *(c.at for c in seed.comments)])
                 issue["fields"].update(
                     {
                         "summary": seed.title,
+                        "description": self._body(f"{seed.title}.") if self.realistic else None,
                         "issuetype": {"id": "10100", "name": "Service Request"},
                         "status": self._status(status_name),
-                        "priority": self._priority(PRIORITY_NAMES[seed.priority]),
+                        "priority": self._priority(self.priority_names[seed.priority]),
                         "labels": list(seed.labels),
                         "reporter": reporter,
-                        "created": format_jira_time(seed.created_at),
-                        "updated": format_jira_time(seed.updated_at or last),
-                        CUSTOM["category"]: _option(seed.category),
-                        CUSTOM["customer_tier"]: _option(seed.customer_tier),
-                        CUSTOM["affected_users"]: (
-                            float(seed.affected_users) if seed.affected_users is not None else None
-                        ),
-                        CUSTOM["organization"]: (
-                            [{"id": _short_id(seed.organization), "name": seed.organization}]
-                            if seed.organization
-                            else []
-                        ),
+                        "created": self._stamp(seed.created_at),
+                        "updated": self._stamp(seed.updated_at or last),
+                        **self._custom_values(seed),
                     }
                 )
+                if self.realistic:
+                    self._realistic_extras(key, seed.created_at)
                 for comment in seed.comments:
-                    self._comment(key, comment, reporter)
+                    self._comment(key, comment, customer)
                 keys.append(key)
             self._version += 1
         for key in keys:
             self._announce(key, "jira:issue_created")
         return keys
 
+    def _custom_values(self, seed: SeedTicket) -> dict[str, Any]:
+        ids = self.custom
+        users = seed.affected_users
+        tier = _option(seed.customer_tier)
+        values: dict[str, Any] = {
+            ids["category"]: _option(seed.category),
+            ids["customer_tier"]: tier,
+            ids["affected_users"]: float(users) if users is not None else None,
+            ids["organization"]: (
+                [{"id": _short_id(seed.organization), "name": seed.organization}]
+                if seed.organization
+                else []
+            ),
+        }
+        if self.realistic:
+            values[ids["customer_tier"]] = [tier] if tier else None  # a multi-select
+            values[ids["affected_users"]] = f"{users:,}" if users is not None else None  # text
+            for field_id, _, _, value in JSM_FIELDS:
+                values[field_id] = deepcopy(value)
+            values.update({"duedate": None, "resolution": None, "environment": None})
+        return values
+
+    def _realistic_extras(self, key: str, created: datetime) -> None:
+        """The automation's public auto-reply, and board rankings that make a long changelog."""
+        bot = self.account(AUTOMATION_ACCOUNT)
+        self._store_comment(key, bot, self._body(AUTO_REPLY), created + timedelta(seconds=1), {},
+                            public=True)  # fmt: skip
+        for i in range(6):
+            self._history(key, bot, [rank_item()], at=created + timedelta(seconds=2 + i))
+
     def add_comment(self, ticket_id: str, comment: SeedComment) -> None:
         with self._lock:
-            issue = self._issues[ticket_id]
-            self._comment(ticket_id, comment, issue["fields"]["reporter"])
+            self._comment(ticket_id, comment, self._requester(ticket_id))
             self._touch(ticket_id, max(comment.at, self._updated(ticket_id)))
+        self._announce(ticket_id, "comment_created")
+
+    def add_comment_by(
+        self, ticket_id: str, author: str, body: str, at: datetime, *, public: bool = True
+    ) -> None:
+        """A comment by a given account (an app, an agent who reported the issue...)."""
+        with self._lock:
+            props = {} if public else {"sd.public.comment": {"internal": True}}
+            self._store_comment(ticket_id, self.account(author), self._body(body), at, props,
+                                public=public)  # fmt: skip
+            self._touch(ticket_id, max(at, self._updated(ticket_id)))
         self._announce(ticket_id, "comment_created")
 
     def update(
@@ -183,6 +306,7 @@ class JiraEmulator(Emulator):
         status: str | None = None,
         priority: str | None = None,
         group: str | None = None,
+        priority_name: str | None = None,
     ) -> None:
         with self._lock:
             fields = self._issues[ticket_id]["fields"]
@@ -193,15 +317,15 @@ class JiraEmulator(Emulator):
                 fields["status"] = new
                 resolved = new["statusCategory"]["key"] == "done"
                 fields["resolutiondate"] = (
-                    format_jira_time(self.server.clock.now()) if resolved else None
+                    self._stamp(self.server.clock.now()) if resolved else None
                 )
-            if priority is not None:
-                new = self._priority(PRIORITY_NAMES[priority])
+            if priority is not None or priority_name is not None:
+                new = self._priority(priority_name or self.priority_names[str(priority)])
                 items.append(_item("priority", fields["priority"], new))
                 fields["priority"] = new
             if group is not None:
                 items += self._set_group(fields, GROUPS[group])
-            self._history(ticket_id, AGENT_ACCOUNT, items)
+            self._history(ticket_id, self.account(AGENT_ACCOUNT), items)
             self._touch(ticket_id)
         self._announce(ticket_id, "jira:issue_updated")
 
@@ -211,10 +335,19 @@ class JiraEmulator(Emulator):
             self._issues[ticket_id]["fields"][field] = value
             self._version += 1
 
+    def set_field(self, ticket_id: str, logical: str, value: Any) -> None:
+        """Put a raw value in one of our custom fields (``category``, ``affected_users``...)."""
+        self.corrupt(ticket_id, self.custom[logical], value)
+
+    def fail_search_page(self, page: int, *, status: int = 500, times: int = 1) -> None:
+        """The ``page``-th page (0-based) of every search answers ``status``, ``times`` times."""
+        with self._lock:
+            self._failing_pages[page] = (status, times)
+
     # -- inspection --------------------------------------------------------------------------
     def record(self, ticket_id: str) -> dict[str, Any]:
         with self._lock:
-            return self._render(self._issues[ticket_id], ["*all"], {"changelog"}, [])
+            return self._render(self._issues[ticket_id], ["*all"], {"changelog"}, [], full=True)
 
     def comments(self, ticket_id: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -234,22 +367,29 @@ class JiraEmulator(Emulator):
 
     # -- configuration for the connector ----------------------------------------------------
     def settings(self, name: str = "jira") -> dict[str, Any]:
-        return {
+        groups = {
+            group: {k: (self.account(v) if k == "assignee" else v) for k, v in target.items()}
+            for group, target in GROUPS.items()
+        }
+        out: dict[str, Any] = {
             "url": self.base_url,
-            "auth": "basic",
-            "email": EMAIL,
-            "api_token": API_TOKEN,
             "projects": ["SUP"],
             "webhook_secret": WEBHOOK_SECRET,
-            "fields": dict(CUSTOM),
-            "groups": deepcopy(GROUPS),
+            "service_desk_id": SERVICE_DESK_ID,
+            "groups": groups,
         }
+        if self.flavour == "datacenter":
+            out.update({"flavour": "datacenter", "auth": "pat", "pat": PAT})
+        else:
+            out.update({"auth": "basic", "email": EMAIL, "api_token": API_TOKEN})
+        return out
 
     def env(self) -> dict[str, str]:
         return {
             "JIRA_URL": self.base_url,
             "JIRA_EMAIL": EMAIL,
             "JIRA_API_TOKEN": API_TOKEN,
+            "JIRA_PAT": PAT,
             "JIRA_WEBHOOK_SECRET": WEBHOOK_SECRET,
         }
 
@@ -258,9 +398,10 @@ class JiraEmulator(Emulator):
         headers = {
             "Content-Type": "application/json",
             "X-Hub-Signature": sign(WEBHOOK_SECRET.encode(), body),
-            "X-Atlassian-Webhook-Identifier": str(uuid.uuid4()),
-            "X-Atlassian-Webhook-Retry": "0",
         }
+        if self.flavour == "cloud":  # Data Center sends no delivery identifier
+            headers["X-Atlassian-Webhook-Identifier"] = str(uuid.uuid4())
+            headers["X-Atlassian-Webhook-Retry"] = "0"
         return headers, body
 
     def rate_limit(
@@ -271,50 +412,69 @@ class JiraEmulator(Emulator):
         retry_after: float = 1,
         count: int = 1,
         reason: str = "jira-burst-based",
+        http_date: bool = False,
     ) -> None:
-        """The next ``count`` matching requests get Jira's 429 with its rate-limit headers."""
-        reset = self.server.clock.now() + timedelta(minutes=1)
+        """The next ``count`` matching requests get Jira's 429 with its rate-limit headers;
+        ``Retry-After`` in seconds, or as an HTTP-date ``retry_after`` seconds from now."""
+        now = self.server.clock.now()
+        reset = now + timedelta(minutes=1)
+        headers = {
+            "X-RateLimit-Limit": "100",
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"),
+            "X-RateLimit-NearLimit": "true",
+            "RateLimit-Reason": reason,
+        }
+        if http_date:
+            headers["Retry-After"] = format_datetime(now + timedelta(seconds=retry_after), True)
         self.server.inject(
             method,
             path_pattern,
             status=429,
             count=count,
-            retry_after=retry_after,
-            headers={
-                "X-RateLimit-Limit": "100",
-                "X-RateLimit-Remaining": "0",
-                "X-RateLimit-Reset": reset.strftime("%Y-%m-%dT%H:%MZ"),
-                "X-RateLimit-NearLimit": "true",
-                "RateLimit-Reason": reason,
-            },
+            retry_after=None if http_date else retry_after,
+            headers=headers,
         )
 
     # -- HTTP --------------------------------------------------------------------------------
     def _routes(self) -> None:
         route = self.server.route
-        route("GET", f"{V}/serverInfo")(self._guard(self._server_info))
-        route("GET", f"{V}/field")(self._guard(self._fields))
-        route("GET", f"{V}/myself")(self._guard(self._myself))
-        route("GET", f"{V}/priority")(self._guard(self._priorities))
-        route("GET", f"{V}/status")(self._guard(self._statuses))
-        route("GET", f"{V}/search/jql")(self._guard(self._search))
-        route("GET", f"{V}/search")(self._guard(self._search_gone))
-        route("POST", f"{V}/search")(self._guard(self._search_gone))
-        route("POST", f"{V}/issue")(self._guard(self._create))
-        route("GET", f"{V}/issue/(?P<key>[^/]+)")(self._guard(self._get_issue))
-        route("PUT", f"{V}/issue/(?P<key>[^/]+)")(self._guard(self._edit))
-        route("GET", f"{V}/issue/(?P<key>[^/]+)/comment")(self._guard(self._list_comments))
-        route("POST", f"{V}/issue/(?P<key>[^/]+)/comment")(self._guard(self._add_comment))
-        route("GET", f"{V}/comment/(?P<id>[^/]+)/properties/(?P<prop>[^/]+)")(
+        v = r"/rest/api/(?P<v>3)" if self.flavour == "cloud" else r"/rest/api/(?P<v>2)"
+        route("GET", f"{V}/serverInfo")(self._guard(self._server_info))  # the SDK asks v2
+        route("GET", f"{v}/field")(self._guard(self._fields))
+        route("GET", f"{v}/myself")(self._guard(self._myself))
+        route("GET", f"{v}/priority")(self._guard(self._priorities))
+        route("GET", f"{v}/status")(self._guard(self._statuses))
+        if self.flavour == "cloud":
+            route("GET", f"{v}/search/jql")(self._guard(self._search))
+            route("GET", f"{V}/search")(self._guard(self._search_gone))
+            route("POST", f"{V}/search")(self._guard(self._search_gone))
+            route("GET", f"{v}/issue/(?P<key>[^/]+)/changelog")(self._guard(self._changelog))
+        else:
+            route("GET", f"{v}/search")(self._guard(self._search_offset))
+        route("POST", f"{v}/issue")(self._guard(self._create))
+        route("GET", f"{v}/issue/(?P<key>[^/]+)")(self._guard(self._get_issue))
+        route("PUT", f"{v}/issue/(?P<key>[^/]+)")(self._guard(self._edit))
+        route("GET", f"{v}/issue/(?P<key>[^/]+)/comment")(self._guard(self._list_comments))
+        route("POST", f"{v}/issue/(?P<key>[^/]+)/comment")(self._guard(self._add_comment))
+        route("GET", f"{v}/comment/(?P<id>[^/]+)/properties/(?P<prop>[^/]+)")(
             self._guard(self._comment_property)
         )
-        route("POST", f"{V}/issue/(?P<key>[^/]+)/remotelink")(self._guard(self._remote_link))
+        route("POST", f"{v}/issue/(?P<key>[^/]+)/remotelink")(self._guard(self._remote_link))
+        route("GET", r"/rest/servicedeskapi/servicedesk/(?P<desk>[^/]+)/customer")(
+            self._guard(self._service_desk_customers)
+        )
 
     def _guard(self, handler: Any) -> Any:
         def checked(request: Request) -> Response:
             given = request.headers.get("authorization", "")
             basic = "Basic " + base64.b64encode(f"{EMAIL}:{API_TOKEN}".encode()).decode()
-            if given not in (basic, f"Bearer {PAT}", f"Bearer {OAUTH_TOKEN}"):
+            accepted = (
+                (basic, f"Bearer {PAT}", f"Bearer {OAUTH_TOKEN}")
+                if self.flavour == "cloud"
+                else (f"Bearer {PAT}",)  # Data Center: Personal Access Tokens
+            )
+            if given not in accepted:
                 return _error(
                     401,
                     "You are not authenticated. Authentication required to perform this operation.",
@@ -327,17 +487,18 @@ class JiraEmulator(Emulator):
 
     def _server_info(self, request: Request) -> Response:
         now = self.server.clock.now()
+        cloud = self.flavour == "cloud"
         return Response(
             200,
             {
                 "baseUrl": self.base_url,
                 "displayUrl": self.base_url,
-                "version": "1001.0.0-SNAPSHOT",
-                "versionNumbers": [1001, 0, 0],
-                "deploymentType": "Cloud",
-                "buildNumber": 100281,
+                "version": "1001.0.0-SNAPSHOT" if cloud else "10.3.2",
+                "versionNumbers": [1001, 0, 0] if cloud else [10, 3, 2],
+                "deploymentType": "Cloud" if cloud else "Server",
+                "buildNumber": 100281 if cloud else 10030002,
                 "buildDate": "2026-11-01T00:00:00.000+0000",
-                "serverTime": format_jira_time(now),
+                "serverTime": self._stamp(now),
                 "scmInfo": "57a0ca5b",
                 "serverTitle": "Jira",
             },
@@ -345,22 +506,10 @@ class JiraEmulator(Emulator):
 
     def _fields(self, request: Request) -> Response:
         system = [
-            "summary",
-            "status",
-            "priority",
-            "labels",
-            "assignee",
-            "reporter",
-            "components",
-            "created",
-            "updated",
-            "comment",
-            "resolutiondate",
-            "statuscategorychangedate",
-            "project",
-            "issuetype",
-            "description",
-        ]
+            "summary", "status", "priority", "labels", "assignee", "reporter", "components",
+            "created", "updated", "comment", "resolutiondate", "statuscategorychangedate",
+            "project", "issuetype", "description",
+        ]  # fmt: skip
         out: list[dict[str, Any]] = [
             {
                 "id": f,
@@ -374,30 +523,60 @@ class JiraEmulator(Emulator):
             }
             for f in system
         ]
-        for label, field_id in CUSTOM.items():
+        customs = [
+            (field_id, FIELD_NAMES[logical], custom_schema(logical, field_id, self.realistic))
+            for logical, field_id in self.custom.items()
+        ]
+        if self.realistic:
+            customs += [(i, name, schema) for i, name, schema, _ in JSM_FIELDS]
+        for field_id, name, schema in customs:
             number = field_id.rsplit("_", 1)[1]
             out.append(
                 {
                     "id": field_id,
                     "key": field_id,
-                    "name": label.replace("_", " ").title(),
+                    "name": name,
                     "custom": True,
                     "orderable": True,
                     "navigable": True,
                     "searchable": True,
-                    "clauseNames": [f"cf[{number}]"],
+                    "clauseNames": [f"cf[{number}]", name],
+                    "schema": schema,
                 }
             )
         return Response(200, out)
 
     def _myself(self, request: Request) -> Response:
-        return Response(200, {**self._users[SIDECAR_ACCOUNT], "emailAddress": EMAIL})
+        return Response(200, {**self._users[self.account(SIDECAR_ACCOUNT)], "emailAddress": EMAIL})
 
     def _priorities(self, request: Request) -> Response:
-        return Response(200, [self._priority(name) for name in _PRIORITIES])
+        return Response(200, [self._priority(name) for name in self.priorities])
 
     def _statuses(self, request: Request) -> Response:
         return Response(200, [self._status(name) for name in _STATUSES])
+
+    def _service_desk_customers(self, request: Request) -> Response:
+        if request.params["desk"] != SERVICE_DESK_ID:
+            return _error(404, "Service Desk does not exist.")
+        if request.headers.get("x-experimentalapi") != "opt-in":
+            return _error(
+                412,
+                "This API is experimental. Experimental APIs are not guaranteed to be stable. "
+                "Opt in with the X-ExperimentalApi header.",
+            )
+        start = int(request.arg("start") or "0")
+        limit = min(int(request.arg("limit") or "50"), 50)
+        page = self._customers[start : start + limit]
+        return Response(
+            200,
+            {
+                "size": len(page),
+                "start": start,
+                "limit": limit,
+                "isLastPage": start + limit >= len(self._customers),
+                "values": [self._users[c] for c in page],
+            },
+        )
 
     def _search_gone(self, request: Request) -> Response:
         return _error(
@@ -407,10 +586,23 @@ class JiraEmulator(Emulator):
             "https://developer.atlassian.com/changelog/#CHANGE-2046",
         )
 
-    def _search(self, request: Request) -> Response:
-        jql = request.arg("jql") or ""
+    def _failing(self, offset: int, size: int) -> Response | None:
+        """A planned failure of the page at ``offset`` (pagination that breaks midway)."""
+        page = offset // max(size, 1)
+        planned = self._failing_pages.get(page)
+        if planned is None:
+            return None
+        status, times = planned
+        if times <= 1:
+            del self._failing_pages[page]
+        else:
+            self._failing_pages[page] = (status, times - 1)
+        return Response(status, self.server.fault_body(status))
+
+    def _query(self, jql: str) -> Any:
+        """The parsed query, or the 400 Jira gives (unbounded, or a key that does not exist)."""
         try:
-            query = parse(jql)
+            query = parse(jql, zone=self.user_zone)
         except JqlError as exc:
             return _error(400, str(exc))
         if not query.bounded:
@@ -419,6 +611,16 @@ class JiraEmulator(Emulator):
                 "Unbounded JQL queries are not allowed here. Please add a search restriction "
                 "to your query.",
             )
+        missing = [k for k in query.keys if self._find(k) is None]
+        if missing:
+            return _error(400, *(_MISSING_KEY.format(k) for k in missing))
+        return query
+
+    def _search(self, request: Request) -> Response:
+        jql = request.arg("jql") or ""
+        query = self._query(jql)
+        if isinstance(query, Response):
+            return query
         token = request.arg("nextPageToken")
         offset = 0
         if token:
@@ -430,6 +632,9 @@ class JiraEmulator(Emulator):
             except (ValueError, KeyError, TypeError):
                 return _error(400, "The provided next page token is invalid or expired.")
         size = min(int(request.arg("maxResults") or "50"), self.page_size, 5000)
+        failed = self._failing(offset, size)
+        if failed is not None:
+            return failed
         matched = self._matching(jql, query)
         page = matched[offset : offset + size]
         fields = _list_arg(request, "fields") or ["id"]
@@ -444,6 +649,39 @@ class JiraEmulator(Emulator):
             body["nextPageToken"] = base64.urlsafe_b64encode(raw).decode()
         return Response(200, body)
 
+    def _search_offset(self, request: Request) -> Response:
+        """Data Center ``GET /rest/api/2/search``: ``startAt``/``maxResults`` (default 50)/
+        ``total``; it answers unbounded queries too."""
+        jql = request.arg("jql") or ""
+        try:
+            query = parse(jql, zone=self.user_zone)
+        except JqlError as exc:
+            return _error(400, str(exc))
+        missing = [k for k in query.keys if self._find(k) is None]
+        if missing:
+            return _error(400, *(_MISSING_KEY.format(k) for k in missing))
+        start = int(request.arg("startAt") or "0")
+        size = min(int(request.arg("maxResults") or "50"), self.page_size, 1000)
+        failed = self._failing(start, size)
+        if failed is not None:
+            return failed
+        matched = self._matching(jql, query)
+        fields = _list_arg(request, "fields") or ["*navigable"]
+        expand = set(_list_arg(request, "expand"))
+        return Response(
+            200,
+            {
+                "expand": "schema,names",
+                "startAt": start,
+                "maxResults": size,
+                "total": len(matched),
+                "issues": [
+                    self._render(i, fields, expand, [], search=True)
+                    for i in matched[start : start + size]
+                ],
+            },
+        )
+
     def _matching(self, jql: str, query: Any) -> list[dict[str, Any]]:
         cached = self._search_cache
         if cached and cached[0] == jql and cached[1] == self._version:
@@ -454,6 +692,27 @@ class JiraEmulator(Emulator):
             matched.sort(key=query.sort_key(field), reverse=descending)
         self._search_cache = (jql, self._version, matched)
         return matched
+
+    def _changelog(self, request: Request) -> Response:
+        """Cloud ``GET /rest/api/3/issue/{key}/changelog`` (``PageBeanChangelog``, at most 100)."""
+        issue = self._find(request.params["key"])
+        if issue is None:
+            return _error(404, "Issue does not exist or you do not have permission to see it.")
+        start = int(request.arg("startAt") or "0")
+        size = min(int(request.arg("maxResults") or "100"), 100)
+        histories = issue["_histories"]
+        page = histories[start : start + size]
+        return Response(
+            200,
+            {
+                "self": f"{issue['self']}/changelog?startAt={start}&maxResults={size}",
+                "maxResults": size,
+                "startAt": start,
+                "total": len(histories),
+                "isLast": start + size >= len(histories),
+                "values": deepcopy(page),
+            },
+        )
 
     def _get_issue(self, request: Request) -> Response:
         issue = self._find(request.params["key"])
@@ -492,21 +751,25 @@ class JiraEmulator(Emulator):
         priority = None
         if "priority" in new_fields:
             wanted = new_fields["priority"] or {}
-            by_id = {v: k for k, v in _PRIORITIES.items()}
+            by_id = {v: k for k, v in self.priorities.items()}
             name = wanted.get("name") or by_id.get(str(wanted.get("id")))
-            if name not in _PRIORITIES:
+            if name not in self.priorities:
                 errors["priority"] = "Specify the Priority (id or name) in the string format"
             else:
                 priority = self._priority(name)
         assignee: dict[str, Any] | bool | None = False
         if "assignee" in new_fields:
-            account = (new_fields["assignee"] or {}).get("accountId")
-            if account is not None and account not in self._users:
+            # Cloud names people by accountId; Data Center by username (``name``)
+            who_key = "accountId" if self.flavour == "cloud" else "name"
+            account = (new_fields["assignee"] or {}).get(who_key)
+            if new_fields["assignee"] and account is None:
+                errors["assignee"] = f"An assignee needs '{who_key}'."
+            elif account is not None and account not in self._users:
                 errors["assignee"] = f"User '{account}' does not exist."
             assignee = self._users.get(account) if account else None
         if errors:
             return _error(400, **errors)
-        actor = SIDECAR_ACCOUNT
+        actor = self.account(SIDECAR_ACCOUNT)
         items: list[dict[str, Any]] = []
         if labels != (fields.get("labels") or []):
             items.append(
@@ -541,18 +804,21 @@ class JiraEmulator(Emulator):
             fields.get("issuetype") or {}
         ).get("id"):
             errors["issuetype"] = "Specify an issue type"
-        name = (fields.get("priority") or {}).get("name", "Medium")
-        if name not in _PRIORITIES:
+        name = (fields.get("priority") or {}).get("name", self.priority_names["normal"])
+        if name not in self.priorities:
             errors["priority"] = "Specify the Priority (id or name) in the string format"
         description = fields.get("description")
-        if description is not None and not isinstance(description, dict):
+        wanted_type = dict if self.flavour == "cloud" else str  # ADF on v3, wiki text on v2
+        if description is not None and not isinstance(description, wanted_type):
             errors["description"] = (
                 "Operation value must be an Atlassian Document (see the Atlassian Document Format)"
+                if self.flavour == "cloud"
+                else "Operation value must be a string"
             )
         if errors:
             return _error(400, **errors)
         key, issue = self._new_issue(str(project))
-        now = format_jira_time(self.server.clock.now())
+        now = self._stamp(self.server.clock.now())
         issue["fields"].update(
             {
                 "summary": fields["summary"],
@@ -564,7 +830,7 @@ class JiraEmulator(Emulator):
                 "status": self._status("Open"),
                 "priority": self._priority(name),
                 "labels": list(fields.get("labels") or []),
-                "reporter": self._users[SIDECAR_ACCOUNT],
+                "reporter": self._users[self.account(SIDECAR_ACCOUNT)],
                 "created": now,
                 "updated": now,
             }
@@ -600,14 +866,24 @@ class JiraEmulator(Emulator):
         if self._find(key) is None:
             return _error(404, "Issue does not exist or you do not have permission to see it.")
         body = request.json() or {}
-        if not isinstance(body.get("body"), dict) or body["body"].get("type") != "doc":
+        given = body.get("body")
+        if self.flavour == "cloud":
+            valid = isinstance(given, dict) and given.get("type") == "doc"
+        else:  # v2 takes wiki text; an ADF document is refused
+            valid = isinstance(given, str) and bool(given.strip())
+        if not valid:
             return _error(
                 400, "Comment body is not valid!", comment="Comment body can not be empty!"
             )
         props = {p["key"]: p["value"] for p in body.get("properties") or []}
         internal = (props.get("sd.public.comment") or {}).get("internal") is True
         comment = self._store_comment(
-            key, SIDECAR_ACCOUNT, body["body"], self.server.clock.now(), props, public=not internal
+            key,
+            self.account(SIDECAR_ACCOUNT),
+            given,
+            self.server.clock.now(),
+            props,
+            public=not internal,
         )
         self._touch(key)
         return Response(
@@ -654,7 +930,7 @@ class JiraEmulator(Emulator):
         return self._next_id
 
     def _link_self(self, issue: dict[str, Any], number: int) -> str:
-        return f"{self.base_url}/rest/api/3/issue/{issue['id']}/remotelink/{number}"
+        return f"{self.base_url}{self.api}/issue/{issue['id']}/remotelink/{number}"
 
     def _new_issue(self, project: str) -> tuple[str, dict[str, Any]]:
         number = self._next_number[project]
@@ -664,7 +940,7 @@ class JiraEmulator(Emulator):
         issue: dict[str, Any] = {
             "id": issue_id,
             "key": key,
-            "self": f"{self._base()}/rest/api/3/issue/{issue_id}",
+            "self": f"{self._base()}{self.api}/issue/{issue_id}",
             "fields": {
                 "project": {"id": _PROJECTS[project], "key": project, "name": project},
                 "assignee": None,
@@ -691,65 +967,97 @@ class JiraEmulator(Emulator):
         return next((i for i in self._issues.values() if i["id"] == key_or_id), None)
 
     def _updated(self, key: str) -> datetime:
-        text = self._issues[key]["fields"]["updated"]
-        return datetime.fromisoformat(text.replace("+0000", "+00:00"))
+        return parse_jira_time(self._issues[key]["fields"]["updated"])
+
+    def _requester(self, key: str) -> dict[str, Any]:
+        """The customer of an issue (its reporter, unless an agent reported it for them)."""
+        reporter: dict[str, Any] = self._issues[key]["fields"]["reporter"]
+        ident = reporter.get("accountId") or reporter.get("name")
+        if ident in self._customers:
+            return reporter
+        org = self._issues[key]["fields"].get(self.custom["organization"]) or []
+        name = org[0]["name"].lower() if org else "customer"
+        return self._customer(f"{name}@example.com")
 
     def _touch(self, key: str, at: datetime | None = None) -> None:
-        self._issues[key]["fields"]["updated"] = format_jira_time(at or self.server.clock.now())
+        self._issues[key]["fields"]["updated"] = self._stamp(at or self.server.clock.now())
         self._version += 1
 
-    def _history(self, key: str, actor: str, items: list[dict[str, Any]]) -> None:
+    def _history(
+        self, key: str, actor: str, items: list[dict[str, Any]], at: datetime | None = None
+    ) -> None:
         if items:
             self._issues[key]["_histories"].append(
                 {
                     "id": str(self._take_id()),
                     "author": self._users[actor],
-                    "created": format_jira_time(self.server.clock.now()),
+                    "created": self._stamp(at or self.server.clock.now()),
                     "items": items,
                 }
             )
 
-    def _user(self, account: str, name: str, kind: str, email: str | None = None) -> dict[str, Any]:
-        user = {
-            "self": f"{self._base()}/rest/api/3/user?accountId={account}",
-            "accountId": account,
-            "displayName": name,
-            "active": True,
-            "accountType": kind,
-            "timeZone": "Europe/London",
-        }
+    def _user(
+        self, cloud_id: str, name: str, kind: str, email: str | None = None
+    ) -> dict[str, Any]:
+        """A person as this flavour shows them: Cloud ``accountId``/``accountType``, Data
+        Center ``key``/``name`` (no account type at all)."""
+        ident = self.account(cloud_id)
+        if self.flavour == "cloud":
+            user: dict[str, Any] = {
+                "self": f"{self._base()}/rest/api/3/user?accountId={ident}",
+                "accountId": ident,
+                "displayName": name,
+                "active": True,
+                "accountType": kind,
+                "timeZone": self.user_zone if cloud_id == SIDECAR_ACCOUNT else "Europe/London",
+            }
+        else:
+            user = {
+                "self": f"{self._base()}/rest/api/2/user?username={ident}",
+                "key": ident if not self.realistic else f"JIRAUSER{10000 + len(self._users)}",
+                "name": ident,
+                "displayName": name,
+                "active": True,
+                "timeZone": self.user_zone if cloud_id == SIDECAR_ACCOUNT else "Europe/London",
+            }
         if email:
             user["emailAddress"] = email
-        self._users[account] = user
+        self._users[ident] = user
         return user
 
     def _customer(self, email: str) -> dict[str, Any]:
-        account = "qm:" + hashlib.sha1(email.encode()).hexdigest()[:24]
-        return self._users.get(account) or self._user(
-            account, email.split("@", maxsplit=1)[0], "customer", email
-        )
+        if self.flavour == "cloud":
+            account = "qm:" + hashlib.sha1(email.encode()).hexdigest()[:24]
+        else:
+            digest = hashlib.sha1(email.encode()).hexdigest()[:6]
+            account = f"{email.split('@', maxsplit=1)[0]}-{digest}"  # a username
+        if account in self._users:
+            return self._users[account]
+        user = self._user(account, email.split("@", maxsplit=1)[0], "customer", email)
+        self._customers.append(account)
+        return user
 
     def _status(self, name: str) -> dict[str, Any]:
         status_id, category = _STATUSES[name]
         return {
-            "self": f"{self._base()}/rest/api/3/status/{status_id}",
+            "self": f"{self._base()}{self.api}/status/{status_id}",
             "id": status_id,
             "name": name,
             "description": "",
             "statusCategory": {
-                "self": f"{self._base()}/rest/api/3/statuscategory/{_CATEGORIES[category]['id']}",
+                "self": f"{self._base()}{self.api}/statuscategory/{_CATEGORIES[category]['id']}",
                 **_CATEGORIES[category],
             },
         }
 
     def _priority(self, name: str) -> dict[str, Any]:
-        pid = _PRIORITIES[name]
-        return {"self": f"{self._base()}/rest/api/3/priority/{pid}", "id": pid, "name": name}
+        pid = self.priorities[name]
+        return {"self": f"{self._base()}{self.api}/priority/{pid}", "id": pid, "name": name}
 
     def _set_group(self, fields: dict[str, Any], target: dict[str, str]) -> list[dict[str, Any]]:
         items: list[dict[str, Any]] = []
         if "assignee" in target:
-            new = self._users[target["assignee"]]
+            new = self._users[self.account(target["assignee"])]
             items.append(_item("assignee", fields.get("assignee"), new))
             fields["assignee"] = new
         if "component" in target:
@@ -785,16 +1093,20 @@ class JiraEmulator(Emulator):
                 ]
         return []
 
-    def _comment(self, key: str, seed: SeedComment, reporter: dict[str, Any]) -> None:
-        author = AGENT_ACCOUNT if seed.author == "agent" else reporter["accountId"]
+    def _comment(self, key: str, seed: SeedComment, customer: dict[str, Any]) -> None:
+        author = (
+            self.account(AGENT_ACCOUNT)
+            if seed.author == "agent"
+            else str(customer.get("accountId") or customer.get("name"))
+        )
         props = {} if seed.public else {"sd.public.comment": {"internal": True}}
-        self._store_comment(key, author, to_adf(seed.body), seed.at, props, public=seed.public)
+        self._store_comment(key, author, self._body(seed.body), seed.at, props, public=seed.public)
 
     def _store_comment(
         self,
         key: str,
         author: str,
-        body: dict[str, Any],
+        body: Any,
         at: datetime,
         props: dict[str, Any],
         *,
@@ -807,8 +1119,8 @@ class JiraEmulator(Emulator):
             "author": self._users[author],
             "updateAuthor": self._users[author],
             "body": body,
-            "created": format_jira_time(at),
-            "updated": format_jira_time(at),
+            "created": self._stamp(at),
+            "updated": self._stamp(at),
             "jsdPublic": public,
             "_properties": dict(props),
         }
@@ -819,7 +1131,7 @@ class JiraEmulator(Emulator):
     # -- rendering ---------------------------------------------------------------------------
     def _render_comment(self, comment: dict[str, Any], with_props: bool) -> dict[str, Any]:
         out = {k: deepcopy(v) for k, v in comment.items() if not k.startswith("_")}
-        out["self"] = f"{self._base()}/rest/api/3/issue/{comment['_issue']}/comment/{comment['id']}"
+        out["self"] = f"{self._base()}{self.api}/issue/{comment['_issue']}/comment/{comment['id']}"
         if with_props:
             out["properties"] = [{"key": k, "value": v} for k, v in comment["_properties"].items()]
         return out
@@ -832,6 +1144,7 @@ class JiraEmulator(Emulator):
         props: list[str],
         *,
         search: bool = False,
+        full: bool = False,
     ) -> dict[str, Any]:
         wanted = {f for f in fields if not f.startswith("-")}
         everything = bool(wanted & {"*all", "*navigable"})
@@ -865,11 +1178,16 @@ class JiraEmulator(Emulator):
         }
         if "changelog" in expand:
             histories = deepcopy(issue["_histories"])
+            # Cloud embeds a first page only (the rest is paged at /changelog); Data Center,
+            # which has no such resource, embeds the whole changelog
+            shown = histories if full or self.flavour != "cloud" else (
+                histories[: self.embedded_histories]
+            )
             out["changelog"] = {
                 "startAt": 0,
-                "maxResults": len(histories),
+                "maxResults": len(shown),
                 "total": len(histories),
-                "histories": histories,
+                "histories": shown,
             }
         if props:
             stored = self._issue_props.get(issue["key"], {})
@@ -887,17 +1205,17 @@ class JiraEmulator(Emulator):
                 "webhookEvent": event,
                 "issue_event_type_name": event.rsplit(":", maxsplit=1)[-1],
                 "issue": {"id": issue["id"], "key": key, "self": issue["self"]},
-                "user": self._users[AGENT_ACCOUNT],
+                "user": self._users[self.account(AGENT_ACCOUNT)],
             }
         self.deliver(payload)
 
 
 def _item(field: str, old: Any, new: Any) -> dict[str, Any]:
-    """A changelog item; users carry accountIds in from/to, others ids and names."""
+    """A changelog item; users carry their ids in from/to, others ids and names."""
 
     def ident(value: Any) -> str | None:
         if isinstance(value, dict):
-            return str(value.get("accountId") or value.get("id"))
+            return str(value.get("accountId") or value.get("name") or value.get("id"))
         return None if value is None else str(value)
 
     def label(value: Any) -> str | None:

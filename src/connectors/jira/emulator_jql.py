@@ -1,13 +1,18 @@
 """The JQL subset the emulator understands: ``AND``-ed clauses, ``ORDER BY``. Enough for the
-connector's queries and an admin's simple ``jql_filter``; anything else is a 400 like Jira's."""
+connector's queries and an admin's simple ``jql_filter``; anything else is a 400 like Jira's.
+
+Date literals are read in the searching user's profile zone, as Jira reads them."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from connectors.jira.cursor import parse_jira_time
 
 Issue = Mapping[str, Any]
 Predicate = Callable[[Issue], bool]
@@ -24,6 +29,7 @@ class Query:
     where: Predicate
     order: tuple[tuple[str, bool], ...]  # (field, descending)
     bounded: bool
+    keys: frozenset[str] = frozenset()  # issue keys the query names (each must exist)
 
     def sort_key(self, field: str) -> Callable[[Issue], Any]:
         return _SORT_KEYS[field]
@@ -48,10 +54,10 @@ def _unquote(token: str) -> str:
     return token
 
 
-def _jql_date(text: str) -> datetime:
+def _jql_date(text: str, zone: ZoneInfo) -> datetime:
     for form in ("%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M", "%Y-%m-%d", "%Y/%m/%d"):
         try:
-            return datetime.strptime(text, form).replace(tzinfo=UTC)
+            return datetime.strptime(text, form).replace(tzinfo=zone)
         except ValueError:
             continue
     raise JqlError(
@@ -66,7 +72,7 @@ def _key_order(key: str) -> tuple[str, int]:
 
 
 def _stamp(issue: Issue, field: str) -> datetime:
-    return datetime.fromisoformat(str(issue["fields"][field]).replace("+0000", "+00:00"))
+    return parse_jira_time(str(issue["fields"][field]))
 
 
 _SORT_KEYS: dict[str, Callable[[Issue], Any]] = {
@@ -98,12 +104,12 @@ def _values(issue: Issue, field: str) -> list[str]:
     raise JqlError(f"Field '{field}' does not exist or you do not have permission to view it.")
 
 
-def _clause(field: str, op: str, value: Any) -> Predicate:
+def _clause(field: str, op: str, value: Any, zone: ZoneInfo) -> Predicate:
     field = field.casefold()
     if field in ("updated", "created"):
         if not isinstance(value, str) or op not in (">=", "<=", ">", "<", "="):
             raise JqlError(f"The operator '{op}' is not supported by the '{field}' field.")
-        limit = _jql_date(value)
+        limit = _jql_date(value, zone)
         compare: dict[str, Callable[[datetime], bool]] = {
             ">=": lambda t: t >= limit,
             "<=": lambda t: t <= limit,
@@ -122,10 +128,18 @@ def _clause(field: str, op: str, value: Any) -> Predicate:
 
 
 class _Parser:
-    def __init__(self, tokens: list[str]) -> None:
+    def __init__(self, tokens: list[str], zone: ZoneInfo) -> None:
         self.tokens = tokens
         self.pos = 0
         self.clauses = 0
+        self.zone = zone
+        self.keys: set[str] = set()
+
+    def clause(self, field: str, op: str, value: Any) -> Predicate:
+        self.clauses += 1
+        if field.casefold() in ("key", "issuekey") and op in ("=", "in"):
+            self.keys |= {str(v).upper() for v in (value if isinstance(value, list) else [value])}
+        return _clause(field, op, value, self.zone)
 
     def peek(self) -> str | None:
         return self.tokens[self.pos] if self.pos < len(self.tokens) else None
@@ -166,13 +180,11 @@ class _Parser:
                     break
                 if sep != ",":
                     raise JqlError("Error in the JQL Query: expecting ',' or ')'.")
-            self.clauses += 1
-            return _clause(field, op, values)
-        self.clauses += 1
-        return _clause(field, op, _unquote(self.take()))
+            return self.clause(field, op, values)
+        return self.clause(field, op, _unquote(self.take()))
 
 
-def parse(jql: str) -> Query:
+def parse(jql: str, zone: str = "UTC") -> Query:
     tokens = _tokens(jql)
     upper = [t.upper() for t in tokens]
     order: list[tuple[str, bool]] = []
@@ -188,8 +200,8 @@ def parse(jql: str) -> Query:
             break
     if not tokens:
         return Query(lambda issue: True, tuple(order), bounded=False)
-    parser = _Parser(tokens)
+    parser = _Parser(tokens, ZoneInfo(zone))
     where = parser.expression()
     if parser.peek() is not None:
         raise JqlError(f"Error in the JQL Query: unexpected '{parser.peek()}'.")
-    return Query(where, tuple(order), bounded=parser.clauses > 0)
+    return Query(where, tuple(order), bounded=parser.clauses > 0, keys=frozenset(parser.keys))

@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+import re
+import threading
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from connectors.base import ActionResult, ActionStatus, marker_for
-from connectors.errors import ConflictError, ConnectorError, FatalError, NotFoundError
+from connectors.errors import ConflictError, ConnectorError, FatalError
 from connectors.jira import adf
 from connectors.jira.client import JiraClient
-from connectors.jira.cursor import parse_jira_time
+from connectors.jira.cursor import jql_minute, parse_jira_time
+from connectors.jira.http_errors import RequestRejected
 from connectors.jira.mapping import MARKER_PROPERTY, marker_of
 from connectors.jira.settings import Settings
+from connectors.jira.site import SiteFacts
 from engine.model import CreateLinkedIssue, LinkedIssue, Status, Ticket
 
 
@@ -36,10 +41,34 @@ def remote_link(origin: Ticket, relationship: str) -> dict[str, Any]:
     }
 
 
+_MISSING_KEY = re.compile(r"An issue with key '([^']+)' does not exist")
+LINKED_FIELDS = ["status", "resolutiondate", "statuscategorychangedate"]
+KEYS_PER_QUERY = 100  # keeps the JQL (and the GET's URL) well inside Jira's limits
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
 class LinkedIssues:
-    def __init__(self, client: JiraClient, settings: Settings) -> None:
+    """Creates issues once; reads them back in one JQL search per cycle: the keys never read
+    before, and of the rest only those updated since the last read (the others are cached)."""
+
+    def __init__(
+        self,
+        client: JiraClient,
+        settings: Settings,
+        site: SiteFacts,
+        *,
+        now: Callable[[], datetime] = _utcnow,
+    ) -> None:
         self._client = client
         self._settings = settings
+        self._site = site
+        self._now = now
+        self._lock = threading.Lock()
+        self._known: dict[str, LinkedIssue] = {}
+        self._read_at: datetime | None = None
 
     def create(self, origin: Ticket, action: CreateLinkedIssue) -> ActionResult:
         key: str | None = None
@@ -66,19 +95,57 @@ class LinkedIssues:
         return ActionResult(action.key, status, detail, key)
 
     def read(self, keys: Sequence[str]) -> list[LinkedIssue]:
-        out: list[LinkedIssue] = []
-        for key in keys:
+        with self._lock:
+            started = self._now()
+            fresh = sorted({k for k in keys if k not in self._known})
+            cached = sorted({k for k in keys if k in self._known})
+            step = KEYS_PER_QUERY
+            batches = [(fresh[i : i + step], "") for i in range(0, len(fresh), step)]
+            if cached and self._read_at is not None:
+                since = self._read_at - timedelta(seconds=self._settings.overlap_seconds)
+                changed = f' AND updated >= "{jql_minute(since, self._site.time_zone)}"'
+                batches += [(cached[i : i + step], changed) for i in range(0, len(cached), step)]
+            for batch, extra in batches:
+                for raw in self._search_keys(batch, extra):
+                    linked = self._linked(raw)
+                    self._known[linked.key] = linked
+            self._read_at = started
+            return [self._known[k] for k in keys if k in self._known]
+
+    def _search_keys(self, keys: Sequence[str], extra: str) -> list[dict[str, Any]]:
+        """Jira refuses a whole ``key in (...)`` naming one deleted issue: drop those, ask again."""
+        wanted = list(keys)
+        while wanted:
             try:
-                raw = self._client.issue(
-                    key,
-                    fields=["status", "resolutiondate", "statuscategorychangedate"],
-                    expand=None,
+                return self._search_all(f"key in ({', '.join(wanted)}){extra} ORDER BY key ASC")
+            except RequestRejected as exc:
+                gone = set(_MISSING_KEY.findall(str(exc))) & set(wanted)
+                if not gone:
+                    raise
+                wanted = [k for k in wanted if k not in gone]
+        return []
+
+    def _search_all(self, jql: str) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if self._settings.is_cloud:
+            token: str | None = None
+            while True:
+                page = self._client.search_page(
+                    jql, token=token, max_results=KEYS_PER_QUERY, fields=LINKED_FIELDS,
                     properties=MARKER_PROPERTY,
-                )
-            except NotFoundError:
-                continue  # deleted or moved out of reach: nothing to learn from it
-            out.append(self._linked(raw))
-        return out
+                )  # fmt: skip
+                out += page.get("issues") or []
+                token = page.get("nextPageToken")
+                if not token:
+                    return out
+        while True:
+            page = self._client.search_offset(
+                jql, start_at=len(out), max_results=KEYS_PER_QUERY, fields=LINKED_FIELDS
+            )
+            batch = page.get("issues") or []
+            out += batch
+            if not batch or len(out) >= int(page.get("total") or 0):
+                return out
 
     # -- parts ---------------------------------------------------------------------------
     def _existing(self, action: CreateLinkedIssue) -> str | None:
@@ -86,7 +153,10 @@ class LinkedIssues:
         jql = (
             f'project = "{action.project}" AND labels = "{link_label(action.key)}" ORDER BY key ASC'
         )
-        page = self._client.search_page(jql, token=None, max_results=1, fields=["labels"])
+        if self._settings.is_cloud:
+            page = self._client.search_page(jql, token=None, max_results=1, fields=["labels"])
+        else:
+            page = self._client.search_offset(jql, start_at=0, max_results=1, fields=["labels"])
         issues = page.get("issues") or []
         return str(issues[0]["key"]) if issues else None
 
@@ -96,8 +166,10 @@ class LinkedIssues:
             "project": {"key": action.project},
             "issuetype": {"name": linked.issue_type},
             "summary": action.summary[:255],
-            "description": adf.to_adf(action.description),
-            "priority": {"name": self._settings.priority_names[action.priority]},
+            "description": (
+                adf.to_adf(action.description) if self._settings.is_cloud else action.description
+            ),  # Data Center (v2) takes wiki text
+            "priority": {"name": self._settings.write_priority_names[action.priority]},
             "labels": [*linked.labels, link_label(action.key)],
         }
 

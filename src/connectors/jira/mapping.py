@@ -1,4 +1,5 @@
-"""One place that maps a Jira issue (REST v3 JSON) to the common ``Ticket``. Pure."""
+"""One place that maps a Jira issue (Cloud REST v3 or Data Center v2 JSON) to the common
+``Ticket``. Pure: the site's facts (API user, custom fields, customers) come in as callables."""
 
 from __future__ import annotations
 
@@ -6,11 +7,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from connectors.base import parse_marker
+from connectors.base import MappingWarning, parse_marker
 from connectors.errors import MalformedRecord
 from connectors.jira import adf
 from connectors.jira.cursor import parse_jira_time
+from connectors.jira.fieldvalues import read_count, read_label
 from connectors.jira.settings import Settings
+from connectors.jira.site import FieldMap, user_id
 from engine.model import AuthorRole, Change, Comment, Priority, Status, Ticket
 
 MARKER_PROPERTY = "escalation-sidecar"  # comment/issue entity property holding our marker
@@ -31,10 +34,8 @@ BASE_FIELDS = (
 )
 
 
-def issue_fields(settings: Settings) -> list[str]:
-    custom = settings.fields
-    extra = [custom.category, custom.customer_tier, custom.affected_users, custom.organization]
-    return [*BASE_FIELDS, *(f for f in extra if f)]
+def issue_fields(custom: FieldMap) -> list[str]:
+    return [*BASE_FIELDS, *custom.ids()]
 
 
 def properties_of(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -50,58 +51,86 @@ def marker_of(raw: Mapping[str, Any]) -> str | None:
     return parse_marker(value.get("marker")) if isinstance(value, dict) else None
 
 
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    ticket: Ticket
+    warnings: tuple[MappingWarning, ...] = ()
+
+
+def _never(account: str) -> bool:
+    return False
+
+
 @dataclass(slots=True)
 class IssueMapper:
     settings: Settings
     sidecar_account: str | None = None  # the API user: whatever it writes is the sidecar's
     status_category: Callable[[str], str | None] = lambda name: None  # for changelog names
+    custom: Callable[[], FieldMap] = FieldMap  # the site's custom fields, resolved by name
+    is_customer: Callable[[str], bool] = _never  # in the service desk's customer list
     system: str = "jira"
+    source: str = "jira"
 
     # -- whole issue ---------------------------------------------------------------------
     def ticket(
         self, issue: Mapping[str, Any], comments: Sequence[Mapping[str, Any]] | None = None
     ) -> Ticket:
+        return self.map(issue, comments).ticket
+
+    def map(
+        self,
+        issue: Mapping[str, Any],
+        comments: Sequence[Mapping[str, Any]] | None = None,
+        histories: Sequence[Mapping[str, Any]] | None = None,
+    ) -> Mapped:
+        """The ticket and what was understood only by falling back; MalformedRecord if none."""
         key = issue.get("key")
+        warnings: list[MappingWarning] = []
         try:
-            return self._ticket(issue, comments)
+            ticket = self._ticket(issue, comments, histories, warnings)
         except MalformedRecord:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MalformedRecord(
                 f"issue {key}: {type(exc).__name__}: {exc}", record_id=key, raw=issue
             ) from None
+        return Mapped(ticket, tuple(warnings))
 
     def _ticket(
-        self, issue: Mapping[str, Any], comments: Sequence[Mapping[str, Any]] | None
+        self,
+        issue: Mapping[str, Any],
+        comments: Sequence[Mapping[str, Any]] | None,
+        histories: Sequence[Mapping[str, Any]] | None,
+        warnings: list[MappingWarning],
     ) -> Ticket:
         key = str(issue["key"])
         f: Mapping[str, Any] = issue["fields"]
         status = f["status"]
-        reporter = (f.get("reporter") or {}).get("accountId")
         raw_comments = (
             comments if comments is not None else (f.get("comment") or {}).get("comments", [])
         )
+        if histories is None:
+            histories = (issue.get("changelog") or {}).get("histories") or []
+        custom = self.custom()
         return Ticket(
             system=self.system,
             id=key,
             created_at=parse_jira_time(f["created"]),
             updated_at=parse_jira_time(f["updated"]),
             status=self.status(status["name"], (status.get("statusCategory") or {}).get("key")),
-            priority=self.priority((f.get("priority") or {}).get("name"), key),
+            priority=self.priority((f.get("priority") or {}).get("name"), key, warnings),
             title=str(f.get("summary") or ""),
             url=f"{self.settings.issue_browse_base}/browse/{key}",
-            requester=reporter,
-            organization=self._organization(f),
-            assignee=(f.get("assignee") or {}).get("accountId"),
+            requester=user_id(f.get("reporter")),
+            organization=read_label(f, custom.organization),
+            assignee=user_id(f.get("assignee")),
             group=self.group_of(f),
             labels=frozenset(str(label) for label in f.get("labels") or []),
-            category=self._option(f, self.settings.fields.category),
-            customer_tier=self._option(f, self.settings.fields.customer_tier),
-            affected_users=self._count(f, self.settings.fields.affected_users, key),
-            comments=tuple(
-                sorted((self.comment(c, reporter) for c in raw_comments), key=lambda c: c.at)
-            ),
-            history=self.history(issue.get("changelog") or {}),
+            category=self._label(f, custom, "category", key, warnings),
+            customer_tier=self._label(f, custom, "customer_tier", key, warnings),
+            affected_users=self._count(f, custom, key, warnings),
+            comments=tuple(sorted((self.comment(c) for c in raw_comments), key=lambda c: c.at)),
+            history=self.history(histories),
         )
 
     # -- single values -------------------------------------------------------------------
@@ -113,16 +142,22 @@ class IssueMapper:
             return self.settings.status_category_map[category]
         raise MalformedRecord(f"status {name!r} (category {category!r}) is not mapped")
 
-    def priority(self, name: str | None, key: str | None = None) -> Priority:
+    def priority(
+        self, name: str | None, key: str | None, warnings: list[MappingWarning]
+    ) -> Priority:
+        """Mapped, or the configured default with a warning: an odd name never drops a ticket."""
         if name is None:
             return self.settings.default_priority
         if name in self.settings.priority_map:
             return self.settings.priority_map[name]
-        raise MalformedRecord(f"issue {key}: priority {name!r} is not mapped", record_id=key)
+        fallback = self.settings.default_priority
+        message = f"priority {name!r} is not mapped: read as {fallback}"
+        warnings.append(MappingWarning(self.source, key, "priority", message))
+        return fallback
 
     def group_of(self, fields: Mapping[str, Any]) -> str | None:
         components = {c.get("name") for c in fields.get("components") or []}
-        assignee = (fields.get("assignee") or {}).get("accountId")
+        assignee = user_id(fields.get("assignee"))
         for group, target in self.settings.groups.items():
             if target.component and target.component in components:
                 return group
@@ -131,74 +166,70 @@ class IssueMapper:
                 return group
         return None
 
-    def _organization(self, fields: Mapping[str, Any]) -> str | None:
-        field_id = self.settings.fields.organization
-        value = fields.get(field_id) if field_id else None
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, dict):
-            value = value.get("name") or value.get("value")
-        return str(value) if value else None
-
-    @staticmethod
-    def _option(fields: Mapping[str, Any], field_id: str | None) -> str | None:
-        value = fields.get(field_id) if field_id else None
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if isinstance(value, dict):
-            value = value.get("value") or value.get("name")
-        return str(value) if value not in (None, "") else None
-
-    @staticmethod
-    def _count(fields: Mapping[str, Any], field_id: str | None, key: str) -> int | None:
-        value = fields.get(field_id) if field_id else None
-        if value is None or value == "":
+    def _label(
+        self,
+        fields: Mapping[str, Any],
+        custom: FieldMap,
+        name: str,
+        key: str,
+        warnings: list[MappingWarning],
+    ) -> str | None:
+        try:
+            return read_label(fields, getattr(custom, name))
+        except ValueError as exc:  # a value of the wrong type: the ticket goes on without it
+            warnings.append(MappingWarning(self.source, key, name, str(exc)))
             return None
-        if isinstance(value, bool) or not float(value).is_integer() or float(value) < 0:
-            raise MalformedRecord(f"issue {key}: affected users {value!r} is not a count", key)
-        return int(float(value))
+
+    def _count(
+        self, fields: Mapping[str, Any], custom: FieldMap, key: str, warnings: list[MappingWarning]
+    ) -> int | None:
+        try:
+            return read_count(fields, custom.affected_users)
+        except ValueError as exc:
+            warnings.append(MappingWarning(self.source, key, "affected_users", str(exc)))
+            return None
 
     # -- comments and history ------------------------------------------------------------
-    def comment(self, raw: Mapping[str, Any], reporter: str | None) -> Comment:
+    def comment(self, raw: Mapping[str, Any]) -> Comment:
         author = raw.get("author") or {}
-        account = author.get("accountId")
         marker = marker_of(raw)
         internal = properties_of(raw).get(INTERNAL_PROPERTY) or {}
         public = not (
             raw.get("jsdPublic") is False
+            or raw.get("public") is False  # the JSM API's own comment shape
             or (isinstance(internal, dict) and internal.get("internal") is True)
             or raw.get("visibility")
         )
         return Comment(
             at=parse_jira_time(raw["created"]),
-            author_role=self.role(account, author.get("accountType"), reporter, marker),
+            author_role=self.role(author, marker),
             public=public,
             body=adf.to_text(raw.get("body")),
             id=str(raw["id"]),
-            author_id=account,
+            author_id=user_id(author),
             marker=marker,
         )
 
-    def role(
-        self,
-        account: str | None,
-        account_type: str | None,
-        reporter: str | None,
-        marker: str | None,
-    ) -> AuthorRole:
+    def role(self, author: Mapping[str, Any], marker: str | None = None) -> AuthorRole:
+        """From identity only, never from position (a licensed reporter is still an agent)."""
+        account = user_id(author)
+        kind = author.get("accountType")
         if marker is not None or (account is not None and account == self.sidecar_account):
             return AuthorRole.SIDECAR
-        if account_type in self.settings.customer_account_types or account == reporter:
+        if kind in self.settings.bot_account_types:
+            return AuthorRole.BOT
+        if kind in self.settings.customer_account_types:
+            return AuthorRole.CUSTOMER
+        if account is not None and self.is_customer(account):
             return AuthorRole.CUSTOMER
         if self.settings.agent_account_ids:
             agents = self.settings.agent_account_ids
             return AuthorRole.AGENT if account in agents else AuthorRole.CUSTOMER
         return AuthorRole.AGENT
 
-    def history(self, changelog: Mapping[str, Any]) -> tuple[Change, ...]:
+    def history(self, histories: Sequence[Mapping[str, Any]]) -> tuple[Change, ...]:
         changes: list[Change] = []
-        histories = sorted(changelog.get("histories") or [], key=lambda h: h["created"])
-        for entry in histories:
+        for entry in sorted(histories, key=lambda h: parse_jira_time(h["created"])):
             at = parse_jira_time(entry["created"])
             for item in entry.get("items") or []:
                 changes.extend(self._changes(at, item))
@@ -214,8 +245,8 @@ class IssueMapper:
             return [Change(at, "priority", _mapped(old, priorities), _mapped(new, priorities))]
         if name == "assignee":
             out = [Change(at, "assignee", item.get("from"), item.get("to"))]
-            old_group = self.group_of({"assignee": {"accountId": item.get("from")}})
-            new_group = self.group_of({"assignee": {"accountId": item.get("to")}})
+            old_group = self._group_of_user(item.get("from"))
+            new_group = self._group_of_user(item.get("to"))
             if old_group != new_group:
                 out.append(Change(at, "group", old_group, new_group))
             return out
@@ -225,6 +256,9 @@ class IssueMapper:
             if old_group != new_group:
                 return [Change(at, "group", old_group, new_group)]
         return []
+
+    def _group_of_user(self, account: str | None) -> str | None:
+        return self.group_of({"assignee": {"accountId": account}} if account else {})
 
     def _status_name(self, name: str | None) -> str | None:
         if name is None:

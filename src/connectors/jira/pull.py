@@ -1,4 +1,5 @@
-"""Changed-since pull over enhanced search (``/rest/api/3/search/jql``, ``nextPageToken``)."""
+"""Changed-since pull: Cloud enhanced search (``/rest/api/3/search/jql``, ``nextPageToken``) or
+Data Center search (``/rest/api/2/search``, ``startAt``/``total``)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,18 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.base import PullResult, Quarantined
+from connectors.base import MappingWarning, PullResult, Quarantined
 from connectors.errors import FatalError, MalformedRecord
 from connectors.jira.client import JiraClient
 from connectors.jira.cursor import Watermark, jql_minute, parse_jira_time
 from connectors.jira.mapping import IssueMapper, issue_fields
 from connectors.jira.settings import Settings
+from connectors.jira.site import SiteFacts, user_id
 from engine.model import Ticket
 
 
 class IssuePager:
-    """The pages of one search, made fresh per run; a repeated page token is a loop."""
+    """The pages of one Cloud search, made fresh per run; a repeated page token is a loop."""
 
     def __init__(
         self, client: JiraClient, jql: str, *, fields: list[str], expand: str | None, size: int
@@ -47,14 +49,49 @@ class IssuePager:
             used.add(token)
 
 
-def pull_jql(settings: Settings, since: datetime) -> str:
+class OffsetPager:
+    """The pages of one Data Center search (``startAt``); stops at ``total`` or a short page."""
+
+    def __init__(
+        self, client: JiraClient, jql: str, *, fields: list[str], expand: str | None, size: int
+    ) -> None:
+        self._client = client
+        self._jql = jql
+        self._fields = fields
+        self._expand = expand
+        self._size = size
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        start = 0
+        while True:
+            page = self._client.search_offset(
+                self._jql,
+                start_at=start,
+                max_results=self._size,
+                fields=self._fields,
+                expand=self._expand,
+            )
+            issues = list(page.get("issues") or [])
+            yield issues
+            start += len(issues)
+            if not issues or start >= int(page.get("total") or 0):
+                return
+
+
+def pull_jql(settings: Settings, since: datetime, zone: str) -> str:
+    """The changed-since query; its date literal is in ``zone``, the API user's profile zone."""
     projects = ", ".join(f'"{p}"' for p in settings.projects)
     extra = f" AND ({settings.jql_filter})" if settings.jql_filter else ""
-    minute = jql_minute(since, settings.jql_time_zone)
+    minute = jql_minute(since, zone)
     return f'project in ({projects}){extra} AND updated >= "{minute}" ORDER BY updated ASC, key ASC'
 
 
-def is_echo(issue: Mapping[str, Any], sidecar: str | None, boundary: datetime) -> bool:
+def is_echo(
+    issue: Mapping[str, Any],
+    histories: Sequence[Mapping[str, Any]],
+    sidecar: str | None,
+    boundary: datetime,
+) -> bool:
     """True when everything that happened to ``issue`` after ``boundary`` was the sidecar's.
 
     Counted: changelog entries and comments. Unexplained updates are never echoes.
@@ -63,13 +100,11 @@ def is_echo(issue: Mapping[str, Any], sidecar: str | None, boundary: datetime) -
         return False
     fields = issue.get("fields") or {}
     events: list[tuple[datetime, str | None]] = []
-    for entry in (issue.get("changelog") or {}).get("histories") or []:
-        events.append(
-            (parse_jira_time(entry["created"]), (entry.get("author") or {}).get("accountId"))
-        )
+    for entry in histories:
+        events.append((parse_jira_time(entry["created"]), user_id(entry.get("author"))))
     for comment in (fields.get("comment") or {}).get("comments") or []:
         at = parse_jira_time(comment.get("updated") or comment["created"])
-        events.append((at, (comment.get("author") or {}).get("accountId")))
+        events.append((at, user_id(comment.get("author"))))
     recent = [(at, who) for at, who in events if at > boundary]
     if not recent or any(who != sidecar for _, who in recent):
         return False
@@ -85,6 +120,7 @@ class IssuePull:
         client: JiraClient,
         settings: Settings,
         mapper: IssueMapper,
+        site: SiteFacts,
         *,
         source: str,
         now: Callable[[], datetime],
@@ -92,6 +128,7 @@ class IssuePull:
         self._client = client
         self._settings = settings
         self._mapper = mapper
+        self._site = site
         self._source = source
         self._now = now
         self.last_echoes: tuple[str, ...] = ()
@@ -102,14 +139,16 @@ class IssuePull:
         mark = Watermark.decode(cursor) if cursor else Watermark.initial(start)
         overlap = timedelta(seconds=self._settings.overlap_seconds)
         since = mark.query_from(overlap)
-        pager = IssuePager(
+        pager_kind = IssuePager if self._settings.is_cloud else OffsetPager
+        pager = pager_kind(
             self._client,
-            pull_jql(self._settings, since),
-            fields=issue_fields(self._settings),
+            pull_jql(self._settings, since, self._site.time_zone),
+            fields=issue_fields(self._site.fields),
             expand="changelog",
             size=self._settings.page_size,
         )
         tickets: list[Ticket] = []
+        warnings: list[MappingWarning] = []
         quarantined: list[Quarantined] = []
         delivered: list[tuple[str, datetime]] = []
         echoes: list[str] = []
@@ -127,12 +166,15 @@ class IssuePull:
                 seen_at = mark.seen.get(str(key))
                 boundary = datetime.fromisoformat(seen_at) if seen_at else since
                 try:
+                    histories = self.histories_of(raw)
                     if self._settings.suppress_echoes and is_echo(
-                        raw, self._mapper.sidecar_account, boundary
+                        raw, histories, self._mapper.sidecar_account, boundary
                     ):
                         echoes.append(str(key))
                         continue
-                    tickets.append(self._mapper.ticket(raw, self._comments_of(raw)))
+                    mapped = self._mapper.map(raw, self.comments_of(raw), histories)
+                    tickets.append(mapped.ticket)
+                    warnings.extend(mapped.warnings)
                 except MalformedRecord as exc:
                     quarantined.append(Quarantined(self._source, exc.record_id or key, str(exc)))
                 except (KeyError, TypeError, ValueError) as exc:
@@ -146,15 +188,24 @@ class IssuePull:
             cursor=after.encode(),
             quarantined=tuple(quarantined),
             api_calls=self._client.requests_made - calls_before,
+            warnings=tuple(warnings),
         )
 
-    def _comments_of(self, raw: Mapping[str, Any]) -> Sequence[Mapping[str, Any]] | None:
+    def histories_of(self, raw: Mapping[str, Any]) -> Sequence[Mapping[str, Any]]:
+        """The embedded changelog, or the whole of it when the embedded page is cut short."""
+        embedded = raw.get("changelog") or {}
+        histories: list[Mapping[str, Any]] = list(embedded.get("histories") or [])
+        if int(embedded.get("total") or 0) > len(histories):
+            return self._client.changelog(str(raw["key"]))
+        return histories
+
+    def comments_of(self, raw: Mapping[str, Any]) -> Sequence[Mapping[str, Any]] | None:
         """Embedded comments, or the full list when they are cut short or carry our markers."""
         embedded = (raw.get("fields") or {}).get("comment") or {}
         comments = embedded.get("comments") or []
         total = embedded.get("total", len(comments))
         sidecar = self._mapper.sidecar_account
-        ours = any((c.get("author") or {}).get("accountId") == sidecar for c in comments)
+        ours = any(user_id(c.get("author")) == sidecar for c in comments)
         if total > len(comments) or (sidecar is not None and ours):
             return self._client.comments(str(raw["key"]))  # markers live in comment properties
         return None

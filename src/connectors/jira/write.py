@@ -121,7 +121,7 @@ class IssueWriter:
                 edit.labels -= set(action.labels)
             changed = edit.labels != before
         elif isinstance(action, SetPriority):
-            name = self._settings.priority_names[action.priority]
+            name = self._settings.write_priority_names[action.priority]
             changed = ticket.priority != action.priority
             if changed:
                 edit.fields["priority"] = {"name": name}
@@ -136,7 +136,7 @@ class IssueWriter:
         changed = False
         if action.user is not None:
             if ticket.assignee != action.user:
-                edit.fields["assignee"] = {"accountId": action.user}
+                edit.fields["assignee"] = self._person(action.user)
                 changed = True
         elif action.group is not None:
             target = self._settings.groups.get(action.group)
@@ -144,7 +144,7 @@ class IssueWriter:
                 detail = f"group {action.group!r} has no Jira mapping (settings.groups)"
                 return ActionResult(action.key, ActionStatus.FAILED, detail)
             if target.assignee and ticket.assignee != target.assignee:
-                edit.fields["assignee"] = {"accountId": target.assignee}
+                edit.fields["assignee"] = self._person(target.assignee)
                 changed = True
             if target.component and ticket.group != action.group:
                 edit.components.append({"add": {"name": target.component}})
@@ -159,6 +159,10 @@ class IssueWriter:
             return None
         return ActionResult(action.key, ActionStatus.ALREADY, "issue already shows it")
 
+    def _person(self, account: str) -> dict[str, str]:
+        """Cloud names a person by ``accountId``; Data Center by username (``name``)."""
+        return {"accountId" if self._settings.is_cloud else "name": account}
+
     # -- comments ------------------------------------------------------------------------
     def _comment(self, ticket: Ticket, action: PostComment) -> ActionResult:
         for existing in ticket.comments:
@@ -166,12 +170,11 @@ class IssueWriter:
                 return ActionResult(action.key, ActionStatus.ALREADY, "marker found", existing.id)
         created: list[dict[str, Any]] = []
 
+        # v3 takes an ADF document; Data Center's v2 takes the text (wiki markup) as it is
+        body = adf.to_adf(action.body) if self._settings.is_cloud else action.body
+
         def post() -> None:
-            created.append(
-                self._client.add_comment(
-                    ticket.id, adf.to_adf(action.body), comment_properties(action)
-                )
-            )
+            created.append(self._client.add_comment(ticket.id, body, comment_properties(action)))
 
         status, detail = self._write(post)
         external = str(created[0].get("id")) if created else None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -12,6 +13,7 @@ from connectors.errors import FatalError
 from connectors.jira import JiraConnector
 from connectors.jira.cursor import Watermark
 from connectors.jira.emulator import AGENT_ACCOUNT, TIER2_ACCOUNT, JiraEmulator
+from connectors.jira.emulator_samples import AUTO_REPLY
 from engine.model import AuthorRole, Change, Priority, Status
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # the emulator's clock (conftest)
@@ -35,9 +37,10 @@ def test_pull_pages_through_every_issue_then_the_overlap_brings_nothing_twice(
     assert again.tickets == ()
     last_search = emulator.server.calls("GET", r"/search/jql$")[-1]
     newest = max(t.updated_at for t in first.tickets)
-    assert f'updated >= "{(newest - timedelta(minutes=1)):%Y-%m-%d %H:%M}"' in str(
+    local = (newest - timedelta(minutes=1)).astimezone(ZoneInfo(emulator.user_zone))
+    assert f'updated >= "{local:%Y-%m-%d %H:%M}"' in str(
         last_search.arg("jql")
-    )  # the overlap re-read the newest issues, and dedupe dropped them
+    )  # the overlap re-read the newest issues (in the API user's zone), and dedupe dropped them
 
 
 def test_a_change_in_the_same_minute_as_the_watermark_is_not_lost(
@@ -81,13 +84,14 @@ def test_malformed_issues_are_quarantined_and_the_rest_goes_on(
 ) -> None:
     keys = emulator.seed([seed(i) for i in range(5)])
     emulator.corrupt(keys[1], "status", None)
-    emulator.corrupt(keys[3], "priority", {"id": "9", "name": "P1"})
+    emulator.corrupt(keys[3], "status", {"name": "Limbo", "statusCategory": {"key": "odd"}})
 
     result = connector.pull(None, start=T0 - timedelta(days=2))
 
     assert sorted(t.id for t in result.tickets) == [keys[0], keys[2], keys[4]]
     assert {q.record_id for q in result.quarantined} == {keys[1], keys[3]}
-    assert any("'P1' is not mapped" in q.reason for q in result.quarantined)
+    assert any("'Limbo'" in q.reason and "not mapped" in q.reason for q in result.quarantined)
+    assert connector.fetch(keys[0]).id == keys[0]  # a quarantined record id is fetchable
 
 
 def test_fields_comments_and_history_are_normalised(
@@ -127,6 +131,7 @@ def test_fields_comments_and_history_are_normalised(
     assert ticket.url == f"{emulator.base_url}/browse/{key}"
     roles = [(c.author_role, c.public, c.body) for c in ticket.comments]
     assert roles == [
+        (AuthorRole.BOT, True, AUTO_REPLY),  # the automation's auto-reply: never a response
         (AuthorRole.CUSTOMER, True, "down"),
         (AuthorRole.AGENT, False, "looking"),
         (AuthorRole.AGENT, True, "on it\nsoon"),
@@ -151,8 +156,8 @@ def test_agent_list_makes_everyone_else_a_customer(
     only_others = make_connector(agent_account_ids=["someone-else"])
     listed = make_connector(agent_account_ids=[AGENT_ACCOUNT])
 
-    assert only_others.fetch(key).comments[0].author_role is AuthorRole.CUSTOMER
-    assert listed.fetch(key).comments[0].author_role is AuthorRole.AGENT
+    assert only_others.fetch(key).comments[-1].author_role is AuthorRole.CUSTOMER
+    assert listed.fetch(key).comments[-1].author_role is AuthorRole.AGENT
 
 
 def test_a_repeated_page_token_stops_the_pull_instead_of_looping(
