@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from engine.codec import format_instant
 from engine.criteria import Population
-from engine.explain import ConditionCheck, TicketCheck, check_ticket, inputs_at
+from engine.explain import ConditionCheck, TicketCheck, check_ticket, inputs_at, ticket_as_of
 from engine.model import (
     Action,
     Assign,
@@ -86,25 +86,24 @@ def story_from_store(store: StateStore, wanted: str) -> Story:
     tickets = store.load_tickets()
     by_key = {t.key: t for t in tickets}
     key = resolve_key(wanted, list(by_key))
-    fired: list[Fired] = []
-    written: list[Written] = []
-    for entry in reversed(store.audit_log(key, limit=10_000)):  # oldest first
-        d = entry.detail
-        if entry.event == "decision":
-            fired.append(Fired(entry.at, str(d.get("rule")), str(d.get("reason")), d.get("level")))
-        elif entry.event == "write":
-            decided = d.get("decided_at")
-            written.append(
-                Written(
-                    at=entry.at,
-                    decided_at=datetime.fromisoformat(decided) if decided else None,
-                    key=str(d.get("key")),
-                    kind=str(d.get("kind")),
-                    rule=str(d.get("rule")),
-                    result=str(d.get("status")),
-                    detail=str(d.get("detail") or ""),
-                )
-            )
+    fired = [
+        Fired(e.at, str(e.detail.get("rule")), str(e.detail.get("reason")), e.detail.get("level"))
+        for e in reversed(store.audit_log(key, limit=10_000))  # oldest first
+        if e.event == "decision"
+    ]
+    # the ledger has every outcome, including what the ticket already showed (never written)
+    written = [
+        Written(
+            at=e.finished_at or e.begun_at,
+            decided_at=datetime.fromisoformat(e.payload["at"]),
+            key=e.key,
+            kind=e.kind,
+            rule=e.rule,
+            result=e.status,
+        )
+        for e in store.ledger(key)
+    ]
+    written.sort(key=lambda w: (w.decided_at or w.at, w.key))
     return Story(by_key[key], store.applied(key), fired, written, Population(tickets))
 
 
@@ -136,6 +135,8 @@ def _outcome(key: str, satisfied: set[str]) -> str:
 def explain(policy: Policy, story: Story, now: datetime) -> dict[str, Any]:
     """The story as one JSON-ready object (instants in UTC, to the second)."""
     ticket = story.ticket
+    if ticket.updated_at > now:  # the store holds it as it is now: tell it as it was then
+        ticket = ticket_as_of(ticket, now)
     check = check_ticket(policy, ticket, story.applied, now, story.population)
     fired_by_rule: dict[str, list[Fired]] = {}
     for f in story.fired:

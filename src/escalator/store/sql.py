@@ -248,13 +248,16 @@ class StateStore:
         with self._tx() as conn:
             return list(conn.execute(stmt).scalars())
 
-    def ledger(self) -> list[LedgerEntry]:
-        """Every action the ledger holds, with its outcome, oldest begun first (for reports)."""
+    def ledger(self, ticket_key: str | None = None) -> list[LedgerEntry]:
+        """The actions the ledger holds (all, or one ticket's), with their outcomes, oldest
+        begun first: for reports and ``explain``."""
         a = t.actions
         stmt = select(
             a.c.key, a.c.ticket, a.c.source, a.c.kind, a.c.rule, a.c.status, a.c.payload,
             a.c.begun_at, a.c.finished_at,
         ).order_by(a.c.begun_at, a.c.key)  # fmt: skip
+        if ticket_key is not None:
+            stmt = stmt.where(a.c.ticket == ticket_key)
         with self._tx() as conn:
             return [LedgerEntry(*row) for row in conn.execute(stmt)]
 

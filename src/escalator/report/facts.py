@@ -1,0 +1,301 @@
+"""Per-ticket facts the KPIs are counted from, derived from what the store keeps.
+
+The store holds each ticket as the helpdesk last showed it (``engine.codec`` JSON) and a ledger
+of what the sidecar decided and wrote. From those: the SLA clocks as of the report's end (the
+engine's own ``build_clocks``), the levels reached and when (the level labels the sidecar
+wrote), the confirmation request and what the customer did after it. Tickets are decoded by
+hand, not through pydantic: a report reads 100,000 of them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from engine.calendar import to_epoch
+from engine.criteria import AllOf, AnyOf, Context, Criterion, NoneOf, Population, Recurrence
+from engine.explain import ticket_as_of
+from engine.model import (
+    ACTIVE_STATUSES,
+    AuthorRole,
+    Change,
+    Comment,
+    LinkedIssue,
+    Priority,
+    SetPriority,
+    Status,
+    TargetName,
+    Ticket,
+)
+from engine.planner import Memory, choose_sla_policy, sla_priority
+from engine.policy import CommentStep, Policy
+from engine.sla import build_clocks
+from escalator.store.records import LedgerEntry
+
+DONE = frozenset({"applied", "already"})
+FINAL = frozenset({Status.SOLVED, Status.CLOSED})
+
+
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """A ticket reached ``level`` at ``at`` (epoch seconds) through ``rule``."""
+
+    level: int
+    at: int
+    rule: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetFact:
+    name: TargetName
+    met_at: int | None
+    breached_at: int | None
+    overrun: int | None  # seconds from the breach to the event that ended it (or the end)
+
+
+@dataclass(slots=True)
+class TicketFacts:
+    ticket: Ticket
+    created: int
+    sla_priority: Priority
+    resolved_at: int | None  # entered solved/closed (the current stretch), if it is now
+    reaches: list[Reach] = field(default_factory=list)
+    targets: list[TargetFact] = field(default_factory=list)
+    rules: set[str] = field(default_factory=set)  # rules that decided something for it
+    confirmation_at: int | None = None  # when the sidecar asked the customer to confirm
+    agent_actions: list[int] = field(default_factory=list)  # agent comments, epoch, sorted
+
+    @property
+    def level(self) -> int:
+        return max((r.level for r in self.reaches), default=0)
+
+    @property
+    def escalated(self) -> bool:
+        return bool(self.reaches)
+
+    def target(self, name: TargetName) -> TargetFact | None:
+        return next((t for t in self.targets if t.name is name), None)
+
+    def confirmation(self) -> str | None:
+        """confirmed / reopened / silent after the confirmation request; None if never asked."""
+        asked = self.confirmation_at
+        if asked is None:
+            return None
+        t = self.ticket
+        if t.status in ACTIVE_STATUSES:
+            return "reopened"
+        replied = any(
+            c.author_role is AuthorRole.CUSTOMER and c.public and to_epoch(c.at) > asked
+            for c in t.comments
+        )
+        return "confirmed" if replied or t.satisfaction is not None else "silent"
+
+
+# -- decoding -------------------------------------------------------------------------------------
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+def decode_ticket(d: dict[str, Any]) -> Ticket:
+    """``engine.codec.ticket_to_dict`` back into a Ticket, without validation overhead."""
+    return Ticket(
+        system=d["system"],
+        id=d["id"],
+        created_at=_instant(d["created_at"]),
+        updated_at=_instant(d["updated_at"]),
+        status=Status(d["status"]),
+        priority=Priority(d["priority"]),
+        title=d.get("title") or "",
+        url=d.get("url"),
+        requester=d.get("requester"),
+        organization=d.get("organization"),
+        assignee=d.get("assignee"),
+        group=d.get("group"),
+        labels=frozenset(d.get("labels") or ()),
+        category=d.get("category"),
+        customer_tier=d.get("customer_tier"),
+        affected_users=d.get("affected_users"),
+        comments=tuple(
+            Comment(
+                _instant(c["at"]),
+                AuthorRole(c["author_role"]),
+                c["public"],
+                c.get("body") or "",
+                c.get("id"),
+                c.get("author_id"),
+                c.get("marker"),
+                c.get("opening", False),
+            )
+            for c in d.get("comments") or ()
+        ),
+        history=tuple(
+            Change(_instant(h["at"]), h["field"], h.get("old"), h.get("new"))
+            for h in d.get("history") or ()
+        ),
+        linked_issues=tuple(
+            LinkedIssue(
+                i["system"],
+                i["key"],
+                i.get("url"),
+                _instant(i["resolved_at"]) if i.get("resolved_at") else None,
+                i.get("marker"),
+            )
+            for i in d.get("linked_issues") or ()
+        ),
+        satisfaction=d.get("satisfaction"),
+    )
+
+
+# -- which rules mean what ------------------------------------------------------------------------
+def _has_recurrence(criterion: Criterion) -> bool:
+    if isinstance(criterion, Recurrence):
+        return True
+    if isinstance(criterion, AllOf | AnyOf):
+        return any(_has_recurrence(c) for c in criterion.children)
+    if isinstance(criterion, NoneOf):
+        return _has_recurrence(criterion.child)
+    return False
+
+
+def recurrence_rules(policy: Policy) -> frozenset[str]:
+    """Rules that fire on repeated problems (a recurrence criterion)."""
+    return frozenset(r.name for r in policy.rules if _has_recurrence(r.when))
+
+
+def confirmation_rules(policy: Policy) -> frozenset[str]:
+    """Rules that ask the customer, publicly, once the ticket is solved: the confirmation."""
+    return frozenset(
+        r.name
+        for r in policy.rules
+        if Status.SOLVED in r.statuses
+        and any(isinstance(s, CommentStep) and s.public for s in r.steps)
+    )
+
+
+# -- facts ----------------------------------------------------------------------------------------
+def ticket_facts(
+    policy: Policy,
+    payloads: Iterable[dict[str, Any]],
+    ledger: Sequence[LedgerEntry],
+    as_of: datetime,
+) -> list[TicketFacts]:
+    """Facts of every ticket created before ``as_of``, each as it was at ``as_of``."""
+    end = to_epoch(as_of)
+    tickets = []
+    for payload in payloads:
+        ticket = decode_ticket(payload)
+        if to_epoch(ticket.created_at) >= end:
+            continue
+        if ticket.updated_at > as_of:
+            ticket = ticket_as_of(ticket, as_of)
+        tickets.append(ticket)
+    population = Population(tickets)
+    confirm = confirmation_rules(policy)
+    by_ticket: dict[str, list[LedgerEntry]] = {}
+    for entry in ledger:
+        if entry.status in DONE:
+            by_ticket.setdefault(entry.ticket, []).append(entry)
+    out = []
+    for ticket in tickets:
+        out.append(_facts(policy, ticket, by_ticket.get(ticket.key, ()), end, population, confirm))
+    return out
+
+
+def _facts(
+    policy: Policy,
+    ticket: Ticket,
+    entries: Sequence[LedgerEntry],
+    end: int,
+    population: Population,
+    confirm: frozenset[str],
+) -> TicketFacts:
+    reaches: dict[int, Reach] = {}
+    rules: set[str] = set()
+    priority_sets: list[SetPriority] = []
+    confirmation_at: int | None = None
+    for e in entries:
+        p = e.payload
+        at = to_epoch(_instant(p["at"]))
+        if at >= end:
+            continue
+        rules.add(e.rule)
+        level = p.get("level")
+        if e.kind == "add_labels" and level is not None and level not in reaches:
+            reaches[level] = Reach(level, at, e.rule)  # the level label marks arrival
+        elif e.kind == "set_priority":
+            priority_sets.append(
+                SetPriority(
+                    key=e.key,
+                    ticket=e.ticket,
+                    rule=e.rule,
+                    at=_instant(p["at"]),
+                    level=level,
+                    priority=Priority(p["priority"]),
+                    previous=Priority(p["previous"]),
+                )
+            )
+        elif e.kind == "comment" and p.get("public") and e.rule in confirm:
+            confirmation_at = at if confirmation_at is None else min(confirmation_at, at)
+    memory = Memory(priority_sets=priority_sets) if priority_sets else Memory()
+    priority = sla_priority(ticket, memory)
+    created = to_epoch(ticket.created_at)
+    facts = TicketFacts(
+        ticket=ticket,
+        created=created,
+        sla_priority=priority,
+        resolved_at=_resolved_at(ticket, end),
+        reaches=sorted(reaches.values(), key=lambda r: (r.at, r.level)),
+        rules=rules,
+        confirmation_at=confirmation_at,
+        agent_actions=sorted(
+            to_epoch(c.at)
+            for c in ticket.comments
+            if c.author_role is AuthorRole.AGENT and not c.opening
+        ),
+    )
+    ctx = Context(ticket, end, facts.level, population, policy.at_risk_percent)
+    sla_policy = choose_sla_policy(policy, ctx)
+    if sla_policy is not None and priority in sla_policy.targets:
+        clocks = build_clocks(
+            ticket, sla_policy.targets[priority], policy.runs_while, end, created=created
+        )
+        replies = [to_epoch(c.at) for c in ticket.comments if c.is_agent_reply]
+        replies.sort()
+        for clock in clocks:
+            breached = clock.breached_at if clock.breached_at is not None else None
+            if breached is not None and breached > end:
+                breached = None
+            overrun = None
+            if breached is not None:
+                overrun = _ended(clock.name, breached, replies, facts.resolved_at, end) - breached
+            facts.targets.append(TargetFact(clock.name, clock.met_at, breached, overrun))
+    return facts
+
+
+def _resolved_at(ticket: Ticket, end: int) -> int | None:
+    """When the ticket entered solved/closed, if it is there now (the current stretch)."""
+    if ticket.status not in FINAL:
+        return None
+    entered = to_epoch(ticket.created_at)
+    for change in ticket.history:
+        if change.field != "status":
+            continue
+        at = to_epoch(change.at)
+        if at > end:
+            break
+        was_final = change.old in ("solved", "closed")
+        if change.new in ("solved", "closed") and not was_final:
+            entered = at
+    return entered
+
+
+def _ended(
+    name: TargetName, breached: int, replies: Sequence[int], resolved: int | None, end: int
+) -> int:
+    """The event that ended a breached target's cycle: a reply, the resolution, or the end."""
+    if name is TargetName.RESOLUTION:
+        return resolved if resolved is not None else end
+    after = next((r for r in replies if r >= breached), None)
+    return after if after is not None else end
