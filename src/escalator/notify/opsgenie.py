@@ -121,19 +121,25 @@ class OpsgenieDelivery:
     def follow(self, action: Notify, step: FollowUp) -> ActionResult:
         alias = alert_alias(action.key)
         if step == "acknowledge":
-            body = opsgenie_sdk.AcknowledgeAlertPayload(source=SOURCE)
-            call = self._api.acknowledge_alert
-        else:
-            body = opsgenie_sdk.CloseAlertPayload(source=SOURCE)
-            call = self._api.close_alert
-        self._call(
-            lambda: call(
-                alias,
-                identifier_type="alias",
-                body=body,
-                _request_timeout=TIMEOUT_SECONDS,
+            ack = opsgenie_sdk.AcknowledgeAlertPayload(source=SOURCE)
+            self._call(
+                lambda: self._api.acknowledge_alert(
+                    alias,
+                    identifier_type="alias",
+                    acknowledge_alert_payload=ack,
+                    _request_timeout=TIMEOUT_SECONDS,
+                )
             )
-        )
+        else:
+            close = opsgenie_sdk.CloseAlertPayload(source=SOURCE)
+            self._call(
+                lambda: self._api.close_alert(
+                    alias,
+                    identifier_type="alias",
+                    close_alert_payload=close,
+                    _request_timeout=TIMEOUT_SECONDS,
+                )
+            )
         verb = "acknowledged" if step == "acknowledge" else "closed"
         return ActionResult(action.key, ActionStatus.APPLIED, f"{self._where()}: {verb} {alias}")
 

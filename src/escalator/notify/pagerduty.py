@@ -1,9 +1,8 @@
-"""PagerDuty Events API v2 through PagerDuty's own client (``pagerduty.EventsApiV2Client``).
+"""PagerDuty Events API v2 over ``httpx``: ``POST {base_url}/v2/enqueue``.
 
-The client takes a ``base_url`` (the EU region, or an emulator on 127.0.0.1), so it serves.
-Its built-in retry loop sleeps on its own and retries 429 without limit; it is switched off
-(``max_http_attempts = -1`` makes it hand back every retryable status at once) so that the
-one retry policy decides, honouring ``Retry-After``.
+Not through PagerDuty's own client (``pagerduty.EventsApiV2Client``): its ``url`` setter
+refuses any base URL that is not ``https://`` (so it cannot reach a loopback emulator), and its
+built-in loop sleeps and retries 429 without limit, beside the one retry policy.
 
 Events: ``trigger`` with ``dedup_key`` = the action key (a re-trigger while the alert is open
 is merged into it by PagerDuty), then ``acknowledge`` and ``resolve`` with the same key.
@@ -14,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pagerduty
+import httpx
 
 from connectors.base import ActionResult, ActionStatus
 from connectors.errors import (
@@ -32,40 +31,42 @@ from escalator.notify.keys import dedup_key
 from escalator.notify.payloads import title_of
 
 SUMMARY_LIMIT = 1024  # payload.summary: PagerDuty truncates beyond this; we cut it ourselves
-TIMEOUT_SECONDS = 10
-# the statuses the vendor client would retry by itself; listed so that it hands them back
-_CLIENT_RETRIED = (429, 500, 502, 503, 504)
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+USER_AGENT = "escalation-sidecar-notifier"
 
 
 def trigger_event(
     channel: PagerDutyChannel, action: Notify, ticket_url: str | None
 ) -> dict[str, Any]:
-    """The keyword arguments of ``EventsApiV2Client.trigger`` for one decision (pure)."""
+    """The trigger event for one decision, as PagerDuty documents it (pure)."""
     summary = title_of(action)
     first_line = next((ln.strip() for ln in action.text.splitlines() if ln.strip()), "")
     if first_line:
         summary = f"{summary}: {first_line}"
-    links = [{"href": ticket_url, "text": "Open the ticket"}] if ticket_url else None
-    return {
-        "summary": summary[:SUMMARY_LIMIT],
-        "source": channel.source,
+    event: dict[str, Any] = {
+        "routing_key": channel.routing_key,
+        "event_action": "trigger",
         "dedup_key": dedup_key(action.key),
-        "severity": channel.severity,
         "payload": {
+            "summary": summary[:SUMMARY_LIMIT],
+            "source": channel.source,
+            "severity": channel.severity,
             "timestamp": action.at.isoformat(),
             "component": action.ticket,
             "group": f"level-{action.level}" if action.level is not None else "notification",
             "class": action.rule,
+            "custom_details": {
+                "ticket": action.ticket,
+                "rule": action.rule,
+                "level": action.level,
+                "text": action.text,
+                "escalation_key": action.key,
+            },
         },
-        "custom_details": {
-            "ticket": action.ticket,
-            "rule": action.rule,
-            "level": action.level,
-            "text": action.text,
-            "escalation_key": action.key,
-        },
-        "links": links,
     }
+    if ticket_url:
+        event["links"] = [{"href": ticket_url, "text": "Open the ticket"}]
+    return event
 
 
 class PagerDutyDelivery:
@@ -73,30 +74,20 @@ class PagerDutyDelivery:
         self,
         channel: PagerDutyChannel,
         retry: RetryPolicy,
-        client: pagerduty.EventsApiV2Client | None = None,
+        client: httpx.Client | None = None,
     ) -> None:
         self.channel = channel
         self.retry = retry
-        self._client = client if client is not None else self._default_client()
-
-    def _default_client(self) -> pagerduty.EventsApiV2Client:
-        client = pagerduty.EventsApiV2Client(
-            self.channel.routing_key, base_url=self.channel.base_url
+        self._owns_client = client is None
+        # no redirects: the routing key rides in the body and must not travel elsewhere
+        self._client = client or httpx.Client(
+            timeout=TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT}
         )
-        client.retry = dict.fromkeys(_CLIENT_RETRIED, 1)
-        client.max_http_attempts = -1  # any listed status: returned at once, never slept on
-        client.max_network_attempts = 0  # a network error: raised at once
-        client.timeout = TIMEOUT_SECONDS
-        return client
 
     def send(self, action: Notify, ticket_url: str | None) -> ActionResult:
-        event = trigger_event(self.channel, action, ticket_url)
-        key = self.retry.call(lambda: self._call(lambda: self._client.trigger(**event)))
+        key = self._enqueue(trigger_event(self.channel, action, ticket_url))
         return ActionResult(
-            action.key,
-            ActionStatus.APPLIED,
-            f"{self._where()}: triggered (dedup_key {key})",
-            key,
+            action.key, ActionStatus.APPLIED, f"{self._where()}: triggered (dedup_key {key})", key
         )
 
     def settle(self, action: Notify, ticket_url: str | None) -> ActionResult:
@@ -108,34 +99,37 @@ class PagerDutyDelivery:
 
     def follow(self, action: Notify, step: FollowUp) -> ActionResult:
         key = dedup_key(action.key)
-        if step == "acknowledge":
-            self.retry.call(lambda: self._call(lambda: self._client.acknowledge(key)))
-        else:
-            self.retry.call(lambda: self._call(lambda: self._client.resolve(key)))
+        event = {"routing_key": self.channel.routing_key, "event_action": step, "dedup_key": key}
+        self._enqueue(event)
         return ActionResult(
             action.key, ActionStatus.APPLIED, f"{self._where()}: {step}d (dedup_key {key})", key
         )
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_client:
+            self._client.close()
 
     def _where(self) -> str:
         return f"channel {self.channel.name!r} (pagerduty)"
 
-    def _call(self, fn: Any) -> str:
-        try:
-            return str(fn())
-        except pagerduty.HttpError as exc:
-            if exc.response is None:
-                raise RetryableError("PagerDuty gave no response") from None
-            raise _classify(exc.response.status_code, exc.response) from None
-        except pagerduty.Error as exc:
-            # a network error (max_network_attempts = 0) or an unexpected answer
-            cause = type(exc.__cause__).__name__ if exc.__cause__ else type(exc).__name__
-            raise RetryableError(f"PagerDuty unreachable ({cause})") from None
+    def _enqueue(self, event: dict[str, Any]) -> str:
+        url = f"{self.channel.base_url}/v2/enqueue"
+
+        def once() -> str:
+            try:
+                response = self._client.post(url, json=event)
+            except httpx.TimeoutException as exc:
+                raise RetryableError(f"timed out ({type(exc).__name__})") from None
+            except httpx.TransportError as exc:
+                raise RetryableError(f"transport error ({type(exc).__name__})") from None
+            if response.status_code != 202 and not response.is_success:
+                raise _classify(response.status_code, response)
+            return str(_json(response).get("dedup_key") or event.get("dedup_key") or "")
+
+        return self.retry.call(once)
 
 
-def _classify(status: int, response: Any) -> ConnectorError:
+def _classify(status: int, response: httpx.Response) -> ConnectorError:
     """Events API v2 response codes: 400 invalid event, 429 throttled, 5xx retry."""
     text = _errors_of(response)
     message = f"HTTP {status}" + (f": {text}" if text else "")
@@ -150,13 +144,18 @@ def _classify(status: int, response: Any) -> ConnectorError:
     return FatalError(message)
 
 
-def _errors_of(response: Any) -> str:
-    # {"status": "invalid event", "message": "Event object is invalid", "errors": [...]}
+def _json(response: httpx.Response) -> dict[str, Any]:
     try:
         body = response.json()
     except ValueError:
-        return " ".join(str(response.text).split())[:200]
-    if not isinstance(body, dict):
-        return ""
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _errors_of(response: httpx.Response) -> str:
+    # {"status": "invalid event", "message": "Event object is invalid", "errors": [...]}
+    body = _json(response)
+    if not body:
+        return " ".join(response.text.split())[:200]
     parts = [str(body.get("message") or "")] + [str(e) for e in body.get("errors") or []]
     return "; ".join(p for p in parts if p)[:300]

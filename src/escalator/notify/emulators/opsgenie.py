@@ -16,6 +16,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from connectors.emulation import Emulator, EmulatorServer, Request, Response
 
@@ -53,7 +54,11 @@ class OpsgenieAlert:
             "source": self.body.get("source", ""),
             "owner": "",
             "priority": self.body.get("priority", "P3"),
-            "responders": self.body.get("responders", []),
+            # Opsgenie answers with responders by id (a team named in the create is resolved)
+            "responders": [
+                {"type": r.get("type", "team"), "id": str(uuid.uuid5(uuid.NAMESPACE_URL, str(r)))}
+                for r in self.body.get("responders") or []
+            ],
             "description": self.body.get("description", ""),
             "details": self.body.get("details", {}),
             "entity": self.body.get("entity", ""),
@@ -125,7 +130,7 @@ class OpsgenieEmulator(Emulator):
         if (denied := self._denied(request)) is not None:
             return denied
         kind = request.arg("identifierType", "id") or "id"
-        alert = self._find(request.params["identifier"], kind)
+        alert = self._find(unquote(request.params["identifier"]), kind)
         if alert is None:
             return _error(404, "Alert does not exist")
         return Response(200, {"data": alert.as_json(), "took": 0.004, "requestId": _request_id()})
@@ -134,7 +139,7 @@ class OpsgenieEmulator(Emulator):
         if (denied := self._denied(request)) is not None:
             return denied
         kind = request.arg("identifierType", "id") or "id"
-        alert = self._find(request.params["identifier"], kind)
+        alert = self._find(unquote(request.params["identifier"]), kind)
         if alert is not None:  # an unknown alert: accepted, and failed in the request status
             if request.params["verb"] == "acknowledge":
                 alert.acknowledged = True
