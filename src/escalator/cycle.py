@@ -267,6 +267,13 @@ class Sidecar:
             }
         return self._tickets, self._memories
 
+    def snapshot(self) -> tuple[list[Ticket], dict[str, Memory]]:
+        """The tickets kept in memory and what was applied to each, as of the last cycle:
+        for the board, which only reads them (copies of the mappings, taken under the lock)."""
+        with self.lock:
+            tickets, memories = self._load()
+            return list(tickets.values()), dict(memories)
+
     def _recorded(self, action: Action) -> None:
         """``action`` is done (applied, or found already there): remember it for planning."""
         if self._memories is not None:
@@ -541,7 +548,16 @@ class Sidecar:
                 name = self._owner.get(action.ticket)
                 source = self.sources.get(name) if name else None
                 status, detail = ActionStatus.FAILED, "interrupted before it was recorded"
-                if isinstance(action, PostComment) and source is not None:
+                external_id: str | None = None
+                settle = getattr(self.notifier, "settle", None)
+                if isinstance(action, Notify) and settle is not None:
+                    # the channel's own idempotency settles it: a dedup key, an alias looked up,
+                    # the same Message-ID (a chat webhook has none: FAILED, decided again)
+                    known = (self._tickets or {}).get(action.ticket)
+                    settled = settle(action, ticket_url=known.url if known else None)
+                    status, detail = settled.status, settled.detail
+                    external_id = settled.external_id
+                elif isinstance(action, PostComment) and source is not None:
                     ticket_id = action.ticket.split(":", 1)[1]
                     try:
                         with self.io_lock(source.name):
@@ -552,8 +568,8 @@ class Sidecar:
                     self._remember(name or "", [fresh])
                     if any(c.marker == action.key for c in fresh.comments):
                         status, detail = ActionStatus.ALREADY, "found on the ticket after a restart"
-                self.store.finish(action.key, status, detail)
-                if status is ActionStatus.ALREADY:
+                self.store.finish(action.key, status, detail, external_id)
+                if status in (ActionStatus.ALREADY, ActionStatus.APPLIED):
                     self._recorded(action)
                 self.log.info("pending.resolved", key=action.key, status=status.value)
                 resolved += 1
