@@ -1,10 +1,9 @@
-"""Credentials, said once and handed to both transports (the SDK and httpx)."""
+"""Credentials, said once: the ``Authorization`` header every request carries."""
 
 from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from typing import Any
 
 from connectors.jira.settings import Settings
 
@@ -35,15 +34,6 @@ class JiraAuth:
             raw = f"{self.email}:{self.secret}".encode()
             return "Basic " + base64.b64encode(raw).decode()
         return f"Bearer {self.secret}"
-
-    def sdk_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for ``jira.JIRA``: its own auth options where it has them."""
-        if self.scheme == "basic":
-            return {"basic_auth": (self.email, self.secret)}
-        if self.scheme == "pat":
-            return {"token_auth": self.secret}
-        # the SDK has no plain OAuth 2.0 bearer option; a session header is the documented way
-        return {"options": {"headers": {"Authorization": self.header()}}}
 
     def __repr__(self) -> str:  # never print the secret
         return f"JiraAuth(scheme={self.scheme!r}, email={self.email!r})"

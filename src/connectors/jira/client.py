@@ -1,20 +1,17 @@
 """The one door to a Jira site: every call goes through the source's single ``RetryPolicy``.
 
-Reads use the ``jira`` SDK (pycontribs), with its own ``ResilientSession`` retries switched off
-(``max_retries=0``) so the policy is the only thing that retries or sleeps. Writes the SDK cannot
-make in one request go through httpx; each such method says why.
+One transport, httpx, for reads and writes. The ``jira`` SDK (pycontribs) is not used: its
+Cloud search needs a serverInfo call first and re-reads the field list for its own name
+translation, its comment and create helpers cannot send our entity properties, and it re-GETs
+after writes; each of those is a call this connector does not need.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
-import requests
-from jira import JIRA, JIRAError
 
-from connectors.errors import ConnectorError
 from connectors.jira.auth import JiraAuth
 from connectors.jira.http_errors import error_for, error_messages
 from connectors.jira.settings import Settings
@@ -40,7 +37,6 @@ class JiraClient:
         self.requests_made = 0
         self.api = settings.api_path
         self._auth = JiraAuth.from_settings(settings)
-        self._sdk: JIRA | None = None
         self._http = http or httpx.Client(
             base_url=settings.site_url,
             headers={
@@ -51,46 +47,7 @@ class JiraClient:
             timeout=settings.timeout_seconds,
         )
 
-    # -- transports ----------------------------------------------------------------------
-    @property
-    def sdk(self) -> JIRA:
-        """The SDK client, built on first use (its constructor GETs serverInfo)."""
-        if self._sdk is None:
-            self._sdk = self.retry.call(self._guard_sdk(self._build_sdk))
-        return self._sdk
-
-    def _build_sdk(self) -> JIRA:
-        kwargs = self._auth.sdk_kwargs()
-        version = "3" if self.settings.is_cloud else "2"
-        options: dict[str, Any] = {"rest_api_version": version, "check_update": False}
-        options.update(kwargs.pop("options", {}))
-        return JIRA(
-            server=self.settings.site_url,
-            options=options,
-            max_retries=0,  # the RetryPolicy is the one place that retries
-            timeout=self.settings.timeout_seconds,
-            logging=False,
-            **kwargs,
-        )
-
-    def _guard_sdk(self, fn: Callable[[], T]) -> Callable[[], T]:
-        def attempt() -> T:
-            self.requests_made += 1
-            try:
-                return fn()
-            except JIRAError as exc:
-                response = exc.response
-                headers = response.headers if response is not None else {}
-                raise error_for(exc.status_code, headers, exc.text or "") from None
-            except requests.RequestException as exc:
-                raise error_for(None, {}, type(exc).__name__) from None
-
-        return attempt
-
-    def sdk_call(self, fn: Callable[[JIRA], T]) -> T:
-        sdk = self.sdk
-        return self.retry.call(self._guard_sdk(lambda: fn(sdk)))
-
+    # -- transport -----------------------------------------------------------------------
     def http_call(
         self,
         method: str,
@@ -122,8 +79,6 @@ class JiraClient:
 
     def close(self) -> None:
         self._http.close()
-        if self._sdk is not None:
-            self._sdk._session.close()  # JIRA.close is untyped; this is all it does
 
     # -- reads ---------------------------------------------------------------------------
     def myself(self) -> dict[str, Any]:
@@ -145,20 +100,14 @@ class JiraClient:
         properties: str | None = None,
     ) -> dict[str, Any]:
         """One page of ``GET /rest/api/3/search/jql`` (Cloud enhanced search, ``nextPageToken``)."""
-        page = self.sdk_call(
-            lambda j: j.enhanced_search_issues(
-                jql,
-                nextPageToken=token,
-                maxResults=max_results,
-                fields=list(fields),
-                expand=expand,
-                properties=properties,
-                json_result=True,
-            )
-        )
-        if page is None:  # the SDK's @cloud_api returns None unless serverInfo says Cloud
-            raise ConnectorError("enhanced search needs Jira Cloud (serverInfo deploymentType)")
-        result: dict[str, Any] = page
+        params = {"jql": jql, "maxResults": str(max_results), "fields": ",".join(fields)}
+        if token:
+            params["nextPageToken"] = token
+        if expand:
+            params["expand"] = expand
+        if properties:
+            params["properties"] = properties
+        result: dict[str, Any] = self.http_call("GET", f"{self.api}/search/jql", params=params)
         return result
 
     def search_offset(
@@ -185,10 +134,12 @@ class JiraClient:
     def issue(
         self, key: str, *, fields: list[str], expand: str | None, properties: str | None = None
     ) -> dict[str, Any]:
-        raw = self.sdk_call(
-            lambda j: j.issue(key, fields=",".join(fields), expand=expand, properties=properties)
-        ).raw
-        result: dict[str, Any] = raw
+        params = {"fields": ",".join(fields)}
+        if expand:
+            params["expand"] = expand
+        if properties:
+            params["properties"] = properties
+        result: dict[str, Any] = self.http_call("GET", f"{self.api}/issue/{key}", params=params)
         return result
 
     def comments(self, key: str) -> list[dict[str, Any]]:

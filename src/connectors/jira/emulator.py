@@ -299,6 +299,14 @@ class JiraEmulator(Emulator):
             self._touch(ticket_id, max(at, self._updated(ticket_id)))
         self._announce(ticket_id, "comment_created")
 
+    def add_customer(self, cloud_id: str, name: str, *, account_type: str = "atlassian") -> str:
+        """A person on the service desk's customer list whatever their account type (e.g. a
+        licensed user of another product raising a request); their id on this site."""
+        with self._lock:
+            self._user(cloud_id, name, account_type, f"{name.lower()}@example.com")
+            self._customers.append(self.account(cloud_id))
+        return self.account(cloud_id)
+
     def update(
         self,
         ticket_id: str,
