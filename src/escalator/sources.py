@@ -103,6 +103,8 @@ def source_problems(config: Config, env: Mapping[str, str] | None = None) -> lis
         if names:
             pos = config.located.where(path)
             unknown.add((pos.file, pos.line, pos.column))
+    # a value the environment check already faults (e.g. not a URL) is not faulted twice
+    unknown |= {(p.file, p.line, p.column) for p in config.secret_problems(env)}
     problems: list[Problem] = []
     for name in config.model.sources:
         try:

@@ -91,20 +91,18 @@ def load_config(path: str | Path, budget: LoadBudget | None = None) -> Config:
 
 def _load(path: Path, budget: LoadBudget) -> Config:
     located = load_located(path, budget)
+    empty = [Problem(f, 1, 1, "the file is empty", "warning") for f in located.empty]
     try:
         model = ConfigModel.model_validate(located.data)
     except ValidationError as exc:
-        raise ConfigError(validation_problems(exc, located, ConfigModel)) from None
+        raise ConfigError([*validation_problems(exc, located, ConfigModel), *empty]) from None
     budget.check_time()
     written = [*reference_problems(located), *url_problems(located)]
     version = hashlib.sha256("\0".join(located.texts).encode()).hexdigest()[:12]
     compiler = Compiler(model, located, version, budget)
     policy = compiler.compile()
     budget.check_time()
-    warnings = [
-        *compiler.warnings,
-        *(Problem(f, 1, 1, "the file is empty", "warning") for f in located.empty),
-    ]
+    warnings = [*compiler.warnings, *empty]
     if policy is None or written:
         raise ConfigError([*compiler.problems, *written, *warnings])
     return Config(path, model, policy, located, tuple(sorted(set(warnings))))

@@ -151,6 +151,11 @@ def trial_render(template: Template, context: Mapping[str, Any], seconds: float)
     nothing still meets the deadline; tracemalloc measures what the render allocated.
     """
     deadline = time.monotonic() + min(seconds, MAX_RENDER_SECONDS)
+    late = (
+        f"it takes more than {MAX_RENDER_SECONDS:g} s to render"
+        if seconds >= MAX_RENDER_SECONDS
+        else "rendering it ran past the config's load budget (1 s in all)"
+    )
     started = not tracemalloc.is_tracing()
     if started:
         tracemalloc.start()
@@ -158,7 +163,7 @@ def trial_render(template: Template, context: Mapping[str, Any], seconds: float)
 
     def tracer(frame: FrameType, event: str, arg: Any) -> Any:
         if time.monotonic() > deadline:
-            raise _refuse(f"it takes more than {min(seconds, MAX_RENDER_SECONDS):g} s to render")
+            raise _refuse(late)
         if tracemalloc.get_traced_memory()[0] - base > MAX_RENDER_BYTES:
             raise _refuse(f"it needs more than {MAX_RENDER_BYTES // 1_000_000} MB to render")
         return tracer
@@ -173,10 +178,20 @@ def trial_render(template: Template, context: Mapping[str, Any], seconds: float)
             tracemalloc.stop()
 
 
-def template_lines(exc: BaseException) -> Iterator[int]:
-    """Template lines in a render's traceback (Jinja rewrites frames to name them)."""
+def template_line(template: Template, exc: BaseException) -> int:
+    """The template line a render failed on (1 when it cannot be told).
+
+    Jinja rewrites the traceback of an ``Exception`` so that its frames carry template lines;
+    a ``TemplateTooCostly`` passes through unrewritten, with lines of the compiled code.
+    """
+    lines = []
     tb = exc.__traceback__
     while tb is not None:
         if tb.tb_frame.f_code.co_filename == "<template>":
-            yield tb.tb_lineno
+            lines.append(tb.tb_lineno)
         tb = tb.tb_next
+    if not lines:
+        return 1
+    if isinstance(exc, TemplateTooCostly):
+        return template.get_corresponding_lineno(lines[-1])
+    return lines[-1]

@@ -24,7 +24,7 @@ from escalator.config.template_budget import (
     MAX_TEMPLATE_CHARS,
     TemplateTooCostly,
     render_capped,
-    template_lines,
+    template_line,
     trial_render,
 )
 
@@ -123,11 +123,14 @@ def compile_template(
     except SecurityError as exc:
         return None, [TemplateProblem(1, f"template {name!r} is not allowed: {exc}")]
     except TemplateTooCostly as exc:
-        return None, [TemplateProblem(_line(exc), f"template {name!r} is refused: {exc}")]
+        return None, [
+            TemplateProblem(template_line(template, exc), f"template {name!r} is refused: {exc}")
+        ]
     except Exception as exc:  # 1/0, a filter given the wrong arguments: whatever the sample hits
         return None, [
             TemplateProblem(
-                _line(exc), f"template {name!r} fails with sample values: {_describe(exc)}"
+                template_line(template, exc),
+                f"template {name!r} fails with sample values: {_describe(exc)}",
             )
         ]
 
@@ -182,10 +185,6 @@ def _unknown_filters_and_tests(name: str, ast: nodes.Template) -> list[TemplateP
                     )
                 )
     return problems
-
-
-def _line(exc: BaseException) -> int:
-    return next(iter(reversed(list(template_lines(exc)))), 1)
 
 
 def _describe(exc: BaseException) -> str:

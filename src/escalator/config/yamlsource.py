@@ -82,6 +82,8 @@ def load_located(path: Path, budget: LoadBudget | None = None) -> Located:
             _merge(file, text, located, problems, budget)
         except _Refused as exc:
             problems.append(Problem(str(file), exc.line, exc.column, exc.message))
+            if exc.over_budget:
+                break  # the other files would only repeat it
         except BudgetExceeded as exc:
             problems.append(Problem(str(file), 1, 1, str(exc)))
             break
@@ -213,9 +215,12 @@ def _misaligned(file: str, text: str, line: int) -> Problem | None:
 
 
 class _Refused(Exception):
-    def __init__(self, node: yaml.Node | yaml.Mark, message: str) -> None:
+    def __init__(
+        self, node: yaml.Node | yaml.Mark, message: str, *, over_budget: bool = False
+    ) -> None:
         mark = node.start_mark if isinstance(node, yaml.Node) else node
         self.line, self.column, self.message = mark.line + 1, mark.column + 1, message
+        self.over_budget = over_budget
 
 
 class _Loader(yaml.SafeLoader):
@@ -323,7 +328,7 @@ class _Builder:
         try:
             self._budget.count_node()
         except BudgetExceeded as exc:
-            raise _Refused(node, str(exc)) from None
+            raise _Refused(node, str(exc), over_budget=True) from None
         if isinstance(node, yaml.ScalarNode):
             if node.style in ("|", ">"):
                 self._located.block[path] = True
