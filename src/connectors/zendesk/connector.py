@@ -110,6 +110,7 @@ class ZendeskConnector:
         self._organizations: dict[int, tuple[float, Mapping[str, Any]]] = {}
         self._groups: dict[int, str] = {}
         self.timelines = TimelineCache()
+        self._stamps: dict[str, list[datetime]] = {}  # ticket → updated_at our PUTs went through
 
     # -- protocol -------------------------------------------------------------------------
     def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
@@ -166,11 +167,16 @@ class ZendeskConnector:
         return self._mapper.ticket(raw, audits, self._directory([raw], [audits]))
 
     def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
+        return self._apply(ticket, actions, replanned=False)
+
+    def _apply(
+        self, ticket: Ticket, actions: Sequence[Action], *, replanned: bool
+    ) -> list[ActionResult]:
         plan = plan_writes(ticket, actions, group_id=self._group_id)
         results = dict(plan.results)
         stamp = format_instant(ticket.updated_at)
         stop: ActionResult | None = None  # once a write fails, later ones are not attempted
-        for write in plan.writes:
+        for index, write in enumerate(plan.writes):
             if stop is not None:
                 for action in write.actions:
                     results[action.key] = ActionResult(action.key, stop.status, stop.detail)
@@ -178,7 +184,15 @@ class ZendeskConnector:
             try:
                 stamp, comment_id = self._put(ticket.id, write, stamp)
             except ConflictError:
-                results.update(self._after_conflict(ticket.id, write.actions))
+                fresh = self._reread(ticket.id)
+                if fresh is not None and not replanned and self._only_ours(ticket, fresh):
+                    # the ticket moved only by our own earlier writes (a caller's copy from
+                    # before them): no person to respect, so plan the rest from the fresh read
+                    rest = [a for w in plan.writes[index:] for a in w.actions]
+                    for result in self._apply(fresh, rest, replanned=True):
+                        results[result.key] = result
+                    break
+                results.update(self._after_conflict(fresh, write.actions))
                 stop = ActionResult(
                     "",
                     ActionStatus.CONFLICT,
@@ -374,6 +388,8 @@ class ZendeskConnector:
 
         response = self._call(put)
         updated_at = getattr(getattr(response, "ticket", None), "updated_at", None)
+        if updated_at and stamp:
+            self._chain(ticket_id, stamp, str(updated_at))
         comment_id: str | None = None
         audit = getattr(response, "audit", None)
         if audit is not None:
@@ -387,13 +403,38 @@ class ZendeskConnector:
                     comment_id = str(event["id"]) if write.comment is not None else None
         return (str(updated_at) if updated_at else stamp), comment_id
 
-    def _after_conflict(self, ticket_id: str, actions: Iterable[Action]) -> dict[str, ActionResult]:
-        """409: re-read; what the fresh ticket already shows (e.g. our own earlier attempt that
-        landed before a timeout) is ALREADY, the rest CONFLICT so the app re-plans."""
+    def _reread(self, ticket_id: str) -> Ticket | None:
         try:
-            fresh: Ticket | None = self.fetch(ticket_id)
+            return self.fetch(ticket_id)
         except ConnectorError:
-            fresh = None
+            return None
+
+    def _only_ours(self, stale: Ticket, fresh: Ticket) -> bool:
+        """Did only our own PUTs move the ticket from ``stale`` to ``fresh``? Each of them ran
+        under safe_update from the stamp before it, so no one else wrote along that chain."""
+        with self._lock:
+            chain = self._stamps.get(stale.id, [])
+        return stale.updated_at in chain and bool(chain) and fresh.updated_at == chain[-1]
+
+    def _chain(self, ticket_id: str, before: str, after: str) -> None:
+        try:
+            old = parse_instant(before, "updated_stamp", ticket_id)
+            new = parse_instant(after, "updated_at", ticket_id)
+        except MalformedRecord:
+            return
+        with self._lock:
+            chain = self._stamps.get(ticket_id)
+            if chain and chain[-1] == old:
+                chain.append(new)
+                del chain[:-20]  # a long chain of our own writes: the recent ones suffice
+            else:
+                self._stamps[ticket_id] = [old, new]
+
+    def _after_conflict(
+        self, fresh: Ticket | None, actions: Iterable[Action]
+    ) -> dict[str, ActionResult]:
+        """409: what the fresh ticket already shows (e.g. our own earlier attempt that landed
+        before a timeout) is ALREADY, the rest CONFLICT so the app re-reads and re-plans."""
         results: dict[str, ActionResult] = {}
         for action in actions:
             if fresh is not None and shows(fresh, action):

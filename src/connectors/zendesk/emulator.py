@@ -27,14 +27,21 @@ from __future__ import annotations
 
 import base64
 import bisect
+import io
 import json
+import re
 import secrets
+import socket
+import struct
 import threading
 import uuid
 from collections import deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+from urllib.parse import urlsplit
 
 from connectors.emulation import (
     Emulator,
@@ -79,7 +86,65 @@ def _parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+@dataclass(slots=True)
+class _Reset:
+    method: str
+    path: re.Pattern[str]
+    count: int
+    after_handling: bool  # the request lands, then the answer is lost with the connection
+
+
 class _ZendeskServer(EmulatorServer):
+    """Zendesk's error bodies, and connection resets (the frame's faults always answer)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self._resets: list[_Reset] = []
+        self._reset_lock = threading.Lock()
+
+    def inject_reset(
+        self, method: str, path_pattern: str, *, count: int = 1, after_handling: bool = False
+    ) -> None:
+        """Drop the next ``count`` matching connections with a TCP reset instead of answering."""
+        with self._reset_lock:
+            self._resets.append(
+                _Reset(method.upper(), re.compile(path_pattern), count, after_handling)
+            )
+
+    def _take_reset(self, method: str, path: str) -> _Reset | None:
+        with self._reset_lock:
+            for reset in self._resets:
+                if reset.method in (method, "*") and reset.path.search(path):
+                    reset.count -= 1
+                    if reset.count <= 0:
+                        self._resets.remove(reset)
+                    return reset
+        return None
+
+    def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
+        reset = self._take_reset(h.command, urlsplit(h.path).path)
+        if reset is None:
+            super()._dispatch(h)
+            return
+        if reset.after_handling:
+            answer, h.wfile = h.wfile, io.BytesIO()  # handled; the answer goes nowhere
+            try:
+                super()._dispatch(h)
+            finally:
+                h.wfile = answer
+        else:
+            length = int(h.headers.get("Content-Length") or 0)
+            if length:
+                h.rfile.read(length)
+            with self._lock:
+                self.requests.append(
+                    Request(h.command, urlsplit(h.path).path, {}, dict(h.headers), b"")
+                )
+        # SO_LINGER 0: closing sends RST, as a load balancer dropping the connection does
+        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        h.close_connection = True
+        h.connection.close()
+
     def fault_body(self, status: int) -> Any:
         if status == 429:
             return RATE_LIMITED
@@ -103,7 +168,8 @@ class ZendeskEmulator(Emulator):
         audit_page_size: int = 100,
         events_page_size: int = 1000,
     ) -> None:
-        self.server = _ZendeskServer("zendesk")
+        self._server = _ZendeskServer("zendesk")
+        self.server = self._server
         self.page_size = page_size
         self.realistic = realistic
         self.audit_page_size = audit_page_size  # Zendesk: at most 100 audits a page
@@ -281,6 +347,20 @@ class ZendeskEmulator(Emulator):
             event = self._comment_event(author_id, body, public)
             self._audit(ticket, author_id, when, [event], channel=channel, rel=source_rel)
         self._announce(ticket_id, "ticket.comment_added")
+
+    def inject_reset(
+        self, method: str, path_pattern: str, *, count: int = 1, after_handling: bool = False
+    ) -> None:
+        """The next ``count`` matching requests lose their connection (TCP reset); with
+        ``after_handling`` the request is carried out first and only the answer is lost."""
+        self._server.inject_reset(method, path_pattern, count=count, after_handling=after_handling)
+
+    def expire_access_tokens(self) -> None:
+        """Every OAuth access token dies now (their ~30 minutes are up); refresh tokens live."""
+        with self._lock:
+            past = self.server.clock.now() - timedelta(seconds=1)
+            for token, (_, refresh) in list(self._access.items()):
+                self._access[token] = (past, refresh)
 
     def delete(self, ticket_id: str) -> None:
         """Soft delete (``DELETE /api/v2/tickets/{id}``): 404 everywhere, ``status: deleted`` in
