@@ -99,7 +99,8 @@ def test_a_page_failing_mid_pagination_resumes_at_that_page(
     ids = emulator.seed([seed_ticket(i) for i in range(5)])  # three pages of two
     connector.session.hooks["response"].append(
         once_after_first(
-            "/incremental/tickets/", lambda: emulator.server.inject("GET", EXPORT, status=503, count=2)
+            "/incremental/tickets/",
+            lambda: emulator.server.inject("GET", EXPORT, status=503, count=2),
         )
     )
 
