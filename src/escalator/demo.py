@@ -209,6 +209,7 @@ class DemoWorld:
     """
 
     sidecar_url: str | None = None
+    jira_flavour: str = "cloud"  # or "datacenter": the Jira emulator serves Data Center's API
     zendesk: ZendeskEmulator = field(init=False)
     jira: JiraEmulator = field(init=False)
     hubspot: HubSpotEmulator = field(init=False)
@@ -218,7 +219,10 @@ class DemoWorld:
     def __post_init__(self) -> None:
         hook = (lambda name: f"{self.sidecar_url}/webhooks/{name}") if self.sidecar_url else None
         self.zendesk = ZendeskEmulator(webhook_url=hook("zendesk") if hook else None)
-        self.jira = JiraEmulator(webhook_url=hook("jira") if hook else None)
+        self.jira = JiraEmulator(
+            webhook_url=hook("jira") if hook else None,
+            flavour="datacenter" if self.jira_flavour == "datacenter" else "cloud",
+        )
         self.hubspot = HubSpotEmulator(webhook_url=hook("hubspot") if hook else None)
 
     def start(self) -> None:
@@ -272,6 +276,28 @@ def use_demo_hubspot_api(config: Config, env: Mapping[str, str]) -> str | None:
     if version and isinstance(hubspot, dict):
         hubspot["api_version"] = version  # read by connector_settings like any YAML key
     return version
+
+
+JIRA_FLAVOUR_ENV = "ESCALATOR_DEMO_JIRA_FLAVOUR"
+
+
+def demo_jira_flavour(env: Mapping[str, str]) -> str:
+    """``ESCALATOR_DEMO_JIRA_FLAVOUR=cloud|datacenter`` (``ValueError`` for anything else)."""
+    flavour = env.get(JIRA_FLAVOUR_ENV) or "cloud"
+    if flavour not in ("cloud", "datacenter"):
+        raise ValueError(f"{flavour!r} is neither 'cloud' nor 'datacenter'")
+    return flavour
+
+
+def use_demo_jira_flavour(config: Config, world: DemoWorld) -> None:
+    """Point the config's ``jira`` source at the world's Jira flavour (Data Center: PAT...)."""
+    jira = config.located.data.get("sources", {}).get("jira")
+    if isinstance(jira, dict):
+        for key, value in world.jira.source_overrides().items():
+            if value is None:
+                jira.pop(key, None)
+            else:
+                jira[key] = value  # read by connector_settings like any YAML key
 
 
 @contextmanager

@@ -19,14 +19,24 @@ from engine.model import Action, Ticket
 from escalator.app import open_sidecar
 from escalator.config import ConfigError, load_config
 from escalator.cycle import CycleReport
-from escalator.demo import DemoWorld, use_demo_hubspot_api
+from escalator.demo import (
+    DemoWorld,
+    demo_jira_flavour,
+    use_demo_hubspot_api,
+    use_demo_jira_flavour,
+)
 from escalator.runner import Runner
 from escalator.simulate_report import describe
 from escalator.store import open_store
 
 
 def run_demo(config_path: Path, seconds: float, console: Console) -> int:
-    world = DemoWorld()
+    try:
+        jira_flavour = demo_jira_flavour(os.environ)
+    except ValueError as exc:
+        console.print(f"ESCALATOR_DEMO_JIRA_FLAVOUR: {exc}", markup=False)
+        return 2
+    world = DemoWorld(jira_flavour=jira_flavour)
     world.start()
     try:
         ids = world.seed()
@@ -34,6 +44,7 @@ def run_demo(config_path: Path, seconds: float, console: Console) -> int:
         try:
             config = load_config(config_path)
             use_demo_hubspot_api(config, os.environ)
+            use_demo_jira_flavour(config, world)
         except ConfigError as exc:
             for problem in exc.problems:
                 console.print(str(problem), markup=False)
