@@ -387,10 +387,27 @@ class JiraEmulator(Emulator):
             "groups": groups,
         }
         if self.flavour == "datacenter":
-            out.update({"flavour": "datacenter", "auth": "pat", "pat": PAT})
+            out.update({"flavour": "datacenter", "auth": "pat", "pat": PAT,
+                        "bot_account_ids": [self.account(AUTOMATION_ACCOUNT)]})  # fmt: skip
         else:
             out.update({"auth": "basic", "email": EMAIL, "api_token": API_TOKEN})
         return out
+
+    def source_overrides(self) -> dict[str, Any]:
+        """What a ``jira`` section written for a Cloud site changes to speak to this emulator's
+        flavour (secrets as ``${VAR}`` of ``env()``); empty for Cloud."""
+        if self.flavour == "cloud":
+            return {}
+        return {
+            "flavour": "datacenter",
+            "auth": "pat",
+            "pat": "${JIRA_PAT}",
+            "email": None,
+            "api_token": None,
+            "service_desk_id": SERVICE_DESK_ID,
+            "groups": self.settings()["groups"],
+            "bot_account_ids": [self.account(AUTOMATION_ACCOUNT)],
+        }
 
     def env(self) -> dict[str, str]:
         return {

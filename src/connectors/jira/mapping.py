@@ -216,7 +216,7 @@ class IssueMapper:
         kind = author.get("accountType")
         if marker is not None or (account is not None and account == self.sidecar_account):
             return AuthorRole.SIDECAR
-        if kind in self.settings.bot_account_types:
+        if kind in self.settings.bot_account_types or account in self.settings.bot_account_ids:
             return AuthorRole.BOT
         if kind in self.settings.customer_account_types:
             return AuthorRole.CUSTOMER

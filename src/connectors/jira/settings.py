@@ -145,6 +145,8 @@ class Settings(BaseModel):
     agent_account_ids: list[str] = Field(default_factory=list)
     customer_account_types: list[str] = Field(default_factory=lambda: ["customer"])
     bot_account_types: list[str] = Field(default_factory=lambda: ["app"])
+    # Data Center has no account types: its automation and integration users, by username
+    bot_account_ids: list[str] = Field(default_factory=list)
     service_desk_id: str | None = None  # JSM: its customer list names the customers
 
     groups: dict[str, GroupTarget] = Field(default_factory=dict)

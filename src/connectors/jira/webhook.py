@@ -1,4 +1,12 @@
-"""Jira admin webhooks: ``X-Hub-Signature: sha256=<hex HMAC of the raw body>`` (WebSub style)."""
+"""Jira admin webhooks: ``X-Hub-Signature: sha256=<hex HMAC of the raw body>`` (WebSub style).
+
+Cloud and Data Center (10.0 and later) sign the same way when the webhook has a secret
+(https://confluence.atlassian.com/adminjiraserver/managing-webhooks-938846912.html). Data Center
+sends no ``X-Atlassian-Webhook-Identifier``, so the signature itself is the replay key (a
+timestamp in the body makes every delivery's signature differ). Data Center 9 and earlier
+cannot sign: the sidecar refuses unsigned deliveries rather than trust a secret in the URL,
+and such a site is served by polling alone.
+"""
 
 from __future__ import annotations
 
@@ -45,7 +53,8 @@ class JiraWebhookVerifier:
         lower = {k.lower(): v for k, v in headers.items()}
         if self._secret is None:
             raise WebhookRejected(401, "no webhook secret configured for this source")
-        require_equal(sign(self._secret, body), lower.get(SIGNATURE_HEADER))
+        signature = lower.get(SIGNATURE_HEADER)
+        require_equal(sign(self._secret, body), signature)
         try:
             payload = json.loads(body)
         except ValueError:
@@ -56,8 +65,7 @@ class JiraWebhookVerifier:
         if isinstance(stamp, int | float) and not isinstance(stamp, bool):
             require_fresh(datetime.fromtimestamp(stamp / 1000, UTC), now, self._tolerance)
         delivery = lower.get(DELIVERY_HEADER)
-        if delivery:
-            self._guard.check(delivery)
+        self._guard.check(delivery or f"signature:{signature}")
         issue = payload.get("issue") or {}
         keys = (str(issue["key"]),) if isinstance(issue, dict) and issue.get("key") else ()
         return WebhookEvent(
