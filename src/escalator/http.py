@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -61,8 +62,11 @@ def create_app(runner: Runner) -> Starlette:
         runner.on_webhook(name, event.ticket_ids)
         return JSONResponse({"accepted": list(event.ticket_ids)}, status_code=202)
 
+    from escalator.board import board_routes
+
     return Starlette(
         routes=[
+            *board_routes(runner, os.environ),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics),

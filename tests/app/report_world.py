@@ -258,8 +258,11 @@ class Expected:
         return self.a + self.b + self.d + self.f
 
 
-def run_month(config: Config, store: StateStore, world: World) -> None:
-    """Cycle at every event and every due instant the cycle reports, through the month."""
+def run_month(
+    config: Config, store: StateStore, world: World, until: datetime = MONTH_END
+) -> Sidecar:
+    """Cycle at every event and every due instant the cycle reports, up to ``until``; the
+    sidecar is left with its clock at the last cycle."""
     clock = [MONTH_START]
     helpdesk = WorldHelpdesk(world, clock)
     source = Source("zendesk", "zendesk", 60, helpdesk, RetryPolicy("zendesk"))  # type: ignore[arg-type]
@@ -275,7 +278,7 @@ def run_month(config: Config, store: StateStore, world: World) -> None:
         world.changed.add(t.id)  # created: new to the helpdesk's change feed
     pending = list(instants)
     due: datetime | None = None
-    while pending or (due is not None and due < MONTH_END):
+    while pending or (due is not None and due < until):
         nxt = pending[0] if pending else None
         if due is not None and (nxt is None or due < nxt):
             now = due
@@ -283,13 +286,14 @@ def run_month(config: Config, store: StateStore, world: World) -> None:
             assert nxt is not None
             now = nxt
             pending.pop(0)
-        if now >= MONTH_END:
+        if now >= until:
             break
         clock[0] = now
         for event in by_instant.get(now, []):
             world.happen(event)
         report = sidecar.cycle(now=now)
         due = report.next_due
+    return sidecar
 
 
 def fill_store(config: Config, store: StateStore) -> World:
