@@ -271,7 +271,12 @@ def _merge(
                 )
                 continue
             located.keys[(key,)] = _pos(name, key_node)
-            located.data[key] = builder.build(value_node, (key,))
+            try:
+                located.data[key] = builder.build(value_node, (key,))
+            except _Refused as exc:
+                if exc.over_budget:  # name the section, not whichever value crossed the line
+                    raise _Refused(key_node, f"{key!r}: {exc.message}", over_budget=True) from None
+                raise
     finally:
         loader.dispose()
 
