@@ -248,8 +248,8 @@ def test_a_billion_laughs_fails_fast_in_little_memory(config: Path) -> None:
         tracemalloc.stop()
     assert peak < 50_000_000
     assert [str(p).removeprefix(f"{config}/") for p in caught.value.problems] == [
-        "laughs.yaml:6:1: 'x5': the config expands to more than 100,000 values (about 50 MB) and is "
-        "refused: an alias repeated inside aliases (a 'billion laughs')?"
+        "laughs.yaml:6:1: 'x5': the config expands to more than 100,000 values (about 50 MB) "
+        "and is refused: an alias repeated inside aliases (a 'billion laughs')?"
     ]
 
 
