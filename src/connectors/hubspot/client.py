@@ -375,6 +375,30 @@ class HubSpotClient:
         threads = [t for t in (result or {}).get("results") or [] if not t.get("archived")]
         return threads[0] if threads else None
 
+    def changed_threads(self, since: str, page_size: int = 100) -> Iterator[list[JSON]]:
+        """Pages of threads whose latest message is after ``since`` (ISO instant), oldest first,
+        each with its associated ticket. HubSpot wants ``latestMessageTimestampAfter`` whenever
+        the sort is ``latestMessageTimestamp``."""
+        after: str | None = None
+        seen: set[str] = set()
+        while True:
+            params: dict[str, str | int | Sequence[str]] = {
+                "sort": "latestMessageTimestamp",
+                "latestMessageTimestampAfter": since,
+                "association": "TICKET",
+                "limit": page_size,
+            }
+            if after:
+                params["after"] = after
+            result = self._http("changed threads", "GET", self.paths.threads, params=params)
+            yield [t for t in (result or {}).get("results") or [] if not t.get("archived")]
+            after = (((result or {}).get("paging") or {}).get("next") or {}).get("after")
+            if not after:
+                return
+            if after in seen:
+                raise RetryableError(f"changed threads: paging loop at {after}")
+            seen.add(after)
+
     def get_thread(self, thread_id: str) -> JSON:
         """One thread with its associated ticket (``threadAssociations``)."""
         result: JSON = self._http(

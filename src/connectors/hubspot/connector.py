@@ -11,19 +11,38 @@ import httpx
 from connectors.base import ActionResult, ActionStatus, PullResult, Quarantined, WebhookEvent
 from connectors.errors import FatalError, MalformedRecord, NotFoundError, WebhookRejected
 from connectors.hubspot.auth import OAuthToken, StaticToken, TokenSource
-from connectors.hubspot.client import HubSpotClient
+from connectors.hubspot.client import BATCH_READ_MAX, JSON, HubSpotClient, chunks
 from connectors.hubspot.cursor import Cursor
 from connectors.hubspot.echo import EchoFilter
 from connectors.hubspot.limiter import RequestBudget
-from connectors.hubspot.mapping import HISTORY_PROPERTIES, SYSTEM, FieldMap, to_millis
+from connectors.hubspot.mapping import (
+    CREATED,
+    HISTORY_PROPERTIES,
+    MODIFIED,
+    SYSTEM,
+    FieldMap,
+    format_instant,
+    to_millis,
+)
 from connectors.hubspot.paths import ApiPaths
-from connectors.hubspot.pull import SearchWindows, TicketAssembler, ids_of, modified_ms
+from connectors.hubspot.pull import (
+    SearchWindows,
+    TicketAssembler,
+    created_ms,
+    ids_of,
+    modified_ms,
+)
 from connectors.hubspot.settings import Settings
 from connectors.hubspot.threads import ThreadIndex
 from connectors.hubspot.webhook import THREAD_REF, WebhookVerifier
 from connectors.hubspot.write import TicketWriter
 from connectors.retry import RetryPolicy
 from engine.model import Action, Ticket
+
+# tickets created this long before the cursor are looked up one by one, not by listing threads
+THREAD_LOOKBACK_MS = 30 * 24 * 3600 * 1000
+# when no ticket changed, threads are still listed this often (a message that moved no ticket)
+THREAD_RELIST_MS = 5 * 60 * 1000
 
 
 @dataclass(slots=True)
@@ -83,7 +102,13 @@ class HubSpotConnector:
         self.fields = FieldMap(settings)
         self.threads = ThreadIndex()
         self.assembler = TicketAssembler(name, self.client, self.fields, self.threads)
-        self.writer = TicketWriter(self.client, self.fields, now=self._now)
+        self.writer = TicketWriter(
+            self.client,
+            self.fields,
+            now=self._now,
+            records=self.assembler.records,
+            threads=self.threads,
+        )
         self.echoes = EchoFilter()
         self._quarantined = 0
         self._webhooks: WebhookVerifier | None = None
@@ -97,6 +122,8 @@ class HubSpotConnector:
 
     # -- pull --------------------------------------------------------------------------------
     def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
+        """Changed tickets in pages: the search finds tickets whose properties changed, the
+        threads list those with new messages; messages are read only for changed threads."""
         calls_before = self.client.stats.api_calls
         ceiling = to_millis(self._now())  # the cursor never passes the instant the pull began
         try:
@@ -104,12 +131,10 @@ class HubSpotConnector:
         except ValueError as exc:
             raise FatalError(str(exc)) from exc
         search = SearchWindows(
-            self.client, ["hs_lastmodifieddate"], self.settings.page_size, self.settings.search_cap
+            self.client, [MODIFIED, CREATED], self.settings.page_size, self.settings.search_cap
         )
-        tickets: list[Ticket] = []
-        quarantined: list[Quarantined] = []
+        wanted: list[JSON] = []
         for page in search.pages(position.watermark):
-            wanted = []
             for record in page:
                 stamp = modified_ms(record)
                 record_id = str(record.get("id"))
@@ -119,22 +144,28 @@ class HubSpotConnector:
                     position = position.advanced(record_id, stamp or 0, ceiling)
                     continue
                 wanted.append(record)
-            assembled = self.assembler.read(ids_of(wanted)) if wanted else None
-            if assembled is not None:
-                tickets.extend(assembled.tickets)
-                quarantined.extend(assembled.quarantined)
-                found = {t.id for t in assembled.tickets} | {
-                    q.record_id for q in assembled.quarantined
-                }
-                for record in wanted:
-                    if str(record.get("id")) not in found:
-                        quarantined.append(
-                            Quarantined(self.name, str(record.get("id")), "missing on batch read")
-                        )
-            for record in wanted:
-                stamp = modified_ms(record)
-                if stamp is not None:
-                    position = position.advanced(str(record["id"]), stamp, ceiling)
+        messaged = self._threads_with_news(wanted, position.watermark, ceiling)
+        tickets: list[Ticket] = []
+        quarantined: list[Quarantined] = []
+        wanted_ids = ids_of(wanted)
+        extra = [t for t in dict.fromkeys(messaged) if t not in set(wanted_ids)]
+        for part, required in [
+            *((p, True) for p in chunks(wanted_ids, BATCH_READ_MAX)),
+            *((p, False) for p in chunks(extra, BATCH_READ_MAX)),
+        ]:
+            assembled = self.assembler.read(part)
+            tickets.extend(assembled.tickets)
+            quarantined.extend(assembled.quarantined)
+            found = {t.id for t in assembled.tickets} | {q.record_id for q in assembled.quarantined}
+            quarantined.extend(
+                Quarantined(self.name, i, "missing on batch read")
+                for i in part
+                if required and i not in found
+            )
+        for record in wanted:
+            stamp = modified_ms(record)
+            if stamp is not None:
+                position = position.advanced(str(record["id"]), stamp, ceiling)
         self._quarantined += len(quarantined)
         return PullResult(
             tickets=tuple(tickets),
@@ -143,12 +174,28 @@ class HubSpotConnector:
             api_calls=self.client.stats.api_calls - calls_before,
         )
 
+    def _threads_with_news(self, wanted: Sequence[JSON], watermark: int, ceiling: int) -> list[str]:
+        """Tickets whose thread has a message the connector has not read, from the pages of
+        the threads list; also teaches the index which ticket each thread belongs to."""
+        if not self.settings.conversations:
+            return []
+        last = self.threads.covered
+        if not wanted and last is not None and ceiling - last.end < THREAD_RELIST_MS:
+            return []  # a new message moves its ticket's stamp too: a quiet poll is one search
+        needed = min((c for c in map(created_ms, wanted) if c is not None), default=None)
+        floor = watermark - THREAD_LOOKBACK_MS  # older tickets: one lookup each, once
+        since = self.threads.listing_start(needed, watermark, floor)
+        after = format_instant(datetime.fromtimestamp(since / 1000, UTC))
+        listed = [t for page in self.client.changed_threads(after, self.settings.page_size)
+                  for t in page]  # fmt: skip
+        return self.threads.listed(since, ceiling, listed)
+
     def fetch(self, ticket_id: str) -> Ticket:
         """One ticket; ``thread:<id>`` (from a conversation webhook) names the thread's ticket."""
         if ticket_id.startswith(THREAD_REF):
             ticket_id = self._ticket_of_thread(ticket_id.removeprefix(THREAD_REF))
         record = self.client.get_ticket(ticket_id, self.fields.properties, HISTORY_PROPERTIES)
-        assembled = self.assembler.assemble([record])
+        assembled = self.assembler.assemble([record], fresh_messages=True)
         if assembled.quarantined:
             reason = assembled.quarantined[0].reason
             raise MalformedRecord(reason, ticket_id, record)
@@ -167,13 +214,26 @@ class HubSpotConnector:
 
     # -- apply -------------------------------------------------------------------------------
     def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
-        outcome = self.writer.apply(ticket, actions)
-        if outcome.echo_mark is not None:
-            self.echoes.wrote(ticket.id, outcome.echo_mark)
-        return [
-            outcome.results.get(a.key) or ActionResult(a.key, ActionStatus.FAILED, "not handled")
-            for a in actions
-        ]
+        [results] = self.apply_many([(ticket, actions)])
+        return results
+
+    def apply_many(
+        self, items: Sequence[tuple[Ticket, Sequence[Action]]]
+    ) -> list[list[ActionResult]]:
+        """``apply`` for many tickets at once: their property changes go in batch updates of
+        up to 100 tickets a call instead of one PATCH each."""
+        out = []
+        for (ticket, actions), outcome in zip(items, self.writer.apply_many(items), strict=True):
+            if outcome.echo_mark is not None:
+                self.echoes.wrote(ticket.id, outcome.echo_mark)
+            out.append(
+                [
+                    outcome.results.get(a.key)
+                    or ActionResult(a.key, ActionStatus.FAILED, "not handled")
+                    for a in actions
+                ]
+            )
+        return out
 
     # -- webhooks ----------------------------------------------------------------------------
     def verify_webhook(

@@ -937,15 +937,36 @@ class HubSpotEmulator(Emulator):
     def _threads_list(self, request: Request) -> Response:
         ticket_id = request.arg("associatedTicketId")
         with_tickets = "TICKET" in request.query.get("association", [])
+        sorts = request.query.get("sort", [])
+        after_ts = request.arg("latestMessageTimestampAfter")
+        if "latestMessageTimestamp" in sorts and not after_ts:
+            return _error(
+                400,
+                "latestMessageTimestampAfter is required when sorting by latestMessageTimestamp",
+                "VALIDATION_ERROR",
+            )
+        threads = list(self._threads.values())
+        if ticket_id:
+            threads = [
+                t for t in threads if t["threadAssociations"]["associatedTicketId"] == ticket_id
+            ]
+        if after_ts:
+            floor = parse_instant(after_ts)
+            threads = [t for t in threads if parse_instant(t["latestMessageTimestamp"]) > floor]
+        if "latestMessageTimestamp" in sorts:
+            threads.sort(key=lambda t: (parse_instant(t["latestMessageTimestamp"]), int(t["id"])))
+        limit = min(int(request.arg("limit") or 100), 500, self.page_size)
+        start = int(request.arg("after") or 0)
         results = []
-        for thread in self._threads.values():
-            if ticket_id and thread["threadAssociations"]["associatedTicketId"] != ticket_id:
-                continue
+        for thread in threads[start : start + limit]:
             shown = dict(thread)
             if not with_tickets:
                 shown.pop("threadAssociations")
             results.append(shown)
-        return Response(200, {"results": results})
+        body: dict[str, Any] = {"results": results}
+        if start + limit < len(threads):
+            body["paging"] = {"next": {"after": str(start + limit)}}
+        return Response(200, body)
 
     def _thread_get(self, request: Request) -> Response:
         thread = self._threads.get(request.params["id"])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,7 +13,14 @@ from connectors.errors import FatalError, MalformedRecord, RetryableError
 from connectors.hubspot.client import JSON, HubSpotClient
 from connectors.hubspot.comments import NOTE_PROPERTIES, note_to_comment
 from connectors.hubspot.conversations import message_to_comment
-from connectors.hubspot.mapping import HISTORY_PROPERTIES, MODIFIED, STAGE, FieldMap, to_millis
+from connectors.hubspot.mapping import (
+    CREATED,
+    HISTORY_PROPERTIES,
+    MODIFIED,
+    STAGE,
+    FieldMap,
+    to_millis,
+)
 from connectors.hubspot.mapping import parse_instant as _instant
 from connectors.hubspot.threads import ThreadIndex
 from engine.model import Comment, Ticket
@@ -97,17 +106,40 @@ class Assembled:
     quarantined: list[Quarantined] = field(default_factory=list)
 
 
+def created_ms(record: JSON) -> int | None:
+    props = record.get("properties") or {}
+    try:
+        return to_millis(_instant(props.get(CREATED) or record["createdAt"]))
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
 class TicketAssembler:
-    """Full tickets for a batch of ids: properties with history, notes, company, thread."""
+    """Full tickets for a batch of ids: properties with history, notes, company, thread.
+
+    Batch reads of up to 100 (50 with history) ids a call; notes and company names once read
+    are kept (a note's text does not move a clock), thread messages per ``ThreadIndex``.
+    """
 
     def __init__(
-        self, source: str, client: HubSpotClient, fields: FieldMap, threads: ThreadIndex
+        self,
+        source: str,
+        client: HubSpotClient,
+        fields: FieldMap,
+        threads: ThreadIndex,
+        *,
+        max_cached: int = 50_000,
     ) -> None:
         self.source = source
         self.client = client
         self.fields = fields
         self.threads = threads
         self._pipelines_loaded = False
+        self._notes: OrderedDict[str, JSON] = OrderedDict()
+        self._companies: dict[str, str | None] = {}
+        self._max = max_cached
+        # the records the last reads returned, for writes in the same cycle (no re-read)
+        self.records = RecentRecords()
 
     def read(self, ids: Sequence[str]) -> Assembled:
         records = self.client.read_tickets(ids, self.fields.properties, HISTORY_PROPERTIES)
@@ -128,7 +160,23 @@ class TicketAssembler:
         self.fields.stage_states.update(states)
         self._pipelines_loaded = True
 
-    def assemble(self, records: Sequence[JSON]) -> Assembled:
+    def _read_notes(self, ids: Sequence[str]) -> dict[str, JSON]:
+        missing = [n for n in ids if n not in self._notes]
+        for note in self.client.read_notes(missing, NOTE_PROPERTIES) if missing else []:
+            self._notes[str(note["id"])] = note
+        while len(self._notes) > self._max:
+            self._notes.popitem(last=False)
+        return {n: self._notes[n] for n in ids if n in self._notes}
+
+    def _company_names(self, ids: Sequence[str]) -> dict[str, str | None]:
+        missing = [c for c in ids if c not in self._companies]
+        for company in self.client.read_companies(missing) if missing else []:
+            self._companies[str(company["id"])] = (company.get("properties") or {}).get("name")
+        return {c: self._companies.get(c) for c in ids}
+
+    def assemble(self, records: Sequence[JSON], *, fresh_messages: bool = False) -> Assembled:
+        """``fresh_messages``: read the thread now (a single ticket a webhook named), not from
+        what the last listing of changed threads allows to keep."""
         out = Assembled()
         if not records:
             return out
@@ -136,41 +184,72 @@ class TicketAssembler:
         ids = [str(r["id"]) for r in records]
         notes_of = self.client.associated_ids("tickets", "notes", ids)
         companies_of = self.client.associated_ids("tickets", "companies", ids)
-        note_ids = sorted({n for found in notes_of.values() for n in found})
-        notes = {str(n["id"]): n for n in self.client.read_notes(note_ids, NOTE_PROPERTIES)}
-        company_ids = sorted({c for found in companies_of.values() for c in found})
-        names = {
-            str(c["id"]): (c.get("properties") or {}).get("name")
-            for c in self.client.read_companies(company_ids)
-        }
+        notes = self._read_notes(sorted({n for found in notes_of.values() for n in found}))
+        names = self._company_names(sorted({c for found in companies_of.values() for c in found}))
         for record in records:
             ticket_id = str(record["id"])
             try:
                 comments = [
                     note_to_comment(notes[n]) for n in notes_of.get(ticket_id, []) if n in notes
                 ]
-                comments.extend(self._messages(ticket_id))
+                comments.extend(self._messages(ticket_id, created_ms(record), fresh_messages))
                 organization = next(
                     (names[c] for c in companies_of.get(ticket_id, []) if names.get(c)), None
                 )
-                out.tickets.append(
-                    self.fields.ticket(record, comments=comments, organization=organization)
-                )
+                ticket = self.fields.ticket(record, comments=comments, organization=organization)
             except MalformedRecord as exc:
                 out.quarantined.append(Quarantined(self.source, exc.record_id, str(exc)))
             except (KeyError, TypeError, ValueError) as exc:
                 out.quarantined.append(Quarantined(self.source, ticket_id, f"comments: {exc!r}"))
+            else:
+                out.tickets.append(ticket)
+                self.records.keep(record)
         return out
 
-    def _messages(self, ticket_id: str) -> list[Comment]:
+    def _messages(self, ticket_id: str, created: int | None, fresh: bool) -> list[Comment]:
         if not self.fields.settings.conversations:
             return []
-        thread = self.client.thread_for_ticket(ticket_id)
-        if thread is None:
-            return []
-        self.threads.link(ticket_id, str(thread["id"]))
-        found = (message_to_comment(m) for m in self.client.thread_messages(str(thread["id"])))
+        thread_id = self.threads.thread_of(ticket_id)
+        if thread_id is None:
+            if not fresh and self.threads.knows_no_thread(ticket_id, created):
+                return []
+            thread = self.client.thread_for_ticket(ticket_id)  # one ticket: a lookup
+            if thread is None:
+                self.threads.threadless(ticket_id)
+                return []
+            thread_id = str(thread["id"])
+            self.threads.link(ticket_id, thread_id)
+            self.threads.remember(thread)
+        messages = None if fresh else self.threads.cached_messages(thread_id)
+        if messages is None:
+            messages = self.client.thread_messages(thread_id)
+            self.threads.keep_messages(thread_id, messages)
+        found = (message_to_comment(m) for m in messages)
         return [c for c in found if c is not None]
+
+
+class RecentRecords:
+    """The CRM records the connector read last, by id, for a write in the same cycle."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._records: OrderedDict[str, JSON] = OrderedDict()
+        self._max = max_entries
+        self._lock = threading.Lock()
+
+    def keep(self, record: JSON) -> None:
+        with self._lock:
+            self._records[str(record["id"])] = record
+            self._records.move_to_end(str(record["id"]))
+            while len(self._records) > self._max:
+                self._records.popitem(last=False)
+
+    def take(self, ticket_id: str, modified: int) -> JSON | None:
+        """The record as read, once, if it is the version stamped ``modified``."""
+        with self._lock:
+            record = self._records.pop(ticket_id, None)
+        if record is None or modified_ms(record) != modified:
+            return None
+        return record
 
 
 def ids_of(records: Sequence[dict[str, Any]]) -> list[str]:

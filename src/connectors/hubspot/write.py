@@ -1,19 +1,21 @@
-"""Applying the engine's actions to one ticket in as few calls as HubSpot allows.
+"""Applying the engine's actions to tickets in as few calls as HubSpot allows.
 
-Comments first (a note, or a thread message per public comment), then one PATCH carrying every
-property change (labels, priority, owner/team), computed against a fresh read of the ticket so
-no write repeats what it already shows. Notes and messages carry the action's marker.
+Comments first (a note, or a thread message per public comment), then the property changes
+(labels, priority, owner/team), computed against the ticket as the connector read it in this
+cycle (or, if it did not, a fresh read) so no write repeats what the ticket already shows and
+nothing is sent that changes nothing. One ticket's changes go in one PATCH; many tickets' in
+batch updates of up to 100 (``apply_many``). Notes and messages carry the action's marker.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from connectors.base import ActionResult, ActionStatus
-from connectors.errors import ConnectorError, FatalError
-from connectors.hubspot.client import JSON, HubSpotClient
+from connectors.errors import AuthError, ConnectorError, FatalError
+from connectors.hubspot.client import BATCH_READ_MAX, JSON, HubSpotClient, chunks
 from connectors.hubspot.comments import note_properties
 from connectors.hubspot.conversations import Undeliverable, message_to_comment, reply_message
 from connectors.hubspot.mapping import (
@@ -27,6 +29,8 @@ from connectors.hubspot.mapping import (
     split_labels,
     to_millis,
 )
+from connectors.hubspot.pull import RecentRecords
+from connectors.hubspot.threads import ThreadIndex
 from engine.model import (
     Action,
     AddLabels,
@@ -49,16 +53,31 @@ class WriteStats:
     """Counters the app exports."""
 
     patches: int = 0
+    batch_updates: int = 0
     notes: int = 0
     messages: int = 0
     undelivered_public_comments: int = 0
     skipped_no_change: int = 0
+    rereads: int = 0  # tickets read again before a write (not read earlier in the cycle)
 
 
 @dataclass(slots=True)
 class WriteOutcome:
     results: dict[str, ActionResult]
     echo_mark: int | None  # hs_lastmodifieddate our writes left, when nothing else moved it
+
+
+@dataclass(slots=True)
+class _Pending:
+    """One ticket's writes on their way: what is decided so far and what is left to send."""
+
+    ticket: Ticket
+    results: dict[str, ActionResult] = field(default_factory=dict)
+    props: list[PropertyAction] = field(default_factory=list)
+    changes: dict[str, str] = field(default_factory=dict)
+    changing: list[str] = field(default_factory=list)  # keys the property write carries
+    stamps: list[int] = field(default_factory=list)
+    unchanged: bool = False  # a fresh read showed nothing moved since the engine's read
 
 
 def _stamp(record: JSON) -> int | None:
@@ -76,72 +95,92 @@ class TicketWriter:
         fields: FieldMap,
         *,
         now: Callable[[], datetime],
+        records: RecentRecords | None = None,
+        threads: ThreadIndex | None = None,
     ) -> None:
         self.client = client
         self.fields = fields
         self.settings = fields.settings
         self.now = now
+        self.records = records or RecentRecords()
+        self.threads = threads or ThreadIndex()
         self.stats = WriteStats()
 
     def apply(self, ticket: Ticket, actions: Sequence[Action]) -> WriteOutcome:
-        results: dict[str, ActionResult] = {}
+        [outcome] = self.apply_many([(ticket, actions)])
+        return outcome
+
+    def apply_many(self, items: Sequence[tuple[Ticket, Sequence[Action]]]) -> list[WriteOutcome]:
+        """Every ticket's comments, then all property changes in batch updates."""
+        pending = [self._comments_then_changes(ticket, actions) for ticket, actions in items]
+        self._send_changes([p for p in pending if p.changes])
+        return [
+            WriteOutcome(p.results, max(p.stamps) if p.stamps and p.unchanged else None)
+            for p in pending
+        ]
+
+    # -- one ticket --------------------------------------------------------------------------
+    def _comments_then_changes(self, ticket: Ticket, actions: Sequence[Action]) -> _Pending:
+        p = _Pending(ticket)
         comments: list[PostComment] = []
-        props: list[PropertyAction] = []
         for action in actions:
             if isinstance(action, PostComment):
                 comments.append(action)
             elif isinstance(action, SetPriority | AddLabels | RemoveLabels | Assign):
-                props.append(action)
+                p.props.append(action)
             else:
-                results[action.key] = ActionResult(
+                p.results[action.key] = ActionResult(
                     action.key, ActionStatus.FAILED, f"{action.kind} is not a HubSpot write"
                 )
         written = {c.marker for c in ticket.comments if c.marker}
-        pending = []
+        todo = []
         for c in comments:
             if c.key in written:  # a crash after the write: the marker is already there
-                results[c.key] = ActionResult(c.key, ActionStatus.ALREADY, "marker found")
+                p.results[c.key] = ActionResult(c.key, ActionStatus.ALREADY, "marker found")
             else:
-                pending.append(c)
-        if not pending and not props:
-            return WriteOutcome(results, None)
+                todo.append(c)
+        if not todo and not p.props:
+            return p
+        current = self._current(p) if p.props else None
+        for action in todo:
+            result, stamp = self._comment(ticket, action)
+            p.results[action.key] = result
+            if stamp is not None:
+                p.stamps.append(stamp)
+        if current is not None:
+            self._decide_changes(p, current)
+        elif p.props:
+            for a in p.props:
+                p.results.setdefault(a.key, ActionResult(a.key, ActionStatus.FAILED, "not read"))
+        return p
 
+    def _current(self, p: _Pending) -> JSON | None:
+        """The ticket's properties now: as read in this cycle, else read again."""
+        kept = self.records.take(p.ticket.id, to_millis(p.ticket.updated_at))
+        if kept is not None:
+            return kept
         try:
             fresh = self.client.get_ticket(
-                ticket.id, [self.settings.labels_property, PRIORITY, OWNER, TEAM, MODIFIED]
+                p.ticket.id, [self.settings.labels_property, PRIORITY, OWNER, TEAM, MODIFIED]
             )
         except FatalError:
             raise
         except ConnectorError as exc:
-            for a in [*pending, *props]:
-                results[a.key] = ActionResult(a.key, ActionStatus.FAILED, str(exc))
-            return WriteOutcome(results, None)
+            for a in p.props:
+                p.results[a.key] = ActionResult(a.key, ActionStatus.FAILED, str(exc))
+            p.props = []
+            return None
+        self.stats.rereads += 1
         # our writes are an echo only if nothing changed since the engine read the ticket
-        unchanged = _stamp(fresh) == to_millis(ticket.updated_at)
-        stamps: list[int] = []
-
-        thread_cache: dict[str, JSON | None] = {}
-        for action in pending:
-            result, stamp = self._comment(ticket, action, thread_cache)
-            results[action.key] = result
-            if stamp is not None:
-                stamps.append(stamp)
-        if props:
-            patch_results, stamp = self._patch(ticket, fresh, props)
-            results.update(patch_results)
-            if stamp is not None:
-                stamps.append(stamp)
-        mark = max(stamps) if stamps and unchanged else None
-        return WriteOutcome(results, mark)
+        p.unchanged = _stamp(fresh) == to_millis(p.ticket.updated_at)
+        return fresh
 
     # -- comments --------------------------------------------------------------------------
-    def _comment(
-        self, ticket: Ticket, action: PostComment, threads: dict[str, JSON | None]
-    ) -> tuple[ActionResult, int | None]:
+    def _comment(self, ticket: Ticket, action: PostComment) -> tuple[ActionResult, int | None]:
         try:
             if not action.public:
                 return self._note(ticket, action.body, action.key, "")
-            return self._public(ticket, action, threads)
+            return self._public(ticket, action)
         except FatalError:
             raise
         except ConnectorError as exc:
@@ -158,17 +197,31 @@ class TicketWriter:
             _stamp(note),
         )
 
-    def _public(
-        self, ticket: Ticket, action: PostComment, threads: dict[str, JSON | None]
-    ) -> tuple[ActionResult, int | None]:
+    def _thread(self, ticket_id: str) -> JSON | None:
+        """The ticket's thread record: as last listed or looked up, else looked up now."""
+        known = self.threads.thread_of(ticket_id)
+        record = self.threads.record(known) if known is not None else None
+        if record is not None:
+            return record
+        thread = (
+            self.client.get_thread(known) if known else self.client.thread_for_ticket(ticket_id)
+        )
+        if thread is None:
+            return None
+        self.threads.link(ticket_id, str(thread["id"]))
+        self.threads.remember(thread)
+        return thread
+
+    def _public(self, ticket: Ticket, action: PostComment) -> tuple[ActionResult, int | None]:
         reason = "the HubSpot source has conversations turned off"
         if self.settings.conversations:
-            if ticket.id not in threads:
-                threads[ticket.id] = self.client.thread_for_ticket(ticket.id)
-            thread = threads[ticket.id]
+            thread = self._thread(ticket.id)
             reason = "the ticket has no conversation thread"
             if thread is not None:
-                messages = self.client.thread_messages(str(thread["id"]))
+                thread_id = str(thread["id"])
+                messages = self.threads.cached_messages(thread_id)
+                if messages is None:
+                    messages = self.client.thread_messages(thread_id)
                 for message in messages:
                     comment = message_to_comment(message)
                     if comment is not None and comment.marker == action.key:
@@ -180,7 +233,8 @@ class TicketWriter:
                 except Undeliverable as exc:
                     reason = str(exc)
                 else:
-                    sent = self.client.post_message(str(thread["id"]), egg)
+                    sent = self.client.post_message(thread_id, egg)
+                    self.threads.forget_messages(thread_id)  # read the thread afresh next time
                     self.stats.messages += 1
                     created = sent.get("createdAt")
                     return (
@@ -195,17 +249,12 @@ class TicketWriter:
         return self._note(ticket, text, action.key, f"customer update not delivered: {reason}")
 
     # -- properties ------------------------------------------------------------------------
-    def _patch(
-        self, ticket: Ticket, fresh: JSON, actions: Sequence[PropertyAction]
-    ) -> tuple[dict[str, ActionResult], int | None]:
-        current = fresh.get("properties") or {}
+    def _decide_changes(self, p: _Pending, record: JSON) -> None:
+        current: Mapping[str, str | None] = record.get("properties") or {}
         labels_prop = self.settings.labels_property
         labels = set(split_labels(current.get(labels_prop)))
         wanted: dict[str, str] = {}
-        results: dict[str, ActionResult] = {}
-        changing: list[str] = []
-
-        for action in actions:
+        for action in p.props:
             before = dict(wanted), set(labels)
             try:
                 if isinstance(action, AddLabels):
@@ -219,36 +268,58 @@ class TicketWriter:
             except (KeyError, ValueError, ConnectorError) as exc:
                 if isinstance(exc, FatalError):
                     raise
-                results[action.key] = ActionResult(action.key, ActionStatus.FAILED, str(exc))
+                p.results[action.key] = ActionResult(action.key, ActionStatus.FAILED, str(exc))
                 continue
             moved = labels != before[1] or any(
-                wanted[p] != before[0].get(p, str(current.get(p) or "")) for p in wanted
+                wanted[n] != before[0].get(n, str(current.get(n) or "")) for n in wanted
             )
             if moved:
-                changing.append(action.key)
+                p.changing.append(action.key)
             else:
-                results[action.key] = ActionResult(action.key, ActionStatus.ALREADY, "no change")
-
-        changes = {p: v for p, v in wanted.items() if v != str(current.get(p) or "")}
+                p.results[action.key] = ActionResult(action.key, ActionStatus.ALREADY, "no change")
+        p.changes = {n: v for n, v in wanted.items() if v != str(current.get(n) or "")}
         if labels != split_labels(current.get(labels_prop)):
-            changes[labels_prop] = join_labels(labels)
-        if not changes:  # never send a write that changes nothing
+            p.changes[labels_prop] = join_labels(labels)
+        if not p.changes:  # never send a write that changes nothing
             self.stats.skipped_no_change += 1
-            for key in changing:
-                results[key] = ActionResult(key, ActionStatus.ALREADY, "no change")
-            return results, None
+            for key in p.changing:
+                p.results[key] = ActionResult(key, ActionStatus.ALREADY, "no change")
+
+    def _send_changes(self, pending: Sequence[_Pending]) -> None:
+        if len(pending) == 1:
+            self._patch(pending[0])
+            return
+        for part in chunks(list(pending), BATCH_READ_MAX):
+            try:
+                updated = self.client.update_tickets({p.ticket.id: p.changes for p in part})
+            except AuthError:
+                raise
+            except ConnectorError:
+                for p in part:  # one ticket's refusal must not hold back the others
+                    self._patch(p)
+                continue
+            self.stats.batch_updates += 1
+            stamps = {str(r.get("id")): _stamp(r) for r in updated}
+            for p in part:
+                self._applied(p, stamps.get(p.ticket.id))
+
+    def _patch(self, p: _Pending) -> None:
         try:
-            updated = self.client.update_ticket(ticket.id, changes)
+            updated = self.client.update_ticket(p.ticket.id, p.changes)
         except FatalError:
             raise
         except ConnectorError as exc:
-            for key in changing:
-                results[key] = ActionResult(key, ActionStatus.FAILED, str(exc))
-            return results, None
+            for key in p.changing:
+                p.results[key] = ActionResult(key, ActionStatus.FAILED, str(exc))
+            return
         self.stats.patches += 1
-        for key in changing:
-            results[key] = ActionResult(key, ActionStatus.APPLIED, external_id=ticket.id)
-        return results, _stamp(updated)
+        self._applied(p, _stamp(updated))
+
+    def _applied(self, p: _Pending, stamp: int | None) -> None:
+        for key in p.changing:
+            p.results[key] = ActionResult(key, ActionStatus.APPLIED, external_id=p.ticket.id)
+        if stamp is not None:
+            p.stamps.append(stamp)
 
     def _assignment(self, action: Assign) -> dict[str, str]:
         if action.group is not None:

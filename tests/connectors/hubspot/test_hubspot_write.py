@@ -168,7 +168,7 @@ def test_unknown_group_fails_alone_and_user_email_resolves_through_owners(
     ]
 
 
-def test_own_writes_are_not_pulled_back_but_a_person_after_them_is(
+def test_own_writes_from_the_cycles_read_come_back_once_and_a_person_after_them_is(
     emulator: HubSpotEmulator, connector: HubSpotConnector
 ) -> None:
     [tid, other] = emulator.seed([seed_ticket(), seed_ticket("other")])
@@ -179,9 +179,12 @@ def test_own_writes_are_not_pulled_back_but_a_person_after_them_is(
     connector.apply(ticket, [label, PostComment(public=False, body="n", **_common(tid, "note"))])
     emulator.server.clock.advance(10)
     emulator.update(other, priority="urgent")
+    # written from the ticket as this cycle read it (no re-read), so whether a person slipped
+    # in between is unknown: it comes back once, in the batch read, instead of being hidden
     echo = connector.pull(first.cursor, start=NOW)
-    assert [t.id for t in echo.tickets] == [other]
-    assert connector.stats.echoes_suppressed == 1
+    assert sorted(t.id for t in echo.tickets) == sorted([tid, other])
+    assert connector.writer.stats.rereads == 0
+    assert connector.pull(echo.cursor, start=NOW).tickets == ()
     emulator.server.clock.advance(10)
     emulator.add_comment(tid, customer_says("Still broken"))
     human = connector.pull(echo.cursor, start=NOW)
