@@ -11,6 +11,7 @@ tickets at risk and breached per source and level (no customer data in labels).
 from __future__ import annotations
 
 import base64
+import contextlib
 import binascii
 import hmac
 import threading
@@ -247,7 +248,8 @@ def board_routes(runner: Runner, env: Mapping[str, str]) -> list[Route]:
     """``GET /`` (the board), and the board's gauges registered on the sidecar's metrics."""
     board = Board(runner)
     access = BoardAccess.from_env(env)
-    runner.sidecar.metrics.registry.register(board)
+    with contextlib.suppress(ValueError):  # an app made again for the same runner: once is enough
+        runner.sidecar.metrics.registry.register(board)
 
     async def index(request: Request) -> Response:
         if not access.configured:
