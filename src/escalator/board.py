@@ -11,8 +11,8 @@ tickets at risk and breached per source and level (no customer data in labels).
 from __future__ import annotations
 
 import base64
-import contextlib
 import binascii
+import contextlib
 import hmac
 import threading
 import time
