@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from sqlalchemy.exc import SQLAlchemyError
 
 from connectors.errors import ConnectorError
 from escalator.config import ConfigError, Problem, load_config
@@ -52,6 +53,8 @@ class Runner:
         self.on_report = on_report
         self.started = sidecar.clock()
         self.active = False
+        # (since, why) while the store refuses reads or writes; cleared by a good cycle
+        self.store_failure: tuple[datetime, str] | None = None
         self._scheduler = BackgroundScheduler(
             timezone=UTC,
             job_defaults={
@@ -153,6 +156,9 @@ class Runner:
             self.sidecar.poll(name)
         except ConnectorError:
             return  # logged and counted by the sidecar; the next interval tries again
+        except SQLAlchemyError as exc:  # the store failed: not ready until a cycle succeeds
+            self._store_failed(exc)
+            return
         self._run_cycle(pull=False)
 
     def _retry_quarantined(self) -> None:
@@ -175,12 +181,25 @@ class Runner:
             if takeover:  # a shared store holds tickets the previous holder pulled, not we
                 self.sidecar.learn_owners()
             report = self.sidecar.cycle(pull=pull)
+        except SQLAlchemyError as exc:
+            self._store_failed(exc)
+            return
         except Exception as exc:  # one bad cycle must not stop the scheduler
             self.sidecar.log.error("cycle.failed", error=str(exc), error_type=type(exc).__name__)
             return
+        self.store_failure = None
         self._arm_clock(report.next_due)
         if self.on_report is not None:
             self.on_report(report)
+
+    def _store_failed(self, exc: SQLAlchemyError) -> None:
+        """Disk full, a locked file, a restarting server: what was not recorded is not
+        taken as done (the ledger's pending entries are resolved once the store is back),
+        and /readyz says so meanwhile. The next job tries again: no crash loop."""
+        detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+        since = self.store_failure[0] if self.store_failure else datetime.now(UTC)
+        self.store_failure = (since, detail)
+        self.sidecar.log.error("store.failed", error=detail)
 
     def _arm_clock(self, due: datetime | None) -> None:
         """Wake at the instant the next time-based rule falls due."""
@@ -284,8 +303,15 @@ class Runner:
             checks["store"] = {"ok": self.sidecar.store.ping()}
         except Exception as exc:
             checks["store"] = {"ok": False, "detail": type(exc).__name__}
+        if self.store_failure is not None:
+            since, why = self.store_failure
+            checks["store"] = {"ok": False, "detail": f"failing since {since.isoformat()}: {why}"}
         if self.active:
-            for name, last in self.sidecar.last_successful_polls().items():
+            try:
+                polls = self.sidecar.last_successful_polls()
+            except SQLAlchemyError:  # the store check above says why
+                polls = dict.fromkeys(self.sidecar.sources)
+            for name, last in polls.items():
                 interval = self.sidecar.sources[name].poll_interval
                 checks[f"source:{name}"] = poll_freshness(
                     last, interval, self.started, now, self.sidecar.poll_failures.get(name)
