@@ -202,9 +202,8 @@ CASES = [
         "channels.yaml",
         "{type: slack,",
         "{type: telegram,",
-        "channels.yaml:3:14: channels.team-lead: Input tag 'telegram' found using 'type' does "
-        "not match any of the expected tags: 'slack', 'teams', 'webhook', 'email', 'pagerduty', "
-        "'opsgenie'",
+        "channels.yaml:3:21: channels.team-lead.type: Input should be 'slack', 'teams', "
+        "'webhook', 'email', 'pagerduty' or 'opsgenie'",
         id="bad-enum",
     ),
     pytest.param(

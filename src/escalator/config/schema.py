@@ -263,11 +263,6 @@ class RuleModel(Strict):
 
 
 # -- channels and sources -----------------------------------------------------------------------
-class ChatChannelModel(Strict):
-    type: Literal["slack", "teams", "webhook"]
-    url: str = Field(description="use ${ENV_VAR}: the URL is a secret")
-
-
 _ENV_ONLY = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
 
@@ -278,47 +273,60 @@ def _env_only(value: str | None) -> str | None:
 
 
 EnvSecret = Annotated[str, AfterValidator(_env_only)]
+Email = Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]
+CHAT_KINDS = ("slack", "teams", "webhook")
 
 
-class EmailChannelModel(Strict):
-    """SMTP submission; the port defaults to 587 for starttls, 465 for tls, 25 for none."""
+class ChannelModel(Strict):
+    """One notification channel. One flat model rather than a tagged union, so that every
+    error points at its own key; which keys a kind takes is checked below."""
 
-    type: Literal["email"]
-    host: str
+    type: Literal["slack", "teams", "webhook", "email", "pagerduty", "opsgenie"]
+    # slack, teams, webhook
+    url: str | None = Field(None, description="use ${ENV_VAR}: the URL is a secret")
+    # email over SMTP (port: 587 for starttls, 465 for tls, 25 for none)
+    host: str | None = None
     port: int | None = Field(None, ge=1, le=65535)
-    security: Literal["starttls", "tls", "none"] = "starttls"
+    security: Literal["starttls", "tls", "none"] | None = None
     username: EnvSecret | None = None
     password: EnvSecret | None = None
     ca_file: str | None = Field(None, description="PEM bundle trusted beside the system's")
-    sender: str = Field(pattern=r"^[^@\s]+@[^@\s]+$")
-    to: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+$")]] = Field(min_length=1)
-    timeout: Duration = 30
+    sender: Email | None = None
+    to: list[Email] | None = Field(None, min_length=1)
+    timeout: Duration | None = None
+    # pagerduty (Events API v2) and opsgenie (Alert API); base_url for the EU regions
+    routing_key: EnvSecret | None = None
+    severity: Literal["critical", "error", "warning", "info"] | None = None
+    source: str | None = None
+    api_key: EnvSecret | None = None
+    priority: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
+    teams: list[str] | None = None
+    base_url: str | None = None
+
+    @model_validator(mode="after")
+    def _keys_of_its_kind(self) -> ChannelModel:
+        kind = "chat" if self.type in CHAT_KINDS else self.type
+        required, allowed = _CHANNEL_KEYS[kind]
+        given = {k for k in type(self).model_fields if k != "type" and getattr(self, k) is not None}
+        missing = [k for k in required if k not in given]
+        if missing:
+            raise ValueError(f"a {self.type} channel needs {', '.join(missing)}")
+        stray = sorted(given - set(required) - set(allowed))
+        if stray:
+            raise ValueError(f"a {self.type} channel takes no {', '.join(stray)}")
+        return self
 
 
-class PagerDutyChannelModel(Strict):
-    """PagerDuty Events API v2 (the EU service region is https://events.eu.pagerduty.com)."""
-
-    type: Literal["pagerduty"]
-    routing_key: EnvSecret
-    severity: Literal["critical", "error", "warning", "info"] = "critical"
-    source: str = "escalation-sidecar"
-    base_url: str = "https://events.pagerduty.com"
-
-
-class OpsgenieChannelModel(Strict):
-    """Opsgenie Alert API (the EU instance is https://api.eu.opsgenie.com)."""
-
-    type: Literal["opsgenie"]
-    api_key: EnvSecret
-    priority: Literal["P1", "P2", "P3", "P4", "P5"] = "P3"
-    teams: list[str] = Field(default_factory=list, description="responder team names")
-    base_url: str = "https://api.opsgenie.com"
-
-
-ChannelModel = Annotated[
-    ChatChannelModel | EmailChannelModel | PagerDutyChannelModel | OpsgenieChannelModel,
-    Field(discriminator="type"),
-]
+# kind -> (required keys, optional keys)
+_CHANNEL_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "chat": (("url",), ()),
+    "email": (
+        ("host", "sender", "to"),
+        ("port", "security", "username", "password", "ca_file", "timeout"),
+    ),
+    "pagerduty": (("routing_key",), ("severity", "source", "base_url")),
+    "opsgenie": (("api_key",), ("priority", "teams", "base_url")),
+}
 
 
 class SourceModel(BaseModel):

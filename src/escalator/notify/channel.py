@@ -15,11 +15,6 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from escalator.config.errors import ConfigError, Problem
-from escalator.config.schema import (
-    ChatChannelModel,
-    EmailChannelModel,
-    PagerDutyChannelModel,
-)
 
 if TYPE_CHECKING:
     from escalator.config import Config
@@ -139,15 +134,16 @@ def channels_from_config(
 
     for name, model in config.model.channels.items():
         secret = raw[name]  # only secrets are taken from here: the rest is the parsed model
-        if isinstance(model, ChatChannelModel):
+        if model.type in CHANNEL_TYPES:
             url = str(secret["url"]).strip()
             if not _is_http_url(url):
                 scheme = urlsplit(url).scheme or "none"
                 message = f"the URL must be http or https with a host (scheme {scheme!r})"
                 problem(name, "url", message)
                 continue
-            channels[name] = Channel(name=name, type=model.type, url=url)
-        elif isinstance(model, EmailChannelModel):
+            channels[name] = Channel(name=name, type=model.type, url=url)  # type: ignore[arg-type]
+        elif model.type == "email":
+            security = model.security or "starttls"
             if model.ca_file and not Path(model.ca_file).is_file():
                 problem(name, "ca_file", f"no CA file at {model.ca_file}")
                 continue
@@ -156,37 +152,39 @@ def channels_from_config(
                 continue
             channels[name] = EmailChannel(
                 name=name,
-                host=model.host,
-                port=model.port or DEFAULT_SMTP_PORTS[model.security],
-                security=model.security,
-                sender=model.sender,
-                to=tuple(model.to),
+                host=str(model.host),
+                port=model.port or DEFAULT_SMTP_PORTS[security],
+                security=security,
+                sender=str(model.sender),
+                to=tuple(model.to or ()),
                 username=str(secret["username"]) if model.username else None,
                 password=str(secret["password"]) if model.password else None,
                 ca_file=model.ca_file,
-                timeout=float(model.timeout),
+                timeout=float(model.timeout or 30),
             )
-        elif isinstance(model, PagerDutyChannelModel):
-            if not _is_http_url(model.base_url):
+        elif model.type == "pagerduty":
+            base = (model.base_url or "https://events.pagerduty.com").rstrip("/")
+            if not _is_http_url(base):
                 problem(name, "base_url", "the base URL must be http or https with a host")
                 continue
             channels[name] = PagerDutyChannel(
                 name=name,
                 routing_key=str(secret["routing_key"]).strip(),
-                severity=model.severity,
-                source=model.source,
-                base_url=model.base_url.rstrip("/"),
+                severity=model.severity or "critical",
+                source=model.source or "escalation-sidecar",
+                base_url=base,
             )
         else:
-            if not _is_http_url(model.base_url):
+            base = (model.base_url or "https://api.opsgenie.com").rstrip("/")
+            if not _is_http_url(base):
                 problem(name, "base_url", "the base URL must be http or https with a host")
                 continue
             channels[name] = OpsgenieChannel(
                 name=name,
                 api_key=str(secret["api_key"]).strip(),
-                priority=model.priority,
-                teams=tuple(model.teams),
-                base_url=model.base_url.rstrip("/"),
+                priority=model.priority or "P3",
+                teams=tuple(model.teams or ()),
+                base_url=base,
             )
     if problems:
         raise ConfigError(problems)
