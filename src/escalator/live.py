@@ -6,7 +6,7 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from connectors.base import ActionStatus
+from engine.codec import action_from_dict
 from engine.model import Action, Ticket
 from escalator.app import open_sidecar
 from escalator.config import ConfigError, load_config
@@ -28,6 +29,7 @@ from escalator.demo import (
 from escalator.runner import Runner
 from escalator.simulate_report import describe
 from escalator.store import open_store
+from escalator.store.records import LedgerEntry
 
 
 def run_demo(config_path: Path, seconds: float, console: Console) -> int:
@@ -106,7 +108,7 @@ def run_demo(config_path: Path, seconds: float, console: Console) -> int:
                     for name in sidecar.sources
                     for t in sidecar.store.load_tickets(name)
                 ]
-                summarise(fresh, sidecar.store.applied_by_ticket(), console)
+                summarise(fresh, sidecar.store.ledger(), console)
                 console.print(
                     f"A further sync now writes {len(second.written)} actions: every write "
                     "happened exactly once."
@@ -128,13 +130,19 @@ def _chat_text(payload: dict[str, Any]) -> str:
     return ""
 
 
-def summarise(tickets: list[Ticket], applied: Mapping[str, list[Action]], console: Console) -> None:
+def summarise(tickets: list[Ticket], ledger: Sequence[LedgerEntry], console: Console) -> None:
+    """Each ticket as it now stands, and the writes that changed something (decisions the
+    ticket already showed are recorded, not written, and not counted here)."""
     table = Table(title="Summary")
     for column in ("ticket", "title", "status", "priority", "level", "labels", "writes"):
         table.add_column(column)
+    written: dict[str, list[Action]] = {}
+    for entry in ledger:
+        if entry.status == ActionStatus.APPLIED.value:
+            written.setdefault(entry.ticket, []).append(action_from_dict(entry.payload))
     kinds: Counter[str] = Counter()
     for ticket in sorted(tickets, key=lambda t: t.key):
-        done = applied.get(ticket.key, [])
+        done = written.get(ticket.key, [])
         kinds.update(a.kind.value for a in done)
         level = max((a.level or 0 for a in done), default=0)
         table.add_row(
