@@ -94,7 +94,7 @@ def new_emulator(kind: str) -> Emulator:
     if kind == "zendesk":
         from connectors.zendesk.emulator import ZendeskEmulator
 
-        return ZendeskEmulator()
+        return ZendeskEmulator(page_size=1000)  # Zendesk pages hold up to 1,000 tickets
     if kind == "jira":
         from connectors.jira.emulator import JiraEmulator
 

@@ -122,7 +122,10 @@ class ZendeskConnector:
         raws, after, sideloads = self._walk_tickets(state, first_window, warnings)
         self._remember(sideloads)
         events_from = state.events_from if state.after_cursor else first_window
-        through = self._walk_events(events_from, now)
+        if raws or events_from is None:
+            through = self._walk_events(events_from, now)
+        else:  # no ticket changed, so no event is new: a quiet poll is one call
+            through = events_from
         quarantined: list[Quarantined] = []
         candidates: dict[int, Any] = {}
         for raw in raws:  # a ticket changed during the walk shows up twice: keep the latest

@@ -1,0 +1,87 @@
+"""The API budget: a pull costs export pages, not calls per ticket (issue 8). Zendesk Team
+plans share 200 requests a minute across every integration, and the incremental exports allow
+10 a minute (helpdesk-apis.md 1.2, 1.8)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from zendesk_seeds import T0, seed_ticket
+
+from connectors.emulation import SeedComment
+from connectors.zendesk import ZendeskConnector
+from connectors.zendesk.emulator import ZendeskEmulator
+
+AUDITS = r"/api/v2/tickets/\d+/audits"
+
+
+def api_paths(emulator: ZendeskEmulator, since: int) -> list[str]:
+    return [r.path for r in emulator.server.requests[since:] if r.path.startswith("/api/")]
+
+
+def test_a_busy_pull_costs_pages_and_a_quiet_poll_one_call(
+    emulator: ZendeskEmulator, make_connector: Callable[..., ZendeskConnector]
+) -> None:
+    emulator.page_size = 1000  # Zendesk's page: up to 1,000 tickets
+    connector = make_connector(page_size=1000)
+    ids = emulator.seed([seed_ticket(i % 50) for i in range(120)])
+
+    first = connector.pull(None, start=T0 - timedelta(hours=1))
+
+    assert len(first.tickets) == 120
+    assert first.api_calls == 3  # one export page, one event page, the agents' roles
+    assert sorted(api_paths(emulator, 0)) == [
+        "/api/v2/incremental/ticket_events.json",
+        "/api/v2/incremental/tickets/cursor.json",
+        "/api/v2/users/show_many.json",
+    ]
+
+    for tid in ids[:30]:
+        emulator.add_comment(
+            tid,
+            SeedComment(at=emulator.server.clock.now(), author="customer", public=True, body="?"),
+        )
+    busy = connector.pull(first.cursor, start=T0)
+
+    assert sorted(t.id for t in busy.tickets) == sorted(ids[:30])
+    assert all(t.comments[-1].body == "?" for t in busy.tickets)
+    assert busy.api_calls == 2  # 30 changed tickets: two pages, no call per ticket
+    assert not emulator.server.calls("GET", AUDITS)
+
+    before = len(emulator.server.requests)
+    quiet = connector.pull(busy.cursor, start=T0)
+    assert quiet.tickets == ()
+    assert api_paths(emulator, before) == ["/api/v2/incremental/tickets/cursor.json"]
+
+
+def test_audits_only_for_a_ticket_whose_history_predates_the_window(
+    emulator: ZendeskEmulator, connector: ZendeskConnector
+) -> None:
+    old, new = emulator.seed([seed_ticket(0), seed_ticket(1)])
+    # both were created two days ago; the sidecar's first window starts ten minutes ago
+    emulator.add_comment(
+        old, SeedComment(at=emulator.server.clock.now(), author="agent", public=True, body="Hi")
+    )
+    emulator.add_comment(
+        new, SeedComment(at=emulator.server.clock.now(), author="agent", public=True, body="Yo")
+    )
+    start = emulator.server.clock.now() - timedelta(minutes=10)
+
+    result = connector.pull(None, start=start)
+
+    assert sorted(t.id for t in result.tickets) == sorted([old, new])
+    audits = {r.path.split("/")[4] for r in emulator.server.calls("GET", AUDITS)}
+    assert audits == {old, new}  # neither was created inside the window: both read in full
+    for ticket in result.tickets:
+        assert len(ticket.comments) == 4  # the description, two replies and the new one
+    again = connector.pull(result.cursor, start=start)
+    assert again.tickets == ()
+    emulator.server.clock.advance(5)  # a reply seconds later (the emulator's stamps are unique)
+    emulator.add_comment(
+        old, SeedComment(at=emulator.server.clock.now(), author="customer", public=True, body="!")
+    )
+    calls = len(emulator.server.calls("GET", AUDITS))
+    later = connector.pull(again.cursor, start=start)
+    assert later.tickets[0].comments[-1].body == "!"
+    assert len(emulator.server.calls("GET", AUDITS)) == calls  # now kept current by the export
