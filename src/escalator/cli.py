@@ -53,10 +53,11 @@ def load_or_exit(path: Path) -> Config:
 def ready_or_exit(path: Path) -> Config:
     """The config, with every secret and source setting that ``plan``/``sync``/``run`` need
     checked at once (not one source per attempt); warnings are printed, not fatal."""
+    from escalator.notify.channel import channel_problems
     from escalator.sources import source_problems
 
     config = load_or_exit(path)
-    problems = config.secret_problems() + source_problems(config)
+    problems = config.secret_problems() + source_problems(config) + channel_problems(config)
     if problems:
         raise fail_with(ConfigError([*problems, *config.warnings]))
     for warning in config.warnings:
@@ -78,6 +79,9 @@ def validate(
 
     problems = config.secret_problems() if secrets else []
     problems += source_problems(config, None if secrets else {})
+    from escalator.notify.channel import channel_problems
+
+    problems += channel_problems(config, None if secrets else {})
     warnings = [w.as_error() if strict else w for w in config.warnings]
     if problems or (strict and warnings):
         raise fail_with(ConfigError([*problems, *warnings]))

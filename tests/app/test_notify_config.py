@@ -126,3 +126,21 @@ def test_keys_of_another_kind_are_refused(config_dir: Path) -> None:
 
     (problem,) = caught.value.problems
     assert str(problem).endswith("channels.executive-page: a pagerduty channel takes no priority")
+
+
+def test_validate_reports_a_missing_ca_file_even_without_secrets(config_dir: Path) -> None:
+    (config_dir / "sources.yaml").unlink()
+    channels = config_dir / "channels.yaml"
+    channels.write_text(
+        channels.read_text().replace(
+            "    security: starttls\n", "    security: starttls\n    ca_file: /nowhere/ca.pem\n"
+        )
+    )
+
+    result = CliRunner().invoke(app, ["validate", "--no-secrets", str(config_dir)], env={})
+
+    assert result.exit_code == 2
+    line = next(i for i, t in enumerate(channels.read_text().splitlines(), 1) if "/nowhere/" in t)
+    assert result.output.splitlines()[0] == (
+        f"{channels}:{line}:14: channel 'executive-mail': no CA file at /nowhere/ca.pem"
+    )

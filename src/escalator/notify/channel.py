@@ -8,6 +8,7 @@ Every secret (a webhook URL, an SMTP password, a routing key, an API key) is hid
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from escalator.config.errors import ConfigError, Problem
+from escalator.config.yamlsource import walk_strings
 
 if TYPE_CHECKING:
     from escalator.config import Config
@@ -189,6 +191,27 @@ def channels_from_config(
     if problems:
         raise ConfigError(problems)
     return channels
+
+
+def channel_problems(config: Config, env: Mapping[str, str] | None = None) -> list[Problem]:
+    """What ``validate`` reports about the channels beyond unset variables (those are
+    ``Config.secret_problems``): a URL that is not http(s), a missing CA file, a username
+    without a password. An unset variable is filled with a placeholder, not judged."""
+    env = os.environ if env is None else env
+    filled = {k: v for k, v in env.items() if v.strip()}
+    for _, text in walk_strings(config.located.data.get("channels", {}), ("channels",)):
+        for name in _SECRET.findall(text):
+            filled.setdefault(name, _PLACEHOLDER)
+    try:
+        channels_from_config(config, filled)
+    except ConfigError as exc:
+        unknown = {(p.file, p.line, p.column) for p in config.secret_problems(env)}
+        return [p for p in exc.problems if (p.file, p.line, p.column) not in unknown]
+    return []
+
+
+_SECRET = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_PLACEHOLDER = "https://placeholder.invalid/unset"  # URL-shaped: it stands for any secret
 
 
 def _is_http_url(url: str) -> bool:
