@@ -33,7 +33,7 @@ from connectors.hubspot.pull import (
     modified_ms,
 )
 from connectors.hubspot.settings import Settings
-from connectors.hubspot.threads import ThreadIndex
+from connectors.hubspot.threads import OVERLAP_MS, ThreadIndex
 from connectors.hubspot.webhook import THREAD_REF, WebhookVerifier
 from connectors.hubspot.write import TicketWriter
 from connectors.retry import RetryPolicy
@@ -188,7 +188,8 @@ class HubSpotConnector:
         after = format_instant(datetime.fromtimestamp(since / 1000, UTC))
         listed = [t for page in self.client.changed_threads(after, self.settings.page_size)
                   for t in page]  # fmt: skip
-        return self.threads.listed(since, ceiling, listed)
+        news_after = last.end - OVERLAP_MS if last is not None else watermark
+        return self.threads.listed(since, ceiling, listed, news_after)
 
     def fetch(self, ticket_id: str) -> Ticket:
         """One ticket; ``thread:<id>`` (from a conversation webhook) names the thread's ticket."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 import threading
 import time
 import uuid
@@ -150,6 +151,34 @@ class _Server(EmulatorServer):
     def not_found(self, request: Request) -> Response:
         return _error(404, f"no route for {request.method} {request.path}", "OBJECT_NOT_FOUND")
 
+    def _respond(self, request: Request) -> Response:
+        response = super()._respond(request)
+        if response.status == 429:  # HubSpot's own rate-limit headers come with its 429s
+            for name, value in RATE_LIMITED_HEADERS.items():
+                response.headers.setdefault(name, value)
+        return response
+
+
+# what a 429 from the rolling ten-second policy carries besides its body (reference §3.8)
+RATE_LIMITED_HEADERS = {
+    "X-HubSpot-RateLimit-Max": "190",
+    "X-HubSpot-RateLimit-Remaining": "0",
+    "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+}
+
+
+@dataclass(slots=True)
+class LaterFault:
+    """Let ``after`` matching requests through, then fail the next ``count``."""
+
+    method: str
+    path: re.Pattern[str]
+    after: int
+    status: int
+    count: int
+    retry_after: float | None = None
+    body: Any = None
+
 
 class HubSpotEmulator(Emulator):
     def __init__(
@@ -171,6 +200,7 @@ class HubSpotEmulator(Emulator):
         self.server = _Server("hubspot")
         self.exchanges: list[tuple[Request, Response]] = []  # for contract tests
         self.writes_that_changed_nothing = 0  # property writes that set only what was there
+        self._late: list[LaterFault] = []
         self._lock = threading.RLock()
         self._tickets: dict[str, _Ticket] = {}
         self._notes: dict[str, dict[str, Any]] = {}
@@ -246,16 +276,20 @@ class HubSpotEmulator(Emulator):
         else:
             self._announce(*added)
 
-    def add_message(self, ticket_id: str, fields: dict[str, Any]) -> dict[str, Any]:
+    def add_message(
+        self, ticket_id: str, fields: dict[str, Any], *, touch: bool = True
+    ) -> dict[str, Any]:
         """A thread message in exactly the shape given (over the defaults): payloads copied from
-        HubSpot's documented examples. Opens the thread if the ticket has none."""
+        HubSpot's documented examples. Opens the thread if the ticket has none. ``touch=False``:
+        the ticket's own stamp does not move (only the thread shows the message)."""
         at = parse_instant(fields["createdAt"])
         with self._lock:
             ticket = self._tickets[ticket_id]
             if ticket.thread is None:
                 ticket.thread = self._new_thread(ticket, at)
             message = self._store_message(ticket.thread, fields, at)
-            self._touch(ticket, self._now())
+            if touch:
+                self._touch(ticket, self._now())
             thread_id = ticket.thread
         self._announce(thread_id, message)
         return message
@@ -638,7 +672,10 @@ class HubSpotEmulator(Emulator):
         self, handler: Callable[[Request], Response], needs_auth: bool, *, legacy: bool = False
     ) -> Callable[[Request], Response]:
         def serve(request: Request) -> Response:
-            if legacy and self.legacy_retired:
+            late = self._late_fault(request)
+            if late is not None:
+                response = late
+            elif legacy and self.legacy_retired:
                 response = _retired(request)
             elif needs_auth and not self._authorised(request):
                 response = _error(
@@ -654,12 +691,60 @@ class HubSpotEmulator(Emulator):
                         response = handler(request)
                 except (KeyError, ValueError, TypeError) as exc:
                     response = _error(400, f"Invalid input: {exc}", "VALIDATION_ERROR")
-            response.headers.update(self._limit_headers())
+            response.headers = {**self._limit_headers(), **response.headers}
             with self._lock:
                 self.exchanges.append((request, response))
             return response
 
         return serve
+
+    def fail_later(
+        self,
+        method: str,
+        path_pattern: str,
+        *,
+        after: int,
+        status: int = 502,
+        count: int = 1,
+        retry_after: float | None = None,
+        body: Any = None,
+    ) -> None:
+        """A fault that lets ``after`` matching requests through first: a page failing in the
+        middle of a pagination, a burst starting mid-run, a token expiring mid-run."""
+        with self._lock:
+            self._late.append(
+                LaterFault(
+                    method, re.compile(path_pattern), after, status, count, retry_after, body
+                )
+            )
+
+    def _late_fault(self, request: Request) -> Response | None:
+        with self._lock:
+            for fault in self._late:
+                if fault.method != request.method or not fault.path.search(request.path):
+                    continue
+                if fault.after > 0:
+                    fault.after -= 1
+                    return None
+                fault.count -= 1
+                if fault.count <= 0:
+                    self._late.remove(fault)
+                headers = dict(RATE_LIMITED_HEADERS) if fault.status == 429 else {}
+                if fault.retry_after is not None:
+                    headers["Retry-After"] = str(fault.retry_after)
+                body = fault.body if fault.body is not None else self._fault_body(fault.status)
+                return Response(fault.status, body, headers)
+        return None
+
+    def _fault_body(self, status: int) -> Any:
+        if status == 401:  # an access token past its expiry (HubSpot's OAuth error body)
+            return {
+                "status": "error",
+                "message": "The OAuth token used to make this call expired 1 minute(s) ago.",
+                "correlationId": str(uuid.uuid4()),
+                "category": "EXPIRED_AUTHENTICATION",
+            }
+        return self.server.fault_body(status)
 
     def _authorised(self, request: Request) -> bool:
         header = request.headers.get("authorization", "")

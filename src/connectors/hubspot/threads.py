@@ -97,8 +97,10 @@ class ThreadIndex:
             floor = min(floor, span.end - OVERLAP_MS)
         return max(start, floor)
 
-    def listed(self, start: int, began: int, threads: Iterable[JSON]) -> list[str]:
-        """Record a listing from ``start`` made at ``began``; the tickets whose thread changed."""
+    def listed(self, start: int, began: int, threads: Iterable[JSON], news_after: int) -> list[str]:
+        """Record a listing from ``start`` made at ``began``; the tickets whose thread has a
+        message after ``news_after`` that was not seen before (older ones were listed only to
+        learn which ticket a thread belongs to)."""
         changed: list[str] = []
         with self._lock:
             for thread in threads:
@@ -113,7 +115,7 @@ class ThreadIndex:
                     self._threadless.discard(str(ticket))
                 if stamp is not None and self._latest.get(thread_id) != stamp:
                     self._latest[thread_id] = stamp
-                    if ticket:
+                    if ticket and stamp > news_after:
                         changed.append(str(ticket))
             span = self.covered
             if span is None or start <= span.start or start <= span.end:
