@@ -35,7 +35,7 @@ import threading
 import uuid
 from collections.abc import Sequence
 from copy import deepcopy
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -450,8 +450,9 @@ class JiraEmulator(Emulator):
             "X-RateLimit-NearLimit": "true",
             "RateLimit-Reason": reason,
         }
-        if http_date:
-            headers["Retry-After"] = format_datetime(now + timedelta(seconds=retry_after), True)
+        if http_date:  # a date on the wall clock the client compares it with
+            wall = datetime.now(UTC) + timedelta(seconds=retry_after)
+            headers["Retry-After"] = format_datetime(wall, usegmt=True)
         self.server.inject(
             method,
             path_pattern,
