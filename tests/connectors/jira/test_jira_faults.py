@@ -15,7 +15,7 @@ from connectors.errors import RetryableError
 from connectors.jira import JiraConnector, Settings
 from connectors.jira.emulator import JiraEmulator
 from connectors.retry import RetryPolicy
-from engine.model import AddLabels, CreateLinkedIssue, PostComment, Priority
+from engine.model import Action, AddLabels, CreateLinkedIssue, PostComment, Priority
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # the emulator's clock (conftest)
 SEARCH = r"/rest/api/3/search/jql$"
@@ -104,7 +104,7 @@ def test_5xx_on_writes_are_retried_and_nothing_lands_twice(
     emulator.server.inject("PUT", rf"/issue/{key}$", status=503, count=2)
     emulator.server.inject("POST", rf"/issue/{key}/comment$", status=502, count=1)
     ticket_key = f"jira:{key}"
-    actions = [
+    actions: list[Action] = [
         AddLabels(key="l", ticket=ticket_key, rule="r", at=T0, labels=("escalation-l1",)),
         PostComment(key="c", ticket=ticket_key, rule="r", at=T0, public=True, body="Escalated."),
     ]
