@@ -36,6 +36,7 @@ from engine.settle import UnsettledError, settle
 from escalator.config import Config
 from escalator.logs import EventLog
 from escalator.metrics import Metrics
+from escalator.notify.follow import follow_ups
 from escalator.sources import Source
 from escalator.store import StateStore
 
@@ -591,6 +592,7 @@ class Sidecar:
             report.planned = len(plan.tickets)
             settled = self._settle(plan, tickets, population, report)
             report.next_due = settled.next_due
+            self._follow_pages(tickets, report)
             self.log.info(
                 "cycle.done",
                 planned=report.planned,
@@ -599,6 +601,20 @@ class Sidecar:
                 next_due=format_instant(report.next_due),
             )
             return report
+
+    def _follow_pages(self, tickets: Mapping[str, Ticket], report: CycleReport) -> None:
+        """Pages (PagerDuty, Opsgenie) follow their ticket: acknowledged when a person takes
+        it up, resolved when it is solved; each step through the ledger, like any write."""
+        pages = getattr(self.notifier, "pages", None)
+        channels = pages() if pages is not None else frozenset()
+        if not channels or not self.may_write():
+            return
+        paged = {ticket for ticket, _ in self.store.external_ids("notify").values()}
+        for key in sorted(paged):
+            ticket = tickets.get(key)
+            due = follow_ups(ticket, self.store.applied(key), channels) if ticket else []
+            if ticket is not None and due:
+                self._write(ticket, due, report)
 
     def _settle(
         self,

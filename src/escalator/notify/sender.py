@@ -12,7 +12,7 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from types import TracebackType
 from typing import NoReturn
 
@@ -38,6 +38,7 @@ from escalator.notify.channel import (
     secrets_of,
 )
 from escalator.notify.delivery import Delivery, FollowUp, Paging
+from escalator.notify.follow import split_follow_key
 from escalator.notify.payloads import build_request
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ class Notifier:
                 f"configured: {', '.join(sorted(self.channels)) or 'none'}"
             )
             return self._failed(action, detail)
+        if (followed := split_follow_key(action.key)) is not None:
+            return self._follow_up(action, *followed)
         if not isinstance(channel, Channel):
             return self._through(channel, action, lambda d: d.send(action, ticket_url))
         request = build_request(channel.type, action, ticket_url)
@@ -148,7 +151,13 @@ class Notifier:
             return ActionResult(
                 action.key, ActionStatus.FAILED, "interrupted before it was recorded"
             )
+        if (followed := split_follow_key(action.key)) is not None:
+            return self._follow_up(action, *followed)  # acknowledging twice changes nothing
         return self._through(channel, action, lambda d: d.settle(action, ticket_url))
+
+    def _follow_up(self, action: Notify, page_key: str, step: FollowUp) -> ActionResult:
+        result = self.follow(replace(action, key=page_key), step)
+        return ActionResult(action.key, result.status, result.detail, result.external_id)
 
     def follow(self, action: Notify, step: FollowUp) -> ActionResult:
         """Acknowledge or resolve the page ``action`` raised (PagerDuty, Opsgenie)."""

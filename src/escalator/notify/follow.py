@@ -1,0 +1,78 @@
+"""A page follows its ticket: acknowledged when a person takes it up, resolved when it is solved.
+
+Pure: from the ticket and what was already done for it, the follow-up actions now due. Each is
+a ``Notify`` whose key is the page's key plus ``~acknowledge`` or ``~resolve``, so it goes
+through the same ledger (recorded before and after) and is sent once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from engine.model import Action, Assign, Notify, Status, Ticket
+from escalator.notify.delivery import FollowUp
+
+SEPARATOR = "~"
+STEPS: tuple[FollowUp, ...] = ("acknowledge", "resolve")
+_DONE = (Status.SOLVED, Status.CLOSED)
+
+
+def follow_key(page_key: str, step: FollowUp) -> str:
+    return f"{page_key}{SEPARATOR}{step}"
+
+
+def split_follow_key(key: str) -> tuple[str, FollowUp] | None:
+    """``(page key, step)`` for a follow-up's key; None for any other key."""
+    base, sep, step = key.rpartition(SEPARATOR)
+    if not sep or step not in STEPS:
+        return None
+    return base, "acknowledge" if step == "acknowledge" else "resolve"
+
+
+def follow_ups(
+    ticket: Ticket, done: Sequence[Action], paging_channels: Collection[str]
+) -> list[Notify]:
+    """The acknowledge/resolve actions due now for the pages raised about ``ticket``."""
+    keys = {a.key for a in done}
+    own_assignees = {a.user for a in done if isinstance(a, Assign) and a.user}
+    due: list[Notify] = []
+    for page in done:
+        if not isinstance(page, Notify) or page.channel not in paging_channels:
+            continue
+        if split_follow_key(page.key) is not None:
+            continue
+        resolve = follow_key(page.key, "resolve")
+        if resolve in keys:
+            continue
+        if ticket.status in _DONE:
+            due.append(_follow(page, "resolve", _solved_at(ticket)))
+            continue
+        acknowledge = follow_key(page.key, "acknowledge")
+        taken_at = _taken_up_at(ticket, page.at, own_assignees)
+        if acknowledge not in keys and taken_at is not None:
+            due.append(_follow(page, "acknowledge", taken_at))
+    return due
+
+
+def _follow(page: Notify, step: FollowUp, at: datetime) -> Notify:
+    # level None: a follow-up never counts as reaching a level in the planner's memory
+    return replace(page, key=follow_key(page.key, step), at=max(at, page.at), level=None)
+
+
+def _solved_at(ticket: Ticket) -> datetime:
+    changes = [c.at for c in ticket.history if c.field == "status" and c.new in _DONE]
+    return changes[-1] if changes else ticket.updated_at
+
+
+def _taken_up_at(ticket: Ticket, since: datetime, own_assignees: set[str]) -> datetime | None:
+    """When a person took the ticket up after the page: a public agent reply, or the
+    assignee changing to someone the sidecar did not assign."""
+    instants = [c.at for c in ticket.comments if c.is_agent_reply and c.at >= since]
+    instants += [
+        c.at
+        for c in ticket.history
+        if c.field == "assignee" and c.new and c.new not in own_assignees and c.at >= since
+    ]
+    return min(instants) if instants else None
