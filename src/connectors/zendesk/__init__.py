@@ -1,6 +1,8 @@
-"""Zendesk Support: pull through the cursor-based incremental export, write with one coalesced
-``PUT /api/v2/tickets/{id}`` per ticket, OAuth (client credentials or rotating refresh tokens)
-or the legacy API token, signed webhooks. Built on zenpy; httpx for the OAuth token endpoint.
+"""Zendesk Support: pull through the cursor-based ticket export and the ticket event export (a
+page of up to 1,000 tickets costs a few calls), write with one coalesced ``PUT
+/api/v2/tickets/{id}`` per ticket under ``safe_update``, OAuth (client credentials or rotating
+refresh tokens) or the legacy API token, signed webhooks. Built on zenpy and its requests
+session; httpx for the OAuth token endpoint.
 """
 
 from __future__ import annotations

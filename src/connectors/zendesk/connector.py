@@ -271,8 +271,7 @@ class ZendeskConnector:
                     f"the export refused our cursor ({exc}); re-reading from {since}",
                 )
             )
-            self.timelines.clear()
-            walk = ExportWalk(self._export_page)
+            walk = ExportWalk(self._export_page)  # the event export's place is still good
             raws, after = walk.run(None, min(since, first_window))
         return raws, after, walk.sideloads
 

@@ -21,7 +21,8 @@ class Sleeps(list[float]):
 
 @pytest.fixture
 def emulator() -> Iterator[ZendeskEmulator]:
-    with ZendeskEmulator(page_size=2) as emu:
+    # small pages everywhere the real API pages, so every walk takes several steps
+    with ZendeskEmulator(page_size=2, audit_page_size=3, events_page_size=4) as emu:
         yield emu
 
 

@@ -23,7 +23,7 @@ def api_paths(emulator: ZendeskEmulator, since: int) -> list[str]:
 def test_a_busy_pull_costs_pages_and_a_quiet_poll_one_call(
     emulator: ZendeskEmulator, make_connector: Callable[..., ZendeskConnector]
 ) -> None:
-    emulator.page_size = 1000  # Zendesk's page: up to 1,000 tickets
+    emulator.page_size = emulator.events_page_size = 1000  # Zendesk's pages: up to 1,000
     connector = make_connector(page_size=1000)
     ids = emulator.seed([seed_ticket(i % 50) for i in range(120)])
 
