@@ -378,3 +378,14 @@ def test_each_mistake_in_a_source_names_its_spot(
     sources = config / "sources.yaml"
     replace(sources, old, new)
     assert f"sources.yaml:{at(sources, value)}: {message}" in problems_of(config)
+
+
+@pytest.mark.parametrize("command", ["plan", "sync", "run"])
+def test_start_refuses_a_mistake_with_its_spot(config: Path, command: str) -> None:
+    replace(config / "calendars.yaml", "dates: [2026-12-24]", "dates: [2026-02-30]")
+    result = CliRunner().invoke(app, [command, "--config", str(config)], env=SECRETS)
+    assert result.exit_code == 2, result.output
+    assert result.output.strip() == (
+        f"{config}/calendars.yaml:14:15: calendars.support-hours.holidays.dates.0: Input should "
+        "be a valid date or datetime, day value is outside expected range"
+    )
