@@ -72,6 +72,10 @@ def error_for(
         return NotFoundError(message)
     if status in (408, 423) or status >= 500 or status == 0:
         return RetryableError(message)
+    if status in (400, 409, 422):
+        # the request was refused as it stands (from 2026-09 a portal's own validation rules
+        # refuse CRM writes too): this call fails, the source goes on
+        return ConnectorError(message)
     return FatalError(message)
 
 

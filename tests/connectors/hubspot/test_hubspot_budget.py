@@ -131,12 +131,22 @@ def test_one_refused_ticket_does_not_hold_back_the_batch(
 ) -> None:
     ids = emulator.seed([seed_ticket(f"t{i}") for i in range(3)])
     tickets = {t.id: t for t in connector.pull(None, start=START).tickets}
-    emulator.server.inject("POST", r"/tickets/batch/update$", status=400, count=1)
+    # a portal's validation rule refuses the batch (2026-09 applies them to API writes), and
+    # then the first ticket alone: it fails, the others land, the source goes on
+    refusal = {"status": "error", "message": "Property values were not valid",
+               "correlationId": "c0ffee", "category": "VALIDATION_ERROR"}  # fmt: skip
+    emulator.server.inject("POST", r"/tickets/batch/update$", status=400, body=refusal)
+    emulator.server.inject("PATCH", rf"/tickets/{ids[0]}$", status=400, body=refusal)
     label = [
         (tickets[i], [AddLabels(key=f"{i}:l", ticket=f"hubspot:{i}", rule="r", at=NOW,
                                 labels=("sla-at-risk",))])
         for i in ids
     ]  # fmt: skip
     results = connector.apply_many(label)
-    assert [rs[0].status for rs in results] == [ActionStatus.APPLIED] * 3
+    assert [rs[0].status for rs in results] == [
+        ActionStatus.FAILED,
+        ActionStatus.APPLIED,
+        ActionStatus.APPLIED,
+    ]
+    assert "not valid" in results[0][0].detail
     assert len(emulator.server.calls("PATCH", r"/tickets/\d+$")) == 3  # one by one instead
