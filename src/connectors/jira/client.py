@@ -175,14 +175,18 @@ class JiraClient:
             if not batch or page.get("isLast") is True or len(out) >= int(page.get("total") or 0):
                 return out
 
-    def customers(self, service_desk: str) -> list[dict[str, Any]]:
-        """The service desk's customers (JSM API, ``start``/``limit``/``isLastPage`` paging)."""
+    def customers(self, service_desk: str, query: str | None = None) -> list[dict[str, Any]]:
+        """The service desk's customers, or those matching ``query`` (a name or address)
+        (JSM API, ``start``/``limit``/``isLastPage`` paging)."""
         out: list[dict[str, Any]] = []
         while True:
+            params = {"start": str(len(out)), "limit": "50"}
+            if query:
+                params["query"] = query
             page = self.http_call(
                 "GET",
                 f"{SERVICE_DESK}/servicedesk/{service_desk}/customer",
-                params={"start": str(len(out)), "limit": "50"},
+                params=params,
                 headers={"X-ExperimentalApi": "opt-in"},  # the customer list is experimental
             )
             batch = list(page.get("values") or [])

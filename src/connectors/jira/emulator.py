@@ -592,14 +592,22 @@ class JiraEmulator(Emulator):
             )
         start = int(request.arg("start") or "0")
         limit = min(int(request.arg("limit") or "50"), 50)
-        page = self._customers[start : start + limit]
+        wanted = (request.arg("query") or "").casefold()
+        listed = [
+            c
+            for c in self._customers
+            if not wanted
+            or any(wanted in str(self._users[c].get(k) or "").casefold()
+                   for k in ("displayName", "emailAddress", "name"))
+        ]  # fmt: skip
+        page = listed[start : start + limit]
         return Response(
             200,
             {
                 "size": len(page),
                 "start": start,
                 "limit": limit,
-                "isLastPage": start + limit >= len(self._customers),
+                "isLastPage": start + limit >= len(listed),
                 "values": [self._users[c] for c in page],
             },
         )

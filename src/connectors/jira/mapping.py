@@ -57,7 +57,7 @@ class Mapped:
     warnings: tuple[MappingWarning, ...] = ()
 
 
-def _never(account: str) -> bool:
+def _never(account: str, name: str | None) -> bool:
     return False
 
 
@@ -67,7 +67,7 @@ class IssueMapper:
     sidecar_account: str | None = None  # the API user: whatever it writes is the sidecar's
     status_category: Callable[[str], str | None] = lambda name: None  # for changelog names
     custom: Callable[[], FieldMap] = FieldMap  # the site's custom fields, resolved by name
-    is_customer: Callable[[str], bool] = _never  # in the service desk's customer list
+    is_customer: Callable[[str, str | None], bool] = _never  # on the service desk's list
     system: str = "jira"
     source: str = "jira"
 
@@ -220,7 +220,7 @@ class IssueMapper:
             return AuthorRole.BOT
         if kind in self.settings.customer_account_types:
             return AuthorRole.CUSTOMER
-        if account is not None and self.is_customer(account):
+        if account is not None and self.is_customer(account, author.get("displayName")):
             return AuthorRole.CUSTOMER
         if self.settings.agent_account_ids:
             agents = self.settings.agent_account_ids

@@ -1,6 +1,6 @@
 """What a Jira site says about itself, read once per process and cached: who the API user is
-(its id and profile time zone), which custom field ids carry our fields, and the service
-desk's customers (re-read only when an author appears that neither list has seen)."""
+(its id and profile time zone), which custom field ids carry our fields, and who of the
+comment authors are the service desk's customers (each author looked up once)."""
 
 from __future__ import annotations
 
@@ -96,7 +96,7 @@ class SiteFacts:
         *,
         myself: Callable[[], dict[str, Any]],
         fields: Callable[[], list[dict[str, Any]]],
-        customers: Callable[[str], list[dict[str, Any]]],
+        customers: Callable[[str, str | None], list[dict[str, Any]]],
     ) -> None:
         self._settings = settings
         self._read_myself = myself
@@ -105,8 +105,9 @@ class SiteFacts:
         self._lock = threading.RLock()
         self._me: dict[str, Any] | None = None
         self._fields: FieldMap | None = None
-        self._customers: set[str] | None = None
+        self._customers: set[str] = set()
         self._not_customers: set[str] = set()
+        self._listed = False
 
     def _myself(self) -> dict[str, Any]:
         with self._lock:
@@ -133,18 +134,29 @@ class SiteFacts:
                 self._fields = resolve_fields(self._settings, self._read_fields())
             return self._fields
 
-    def is_customer(self, account: str) -> bool:
-        """In the service desk's customer list; an author never seen re-reads the list once."""
+    def is_customer(self, account: str, name: str | None = None) -> bool:
+        """On the service desk's customer list. Cloud looks each unknown author up by name
+        (customers mostly carry ``accountType: customer`` and need no lookup); Data Center,
+        whose users carry no type, reads the whole list once, then looks up newcomers."""
         desk = self._settings.service_desk_id
         if desk is None:
             return False
         with self._lock:
-            if self._customers is None or (
-                account not in self._customers and account not in self._not_customers
-            ):
-                listed = self._read_customers(desk)
-                self._customers = {u for u in (user_id(c) for c in listed) if u}
+            if account in self._customers:
+                return True
+            if account in self._not_customers:
+                return False
+            if not self._settings.is_cloud and not self._listed:
+                self._customers |= self._ids(self._read_customers(desk, None))
+                self._listed = True
+                if account in self._customers:
+                    return True
+            self._customers |= self._ids(self._read_customers(desk, name or account))
             if account in self._customers:
                 return True
             self._not_customers.add(account)
             return False
+
+    @staticmethod
+    def _ids(users: list[dict[str, Any]]) -> set[str]:
+        return {u for u in (user_id(c) for c in users) if u}

@@ -129,8 +129,8 @@ def test_a_licensed_user_on_the_service_desks_customer_list_is_a_customer(
     emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
 ) -> None:
     [key] = emulator.seed([seed(0)])
-    connector.fetch(key)  # the customer list is read once here...
-    dana = emulator.add_customer("5f00dana0000000000000001", "Dana")  # ...Dana joins later
+    connector.fetch(key)  # customers of accountType "customer" need no lookup
+    dana = emulator.add_customer("5f00dana0000000000000001", "Dana")  # a licensed user
     emulator.add_comment_by(key, "5f00dana0000000000000001", "Any news?", T0)
     emulator.add_comment_by(key, AGENT_ACCOUNT, "Internal: checking logs", T0, public=False)
 
@@ -140,7 +140,9 @@ def test_a_licensed_user_on_the_service_desks_customer_list_is_a_customer(
     assert (dana_says.author_id, dana_says.author_role) == (dana, AuthorRole.CUSTOMER)
     assert (note.author_role, note.public, note.is_agent_reply) == (AuthorRole.AGENT, False, False)
     customer_reads = emulator.server.calls("GET", r"/servicedeskapi/servicedesk/1/customer$")
-    assert len(customer_reads) == 2  # an author never seen re-read the list once
+    assert [r.arg("query") for r in customer_reads] == ["Dana", "Alex Agent"]  # once each
+    connector.fetch(key)
+    assert len(emulator.server.calls("GET", r"/servicedeskapi/")) == 2  # and remembered
 
 
 # -- priorities ------------------------------------------------------------------------------
