@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -229,27 +230,39 @@ class TicketAssembler:
 
 
 class RecentRecords:
-    """The CRM records the connector read last, by id, for a write in the same cycle."""
+    """The CRM records the connector read last, by id, for a write in the same cycle.
 
-    def __init__(self, max_entries: int = 10_000) -> None:
-        self._records: OrderedDict[str, JSON] = OrderedDict()
+    Only for ``max_age`` seconds: a clock tick hours after the read must read again, or a
+    label a person set meanwhile would be overwritten by the read-modify-write.
+    """
+
+    def __init__(
+        self,
+        max_entries: int = 10_000,
+        *,
+        max_age: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._records: OrderedDict[str, tuple[float, JSON]] = OrderedDict()
         self._max = max_entries
+        self._max_age = max_age
+        self._clock = clock
         self._lock = threading.Lock()
 
     def keep(self, record: JSON) -> None:
         with self._lock:
-            self._records[str(record["id"])] = record
+            self._records[str(record["id"])] = (self._clock(), record)
             self._records.move_to_end(str(record["id"]))
             while len(self._records) > self._max:
                 self._records.popitem(last=False)
 
     def take(self, ticket_id: str, modified: int) -> JSON | None:
-        """The record as read, once, if it is the version stamped ``modified``."""
+        """The record as read, once, if it is the version stamped ``modified`` and recent."""
         with self._lock:
-            record = self._records.pop(ticket_id, None)
-        if record is None or modified_ms(record) != modified:
+            kept = self._records.pop(ticket_id, None)
+        if kept is None or self._clock() - kept[0] > self._max_age:
             return None
-        return record
+        return kept[1] if modified_ms(kept[1]) == modified else None
 
 
 def ids_of(records: Sequence[dict[str, Any]]) -> list[str]:

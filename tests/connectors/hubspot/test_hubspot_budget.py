@@ -150,3 +150,21 @@ def test_one_refused_ticket_does_not_hold_back_the_batch(
     ]
     assert "not valid" in results[0][0].detail
     assert len(emulator.server.calls("PATCH", r"/tickets/\d+$")) == 3  # one by one instead
+
+
+def test_a_write_long_after_the_read_reads_again(
+    emulator: HubSpotEmulator, connector: HubSpotConnector
+) -> None:
+    [tid] = emulator.seed([seed_ticket(labels=["vip"])])
+    [ticket] = connector.pull(None, start=START).tickets
+    now = [0.0]
+    connector.assembler.records._clock = lambda: now[0]  # the read, then a clock tick later
+    connector.assembler.records.keep(emulator.record(tid))
+    emulator.set_property(tid, "escalation_labels", "vip;refund")  # a person, meanwhile
+    now[0] = 600.0
+    label = AddLabels(key="l", ticket=ticket.key, rule="r", at=NOW, labels=("sla-at-risk",))
+    [result] = connector.apply(ticket, [label])
+    assert result.status is ActionStatus.APPLIED
+    assert connector.writer.stats.rereads == 1
+    # the person's label survives: the write was computed from a fresh read
+    assert emulator.record(tid)["properties"]["escalation_labels"] == "refund;sla-at-risk;vip"
