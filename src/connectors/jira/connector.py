@@ -101,6 +101,11 @@ class JiraConnector:
     def read_linked_issues(self, keys: Sequence[str]) -> list[LinkedIssue]:
         return self._links.read(keys)
 
+    def prepare_linked_issues(self, actions: Sequence[CreateLinkedIssue]) -> None:
+        """Optional, before a batch of ``create_linked_issue``: their duplicate checks in one
+        JQL search instead of one each."""
+        self._links.prepare(actions)
+
     # -- lookups, once per connector -----------------------------------------------------
     def _know_sidecar(self) -> None:
         """The API user's id: comments and changes by it are the sidecar's own."""

@@ -69,6 +69,7 @@ class LinkedIssues:
         self._lock = threading.Lock()
         self._known: dict[str, LinkedIssue] = {}
         self._read_at: datetime | None = None
+        self._checked: dict[str, str | None] = {}  # action key -> issue found by ``prepare``
 
     def create(self, origin: Ticket, action: CreateLinkedIssue) -> ActionResult:
         key: str | None = None
@@ -93,6 +94,28 @@ class LinkedIssues:
             return ActionResult(action.key, ActionStatus.FAILED, str(exc), key)
         detail = "" if origin.url else "origin has no url: no remote link"
         return ActionResult(action.key, status, detail, key)
+
+    def prepare(self, actions: Sequence[CreateLinkedIssue]) -> None:
+        """The duplicate check of a batch of creates in one JQL search per project (``labels
+        in (...)``), remembered for each action's ``create``; one search instead of one each."""
+        by_project: dict[str, list[CreateLinkedIssue]] = {}
+        for action in actions:
+            by_project.setdefault(action.project, []).append(action)
+        for project, batch in by_project.items():
+            for i in range(0, len(batch), KEYS_PER_QUERY):
+                part = batch[i : i + KEYS_PER_QUERY]
+                labels = {link_label(a.key): a.key for a in part}
+                jql = (
+                    f'project = "{project}" AND labels in '
+                    f"({', '.join(sorted(labels))}) ORDER BY key ASC"
+                )
+                found: dict[str, str] = {}
+                for raw in self._search_all(jql, ["labels"]):
+                    for label in (raw.get("fields") or {}).get("labels") or []:
+                        if label in labels:
+                            found.setdefault(labels[label], str(raw["key"]))
+                with self._lock:
+                    self._checked.update({a.key: found.get(a.key) for a in part})
 
     def read(self, keys: Sequence[str]) -> list[LinkedIssue]:
         with self._lock:
@@ -125,13 +148,13 @@ class LinkedIssues:
                 wanted = [k for k in wanted if k not in gone]
         return []
 
-    def _search_all(self, jql: str) -> list[dict[str, Any]]:
+    def _search_all(self, jql: str, fields: list[str] = LINKED_FIELDS) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
         if self._settings.is_cloud:
             token: str | None = None
             while True:
                 page = self._client.search_page(
-                    jql, token=token, max_results=KEYS_PER_QUERY, fields=LINKED_FIELDS,
+                    jql, token=token, max_results=KEYS_PER_QUERY, fields=fields,
                     properties=MARKER_PROPERTY,
                 )  # fmt: skip
                 out += page.get("issues") or []
@@ -140,7 +163,7 @@ class LinkedIssues:
                     return out
         while True:
             page = self._client.search_offset(
-                jql, start_at=len(out), max_results=KEYS_PER_QUERY, fields=LINKED_FIELDS
+                jql, start_at=len(out), max_results=KEYS_PER_QUERY, fields=fields
             )
             batch = page.get("issues") or []
             out += batch
@@ -150,6 +173,9 @@ class LinkedIssues:
     # -- parts ---------------------------------------------------------------------------
     def _existing(self, action: CreateLinkedIssue) -> str | None:
         """An issue created by an earlier attempt of this action (crash before record)."""
+        with self._lock:
+            if action.key in self._checked:  # the batch's one search answered it
+                return self._checked.pop(action.key)
         jql = (
             f'project = "{action.project}" AND labels = "{link_label(action.key)}" ORDER BY key ASC'
         )

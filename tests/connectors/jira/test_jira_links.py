@@ -111,3 +111,22 @@ def test_apply_on_a_jira_ticket_delegates_linked_issue_creation(
     assert emulator.issue_keys("ENG") == ["ENG-1"]
     [link] = emulator.remote_links("ENG-1")
     assert link["globalId"] == "system=jira&id=SUP-9"
+
+
+def test_a_batch_of_new_issues_is_checked_for_duplicates_in_one_search(
+    emulator: JiraEmulator, make_connector: Callable[..., JiraConnector]
+) -> None:
+    actions = [replace(ACTION, key=f"zendesk:{i}/engineering/l2") for i in range(4)]
+    make_connector().create_linked_issue(ORIGIN, actions[2])  # then the process died
+    connector = make_connector()
+    searches = len(emulator.server.calls("GET", r"/search/jql$"))
+
+    connector.prepare_linked_issues(actions)
+    results = [connector.create_linked_issue(ORIGIN, a) for a in actions]
+
+    assert [r.status for r in results] == [
+        ActionStatus.APPLIED, ActionStatus.APPLIED, ActionStatus.ALREADY, ActionStatus.APPLIED
+    ]  # fmt: skip
+    assert results[2].external_id == "ENG-1"
+    assert len(emulator.server.calls("GET", r"/search/jql$")) == searches + 1
+    assert emulator.issue_keys("ENG") == ["ENG-1", "ENG-2", "ENG-3", "ENG-4"]
