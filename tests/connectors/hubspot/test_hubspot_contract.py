@@ -175,8 +175,17 @@ def test_a_full_cycle_of_calls_matches_the_specs(
                 PostComment(key="k5", public=False, body="Note", **common),
             ],
         )
+        others = [t for t in pulled.tickets if t.id != ids[0]]
+        connector.apply_many(  # two tickets' property changes: one batch update
+            [
+                (t, [SetPriority(key=f"p{t.id}", priority=Priority.LOW, previous=t.priority,
+                                 ticket=t.key, rule="r", at=NOW)])
+                for t in others
+            ]
+        )  # fmt: skip
         connector.fetch(ids[0])
         connector.fetch(ids[1])
+        assert any(r.path.endswith("/batch/update") for r, _ in emulator.exchanges)
         paths = {(r.method, r.path) for r, _ in emulator.exchanges}
         assert len(paths) >= 12  # search, batch reads, get, patch, notes, threads, messages...
         problems = []
