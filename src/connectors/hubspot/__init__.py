@@ -1,13 +1,15 @@
 """HubSpot Service Hub tickets: pull, apply, webhooks, and an emulator of the API for tests.
 
-settings.py       the YAML section (``Settings``)
-client.py         every API call: SDK for CRM, httpx for Conversations, one RetryPolicy
+settings.py       the YAML section (``Settings``), ``api_version`` included
+paths.py          where each API lives: date-based (``/crm/objects/2026-09``) or legacy ``v3``
+client.py         every API call: httpx (dated; the SDK for legacy CRM paths), one RetryPolicy
 auth.py           bearer token sources (private app / Service Key, OAuth refresh)
 limiter.py        token buckets for the search and account budgets
 errors.py         HTTP status -> connectors.errors
 mapping.py        properties <-> the common model
 comments.py       notes and the hidden marker
-conversations.py  thread messages in and out
+conversations.py  thread messages in and out; who wrote them (actor prefixes)
+threads.py        which threads changed (pages of the threads list) and their messages
 cursor.py         the pull bookmark
 pull.py           windowed search and ticket assembly
 write.py          coalesced writes
