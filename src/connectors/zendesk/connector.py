@@ -153,6 +153,8 @@ class ZendeskConnector:
             tickets.append(ticket)
             if cursor is not None and last_audit_is_ours(audits[tid]):
                 echoes.append(ticket.key)
+            if raw.get("status") == "closed":  # closed tickets never change again
+                self.timelines.drop(tid)
         return PullResult(
             tickets=tuple(tickets),
             cursor=encode_cursor(after, through),

@@ -20,7 +20,9 @@ Every response carries ``X-Rate-Limit``/``X-Rate-Limit-Remaining``; every API ca
 Realistic mode (on by default) produces the untidy shapes real accounts send: every ticket has a
 description comment (written by the agent when the seed's first comment is an agent's at the
 creation instant: a phone or API ticket), a trigger's audit by the system user (-1, ``via.channel``
-"rule") after each creation, and group/assignee changes whose values are strings.
+"rule") after each creation, group/assignee changes whose values are strings, and a null
+priority where nobody set one. Deleted, scrubbed and restored tickets, comments by any author
+(light agents, bots, the system user) and connection resets come from the helpers tests call.
 """
 
 from __future__ import annotations
@@ -561,7 +563,8 @@ class ZendeskEmulator(Emulator):
             "subject": seed.title,
             "raw_subject": seed.title,
             "description": first_body,
-            "priority": seed.priority,
+            # realistic: a ticket nobody prioritised has priority null (normal to the SLA)
+            "priority": None if self.realistic and seed.priority == "normal" else seed.priority,
             "status": _STATUS_TO_NATIVE.get(seed.status, seed.status),
             "recipient": None,
             "requester_id": requester,

@@ -19,7 +19,7 @@ from connectors.emulation import SeedComment, SeedTicket
 from connectors.errors import RetryableError
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
-from engine.model import AuthorRole, Comment, Status
+from engine.model import AuthorRole, Comment, Priority, Status
 
 AUDITS = r"/api/v2/tickets/\d+/audits"
 
@@ -231,3 +231,23 @@ def test_audits_are_paged_and_a_repeated_page_raises(
     with pytest.raises(RetryableError, match="repeated"):
         connector.fetch(tid)
     assert sleeps == []  # a loop is not waited on
+
+
+def test_realistic_mode_is_the_default_and_means_the_same(
+    emulator: ZendeskEmulator, connector: ZendeskConnector
+) -> None:
+    assert ZendeskEmulator().realistic  # tests and the demo get the untidy shapes
+    (tid,) = emulator.seed([seed_ticket(0, priority="normal")])
+    raw = emulator.record(tid)
+    assert raw["priority"] is None  # nobody prioritised it: null, as the live API sends
+    audits = emulator.audits[int(tid)]
+    assert audits[1]["author_id"] == -1
+    assert audits[1]["via"]["source"]["rel"] == "trigger"
+
+    ticket = connector.pull(None, start=T0 - timedelta(hours=1)).tickets[0]
+
+    assert ticket.priority is Priority.NORMAL
+    assert [c.author_role for c in ticket.comments if c.opening] == [AuthorRole.CUSTOMER]
+    assert [(c.field, c.new) for c in ticket.history if c.field == "priority"] == [
+        ("priority", "normal")
+    ]
