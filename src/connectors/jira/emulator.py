@@ -166,7 +166,9 @@ class JiraEmulator(Emulator):
         self.webhook_url = webhook_url
         # the API user's profile zone (JQL dates are read in it) and the site's own offset
         self.user_zone = user_zone or ("America/Los_Angeles" if realistic else "Europe/London")
-        self.site_zone = ZoneInfo(site_zone or ("America/Los_Angeles" if realistic else "UTC"))
+        # a realistic site writes timestamps at its own offset: -0800 (Cloud), +0100 (DC)
+        own_zone = "America/Los_Angeles" if flavour == "cloud" else "Europe/Berlin"
+        self.site_zone = ZoneInfo(site_zone or (own_zone if realistic else "UTC"))
         self.custom = dict(REALISTIC_CUSTOM if realistic else TIDY_CUSTOM)
         self.priorities = _SERVER_PRIORITIES if flavour == "datacenter" else _CLOUD_PRIORITIES
         if realistic:  # an older site carries both schemes' names

@@ -98,6 +98,8 @@ def test_server_priorities_wiki_comments_and_usernames_are_read(
 
     ticket = dc_connector.fetch(key)
 
+    assert raw["created"] == "2026-11-20T08:00:00.000+0100"  # the site's own offset
+    assert ticket.created_at == created
     assert ticket.priority is Priority.URGENT
     assert ticket.assignee == "tier.two"
     assert ticket.group == "Tier 2 Support"
