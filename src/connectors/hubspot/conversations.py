@@ -25,9 +25,10 @@ EMAIL_PREFIX = "E-"
 
 
 def sender_actor(message: Mapping[str, Any]) -> str:
+    """The sender's actor id; ``createdBy`` (also an actor id) when no sender names one."""
     senders = message.get("senders") or []
     first = senders[0] if senders and isinstance(senders[0], Mapping) else {}
-    return str(first.get("actorId") or "")
+    return str(first.get("actorId") or message.get("createdBy") or "")
 
 
 def actor_role(actor_id: str, direction: str | None) -> AuthorRole:

@@ -65,6 +65,20 @@ def test_roles_come_from_the_actor_prefix_and_bots_never_answer(
             "direction": "INCOMING",
         },
     )
+    # no sender listed: createdBy is the actor id (an agent here)
+    emulator.add_message(
+        tid,
+        {
+            "type": "MESSAGE",
+            "createdAt": "2026-11-23T08:50:00Z",
+            "createdBy": "A-7002",
+            "client": {"clientType": "HUBSPOT"},
+            "senders": [],
+            "recipients": [],
+            "text": "Escalated to our billing team.",
+            "direction": "OUTGOING",
+        },
+    )
     ticket = connector.fetch(tid)
     roles = [(c.author_id, c.author_role) for c in ticket.comments if c.public]
     assert roles == [
@@ -75,6 +89,7 @@ def test_roles_come_from_the_actor_prefix_and_bots_never_answer(
         ("I-1234", AuthorRole.BOT),
         ("A-7001", AuthorRole.AGENT),
         (None, AuthorRole.CUSTOMER),
+        ("A-7002", AuthorRole.AGENT),
     ]
     assert ticket.comments[1].body == BOT_GREETING
     # neither the bot (8:01:01) nor the AI agent (8:02) meets first response: the agent does
