@@ -479,16 +479,22 @@ class JiraEmulator(Emulator):
             route("POST", f"{V}/search")(self._guard(self._search_gone))
             route("GET", f"{v}/issue/(?P<key>[^/]+)/changelog")(self._guard(self._changelog))
         else:
+            # DC search: startAt/maxResults/total, default page 50 (support.atlassian.com/jira/
+            # kb/how-to-use-the-maxresults-api-parameter-for-jira-issue-search-rest-api)
             route("GET", f"{v}/search")(self._guard(self._search_offset))
         route("POST", f"{v}/issue")(self._guard(self._create))
         route("GET", f"{v}/issue/(?P<key>[^/]+)")(self._guard(self._get_issue))
         route("PUT", f"{v}/issue/(?P<key>[^/]+)")(self._guard(self._edit))
         route("GET", f"{v}/issue/(?P<key>[^/]+)/comment")(self._guard(self._list_comments))
+        # DC v2 comment body is wiki text (developer.atlassian.com/server/jira/platform/
+        # jira-rest-api-example-add-comment-8946422); Cloud v3 takes ADF
         route("POST", f"{v}/issue/(?P<key>[^/]+)/comment")(self._guard(self._add_comment))
         route("GET", f"{v}/comment/(?P<id>[^/]+)/properties/(?P<prop>[^/]+)")(
             self._guard(self._comment_property)
         )
         route("POST", f"{v}/issue/(?P<key>[^/]+)/remotelink")(self._guard(self._remote_link))
+        # JSM "Service Desk Customer" (developer.atlassian.com/server/jira-servicedesk/rest/
+        # v1103/, experimental: X-ExperimentalApi: opt-in), the same on Cloud
         route("GET", r"/rest/servicedeskapi/servicedesk/(?P<desk>[^/]+)/customer")(
             self._guard(self._service_desk_customers)
         )
