@@ -1166,8 +1166,9 @@ def _client_of(author: str) -> dict[str, Any]:
 
 
 def new_message_event(thread_id: str, message: dict[str, Any]) -> dict[str, Any]:
-    """The Webhooks v3 conversation event (HubSpot webhooks guide, "Conversation events"):
-    ``objectId`` is the thread id; the message is named, not included."""
+    """The Webhooks v3 conversation event (HubSpot "Webhooks v3 API guide",
+    developers.hubspot.com/docs/api-reference/legacy/webhooks/guide): ``objectId`` is the
+    thread id; the message is named (``messageId``, ``messageType``), not included."""
     return {
         "subscriptionType": "conversation.newMessage",
         "objectId": int(thread_id),
