@@ -298,6 +298,23 @@ def quarantine(
     print_quarantine(entries, as_json, out)
 
 
+@app.command("migrate-policy")
+def migrate_policy(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Judge every open ticket by the current policy from now on (by default a ticket keeps
+    the policy version it started under until it is solved)."""
+    from escalator.logs import EventLog
+    from escalator.policies import PolicyBook
+
+    cfg = load_or_exit(config)
+    with open_read_only(config) as store:
+        book = PolicyBook(store, cfg, EventLog(level="warning"))
+        moved = book.migrate_open(store.load_tickets())
+    out.print(
+        f"{moved} open ticket{'s' if moved != 1 else ''} now judged by policy "
+        f"{cfg.policy.version}."
+    )
+
+
 def open_read_only(config: Path) -> contextlib.AbstractContextManager[StateStore]:
     """The configured store, which must exist: exit 2 with a message otherwise."""
     from escalator.app import store_url

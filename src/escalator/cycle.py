@@ -37,6 +37,7 @@ from escalator.config import Config
 from escalator.logs import EventLog
 from escalator.metrics import Metrics
 from escalator.notify.follow import follow_ups
+from escalator.policies import PolicyBook
 from escalator.sources import Source
 from escalator.store import StateStore
 
@@ -85,11 +86,12 @@ class Sidecar:
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
-        self.config = config
         self.store = store
+        self.log = log or EventLog(level="warning")
+        self.policies = PolicyBook(store, config, self.log)
+        self._config = config
         self.sources = dict(sources)
         self.notifier = notifier
-        self.log = log or EventLog(level="warning")
         self.metrics = metrics or Metrics()
         self.clock = clock
         # the runner says whether this process may still write (it holds the lease, not stopping)
@@ -105,6 +107,17 @@ class Sidecar:
         self._quarantined: set[tuple[str, str]] | None = None  # (source, record id)
         self.learn_owners()
         self.metrics.track_retries(lambda: {n: s.retry.stats for n, s in self.sources.items()})
+
+    @property
+    def config(self) -> Config:
+        return self._config
+
+    @config.setter
+    def config(self, config: Config) -> None:
+        """A new config (a reload): new tickets are judged by its policy, tickets in flight
+        keep the version they started under."""
+        self._config = config
+        self.policies.use(config)
 
     # -- reading ----------------------------------------------------------------------------
     def poll(self, name: str, *, dry_run: bool = False) -> int:
@@ -255,6 +268,7 @@ class Sidecar:
                     self._owner[ticket.key] = name
             self._tickets = None
             self._memories = None
+            self.policies.forget()
 
     def _load(self) -> tuple[dict[str, Ticket], dict[str, Memory]]:
         """Tickets and what was applied to them, read from the store once, then kept up to
@@ -286,7 +300,9 @@ class Sidecar:
         plan, tickets, _ = self._plan_all(now or self.clock())
         return plan, tickets
 
-    def _plan_all(self, now: datetime) -> tuple[Plan, dict[str, Ticket], Population]:
+    def _plan_all(
+        self, now: datetime, *, record: bool = True
+    ) -> tuple[Plan, dict[str, Ticket], Population]:
         cached, memories = self._load()
         tickets = self._with_linked_issues(list(cached.values()))
         self.metrics.open_tickets.set(len(tickets))
@@ -294,8 +310,25 @@ class Sidecar:
         # a ticket is judged from its creation on, as in ``simulate`` (a helpdesk clock a
         # little ahead of ours shows a ticket "created" in our future: it waits a cycle)
         created = [t for t in tickets if t.created_at <= now]
-        plan = plan_tickets(self.config.policy, created, memories, now, population=population)
+        plan = self._plan_some(created, memories, now, population, record=record)
         return plan, {t.key: t for t in created}, population
+
+    def _plan_some(
+        self,
+        tickets: Sequence[Ticket],
+        memories: Mapping[str, Memory | Sequence[Action]],
+        now: datetime,
+        population: Population,
+        *,
+        record: bool = True,
+    ) -> Plan:
+        """``tickets`` planned at ``now``, each by the policy version it started under."""
+        planned: list[TicketPlan] = []
+        for policy, group in self.policies.group(tickets, record=record).values():
+            planned.extend(
+                plan_tickets(policy, group, memories, now, population=population).tickets
+            )
+        return Plan(now=now, tickets=tuple(planned))
 
     def _with_linked_issues(self, tickets: list[Ticket]) -> list[Ticket]:
         """Attach the issues the sidecar created for tickets, with their current state."""
@@ -633,10 +666,7 @@ class Sidecar:
             return changed.keys()
 
         def replan(keys: Collection[str]) -> Plan:
-            again = [tickets[k] for k in keys]
-            return plan_tickets(
-                self.config.policy, again, memories, plan.now, population=population
-            )
+            return self._plan_some([tickets[k] for k in keys], memories, plan.now, population)
 
         try:
             return settle(plan, carry_out, replan)
@@ -651,7 +681,7 @@ class Sidecar:
             if pull:
                 for name in self.sources:
                     self.poll(name, dry_run=True)
-            plan, tickets, population = self._plan_all(self.clock())
+            plan, tickets, population = self._plan_all(self.clock(), record=False)
             applied = self.store.applied_by_ticket()
 
             def carry_out(round_plan: Plan) -> Collection[str]:
@@ -669,13 +699,8 @@ class Sidecar:
 
             def replan(keys: Collection[str]) -> Plan:
                 again = [tickets[k] for k in keys]
-                return plan_tickets(
-                    self.config.policy,
-                    again,
-                    {k: applied[k] for k in keys},
-                    plan.now,
-                    population=population,
-                )
+                done = {k: applied[k] for k in keys}
+                return self._plan_some(again, done, plan.now, population, record=False)
 
             return settle(plan, carry_out, replan), tickets
 

@@ -110,7 +110,23 @@ def _v1_initial_tables(conn: Connection) -> None:
     md.create_all(conn)
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "initial tables", _v1_initial_tables),)
+def _v2_policy_snapshots(conn: Connection) -> None:
+    # the config files of each policy version tickets are judged by, to rebuild it after a
+    # restart: an admin's edit never re-judges a ticket in flight
+    md = MetaData()
+    Table(
+        "policy_snapshots", md,
+        Column("version", String(200), primary_key=True),
+        Column("files", json_type(), nullable=False),  # file name -> YAML text
+        Column("saved_at", UtcDateTime, nullable=False),
+    )  # fmt: skip
+    md.create_all(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "initial tables", _v1_initial_tables),
+    Migration(2, "policy snapshots", _v2_policy_snapshots),
+)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

@@ -145,6 +145,14 @@ policy_versions = Table(
     Column("version", String(200), nullable=False),
 )
 
+policy_snapshots = Table(
+    "policy_snapshots",
+    metadata,
+    Column("version", String(200), primary_key=True),
+    Column("files", json_type(), nullable=False),  # file name -> YAML text
+    Column("saved_at", UtcDateTime, nullable=False),
+)
+
 leases = Table(
     "leases",
     metadata,

@@ -371,6 +371,39 @@ class StateStore:
         with self._tx() as conn:
             conn.execute(stmt)
 
+    def policy_versions(self) -> dict[str, str]:
+        """Every ticket's recorded policy version."""
+        pv = t.policy_versions
+        with self._tx() as conn:
+            return {row.ticket: row.version for row in conn.execute(select(pv))}
+
+    def set_policy_versions(self, versions: dict[str, str]) -> None:
+        """Record many tickets' policy versions in one transaction."""
+        if not versions:
+            return
+        pv = t.policy_versions
+        with self._tx() as conn:
+            for ticket, version in versions.items():
+                ins = self._insert(pv).values(ticket=ticket, version=version)
+                conn.execute(
+                    ins.on_conflict_do_update(
+                        index_elements=[pv.c.ticket], set_={"version": ins.excluded.version}
+                    )
+                )
+
+    def save_policy_snapshot(self, version: str, files: dict[str, str]) -> None:
+        """Keep the config files of ``version`` (once: a version's files never change)."""
+        ps = t.policy_snapshots
+        ins = self._insert(ps).values(version=version, files=files, saved_at=_now())
+        with self._tx() as conn:
+            conn.execute(ins.on_conflict_do_nothing(index_elements=[ps.c.version]))
+
+    def policy_snapshot(self, version: str) -> dict[str, str] | None:
+        ps = t.policy_snapshots
+        with self._tx() as conn:
+            files = conn.execute(select(ps.c.files).where(ps.c.version == version)).scalar()
+        return dict(files) if files is not None else None
+
     # -- lease (one active instance) ----------------------------------------------------------
 
     def acquire_lease(self, name: str, holder: str, ttl_seconds: float, now: datetime) -> bool:
