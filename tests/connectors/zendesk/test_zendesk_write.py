@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -235,9 +236,7 @@ def test_a_persons_concurrent_tag_survives_409_reread_and_replan(
     read = connector.fetch(tid)
     emulator.add_tags(tid, "customer-asked-for-callback")  # a person, after our read
     ours = AddLabels(**_base(read, "l1"), labels=("escalation-l1",), level=1)
-    priority = SetPriority(
-        **_base(read, "p"), priority=Priority.HIGH, previous=Priority.NORMAL
-    )
+    priority = SetPriority(**_base(read, "p"), priority=Priority.HIGH, previous=Priority.NORMAL)
 
     stale = connector.apply(read, [ours, priority])
 
@@ -256,3 +255,34 @@ def test_a_persons_concurrent_tag_survives_409_reread_and_replan(
     assert puts[1]["priority"] == "high"
     assert sorted(puts[1]["tags"]) == ["customer-asked-for-callback", "escalation-l1", "vip"]
     assert connector.fetch(tid).labels == frozenset(tags)
+
+
+def test_our_own_reply_is_never_a_human_response_even_after_a_restart(
+    emulator: ZendeskEmulator, make_connector: Callable[..., ZendeskConnector]
+) -> None:
+    first_process = make_connector()
+    ids = emulator.seed([seed_ticket(i) for i in range(2)])
+    pulled = first_process.pull(None, start=T0 - timedelta(hours=1))
+    ticket = next(t for t in pulled.tickets if t.id == ids[0])
+    reply = PostComment(**_base(ticket, "update"), public=True, body="We escalated it")
+    assert first_process.apply(ticket, [reply])[0].status is ActionStatus.APPLIED
+    emulator.server.clock.advance(5)
+    emulator.add_comment(
+        ids[0],
+        SeedComment(at=emulator.server.clock.now(), author="customer", public=True, body="ok"),
+    )
+
+    # the same process knows the audit from its PUT's answer; a new one (no memory) meets our
+    # API comment in the event export without its metadata, so it reads that ticket's audits
+    audit_reads: list[int] = []
+    for connector in (first_process, make_connector()):
+        before = len(emulator.server.requests)
+        result = connector.pull(pulled.cursor, start=T0)
+        (seen,) = result.tickets
+        ours = [c for c in seen.comments if c.body == "We escalated it"]
+        assert [(c.author_role, c.marker, c.is_agent_reply) for c in ours] == [
+            (AuthorRole.SIDECAR, reply.key, False)
+        ]
+        audit_reads.append(sum("/audits" in r.path for r in emulator.server.requests[before:]))
+    assert audit_reads[0] == 0
+    assert audit_reads[1] > 0
