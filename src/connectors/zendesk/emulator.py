@@ -184,6 +184,10 @@ class ZendeskEmulator(Emulator):
         self.client_secret = "emulator-client-secret"
         self.webhook_secret = "emulator-webhook-secret"
         self.enforce_ticket_update_limit = True
+        # incremental exports: 10 requests a minute per account (30 with the High Volume
+        # add-on); None leaves them unlimited, as most tests want
+        self.export_limit_per_minute: int | None = None
+        self._export_calls: deque[datetime] = deque()
         self.token_grants: list[dict[str, Any]] = []  # bodies of POST /oauth/tokens, for tests
         self._lock = threading.RLock()
         self._ids = 1000
@@ -754,14 +758,38 @@ class ZendeskEmulator(Emulator):
     def _routes(self) -> None:
         route = self.server.route
         route("POST", r"/oauth/tokens")(self._oauth_tokens)
-        route("GET", rf"/api/v2/incremental/tickets/cursor{_JSON}")(self._api(self._export))
-        route("GET", rf"/api/v2/incremental/ticket_events{_JSON}")(self._api(self._ticket_events))
+        route("GET", rf"/api/v2/incremental/tickets/cursor{_JSON}")(
+            self._api(self._export_limited(self._export))
+        )
+        route("GET", rf"/api/v2/incremental/ticket_events{_JSON}")(
+            self._api(self._export_limited(self._ticket_events))
+        )
         route("GET", rf"{_TICKET}{_JSON}")(self._api(self._show_ticket))
         route("PUT", rf"{_TICKET}{_JSON}")(self._api(self._update_ticket))
         route("GET", rf"{_TICKET}/audits{_JSON}")(self._api(self._list_audits))
         route("GET", rf"/api/v2/users/show_many{_JSON}")(self._api(self._show_many_users))
         route("GET", rf"/api/v2/organizations/show_many{_JSON}")(self._api(self._show_many_orgs))
         route("GET", rf"/api/v2/groups{_JSON}")(self._api(self._list_groups))
+
+    def _export_limited(self, handler: Any) -> Any:
+        """The incremental exports' own per-minute limit: 429 with Retry-After in seconds."""
+
+        def limited(request: Request) -> Response:
+            limit = self.export_limit_per_minute
+            if limit is None:
+                return handler(request)  # type: ignore[no-any-return]
+            now = self.server.clock.now()
+            with self._lock:
+                calls = self._export_calls
+                while calls and now - calls[0] >= timedelta(minutes=1):
+                    calls.popleft()
+                if len(calls) >= limit:
+                    wait = int((calls[0] + timedelta(minutes=1) - now).total_seconds()) + 1
+                    return Response(429, RATE_LIMITED, {"Retry-After": str(wait)})
+                calls.append(now)
+            return handler(request)  # type: ignore[no-any-return]
+
+        return limited
 
     def _rate_headers(self) -> dict[str, str]:
         minute = int(self.server.clock.now().timestamp() // 60)

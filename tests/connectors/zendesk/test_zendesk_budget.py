@@ -10,7 +10,8 @@ from datetime import timedelta
 from zendesk_seeds import T0, seed_ticket
 
 from connectors.emulation import SeedComment
-from connectors.zendesk import ZendeskConnector
+from connectors.retry import RetryPolicy
+from connectors.zendesk import Settings, ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 
 AUDITS = r"/api/v2/tickets/\d+/audits"
@@ -85,3 +86,33 @@ def test_audits_only_for_a_ticket_whose_history_predates_the_window(
     later = connector.pull(again.cursor, start=start)
     assert later.tickets[0].comments[-1].body == "!"
     assert len(emulator.server.calls("GET", AUDITS)) == calls  # now kept current by the export
+
+
+def test_the_export_limit_is_waited_out_and_nothing_is_lost(
+    emulator: ZendeskEmulator,
+) -> None:
+    # 10 a minute on a real account; 3 here, with pages of two tickets and four events
+    emulator.export_limit_per_minute = 3
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:  # the emulator's minute passes; nobody waits for it
+        waits.append(seconds)
+        emulator.server.clock.advance(seconds)
+
+    retry = RetryPolicy("zendesk", max_attempts=4, max_wait=120.0, sleep=sleep)
+    connector = ZendeskConnector(
+        "zendesk", Settings.model_validate(emulator.settings()), retry=retry
+    )
+    try:
+        ids = emulator.seed([seed_ticket(i) for i in range(7)])
+        result = connector.pull(None, start=T0 - timedelta(hours=1))
+    finally:
+        connector.close()
+
+    assert sorted(t.id for t in result.tickets) == sorted(ids)  # each once, none skipped
+    assert retry.stats.rate_limited == len(waits)
+    assert len(waits) > 0
+    assert all(0 < w <= 61 for w in waits)  # what Retry-After asked, never a guess
+    ticket_pages = emulator.server.calls("GET", r"/api/v2/incremental/tickets/cursor")
+    answered = [r for r in ticket_pages if "cursor" in r.query]
+    assert len({r.arg("cursor") for r in answered}) == 3  # pages 2-4, each read to the end
