@@ -114,7 +114,8 @@ def check_response(method: str, path: str, status: int, body: Any) -> None:
 def scenario(
     emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
 ) -> list[Request]:
-    """Everything the connector does in a day, through the SDK and httpx."""
+    """Everything the connector does in a day."""
+    emulator.embedded_histories = 2  # long changelogs are paged in at /changelog
     keys = emulator.seed([seed(i, labels=["triage"]) for i in range(4)])
     emulator.add_comment(keys[0], SeedComment(T0, "agent", False, "internal"))
     emulator.update(keys[0], status="open", priority="high", group="Tier 2 Support")
@@ -150,6 +151,9 @@ def test_every_request_the_connector_sends_is_in_the_spec(scenario: list[Request
     assert ("POST", "/rest/api/3/issue/{id}/comment") in used
     assert ("POST", "/rest/api/3/issue/{id}/remotelink") in used
     assert ("GET", "/rest/api/3/search/jql") in used
+    assert ("GET", "/rest/api/3/issue/{id}/changelog") in used
+    assert ("GET", "/rest/api/3/issue/{id}/comment") in used
+    assert ("GET", "/rest/api/3/field") in used
 
 
 def test_every_answer_the_emulator_gives_matches_the_spec(
