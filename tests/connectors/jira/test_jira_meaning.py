@@ -119,6 +119,8 @@ def test_an_agent_who_reported_the_issue_is_an_agent_and_the_automation_a_bot(
     assert not any(c.is_agent_reply for c in before.comments)  # the description is no reply
     reply = ticket.comments[-1]
     assert (reply.author_role, reply.is_agent_reply) == (AuthorRole.AGENT, True)
+    first_response = min(c.at for c in ticket.comments if c.is_agent_reply)
+    assert first_response == T0  # not the auto-reply a second after creation
     bot = next(c for c in ticket.comments if c.author_id == AUTOMATION_ACCOUNT)
     assert (bot.author_role, bot.public, bot.is_agent_reply) == (AuthorRole.BOT, True, False)
     customer = next(c for c in ticket.comments if c.body == "help")
