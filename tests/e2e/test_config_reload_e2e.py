@@ -91,7 +91,8 @@ def test_bad_edits_keep_the_service_running_until_a_good_one(sidecar: SidecarPro
     # a billion laughs on top: refused at once, in little memory; still serving
     write_at_once(escalation, LAUGHS + good_escalation)
     wait_for(lambda: len(rejections(sidecar)) >= 2, 15)
-    assert "billion laughs" in rejections(sidecar)[-1][0]
+    # refused by the node cap in ~0.3 s, or by the 1 s deadline on a very busy machine
+    assert "and is refused" in rejections(sidecar)[-1][0]
     assert rejected_count(sidecar) == 2
     assert sidecar.proc.poll() is None
     assert sidecar.get("/healthz").status_code == 200

@@ -58,6 +58,10 @@ from escalator.config.templates import compile_template, usage_problem
 from escalator.config.yamlsource import Located, Path_
 from escalator.config.zones import zone_error, zone_warning
 
+DAY = 86_400
+MAX_SPAN = 366 * DAY  # SLA targets and windows: longer is a typo, and costs centuries of calendar
+MAX_PERCENT = 1_000
+
 
 @cache
 def _countries() -> dict[str, list[str]]:
@@ -104,6 +108,7 @@ class Compiler:
         rules = tuple(self._rule(i) for i in range(len(m.rules)))
         self._check_unique_rule_names()
         self._warn_unused()
+        self._check_polling()
         if self.problems:
             return None
         clocks = m.sla.clocks
@@ -125,7 +130,9 @@ class Compiler:
     # -- templates -----------------------------------------------------------------------------
     def _compile_templates(self) -> None:
         for name, source in self.model.templates.items():
-            render, problems = compile_template(name, source, max(self.budget.remaining(), 0.0))
+            # each template has its own 0.5 s; none starts once the config's 1 s is spent
+            self.budget.check_time()
+            render, problems = compile_template(name, source)
             path: Path_ = ("templates", name)
             pos = self.located.where(path)
             block = self.located.block.get(path, False)
@@ -147,7 +154,6 @@ class Compiler:
                 self.model.templates[name],
                 level=level,
                 target=target,
-                seconds=max(self.budget.remaining(), 0.0),
             )
             if problem is not None:
                 self.problem(path, f"template {name!r} cannot be used here: {problem}")
@@ -224,11 +230,17 @@ class Compiler:
             targets: dict[Any, PriorityTargets] = {}
             for priority, t in spec.targets.items():
                 for target in ("first_response", "next_update", "resolution"):
-                    if getattr(t, target) == 0:
+                    seconds = getattr(t, target)
+                    where = (*path, "targets", priority.value, target)
+                    if seconds == 0:
                         self.problem(
-                            (*path, "targets", priority.value, target),
+                            where,
                             f"a {target} target of 0 is breached the moment a ticket is "
                             "created, escalating every ticket; leave the key out for no target",
+                        )
+                    elif seconds is not None and seconds > MAX_SPAN:
+                        self.problem(
+                            where, f"a {target} target of {_days(seconds)} is longer than a year"
                         )
                 cal = calendars.get(t.calendar)
                 if cal is None:
@@ -373,6 +385,31 @@ class Compiler:
             self._template(spec.notify.template, (*path, "notify", "template"), target=sla),
         )
 
+    def _check_bounds(self, w: WhenModel, path: Path_) -> None:
+        """Spans the engine would need centuries of calendar for are typos."""
+        for name in ("recurrence", "surge"):
+            window = getattr(w, name)
+            if window is not None and window.window > MAX_SPAN:
+                self.problem(
+                    (*path, name, "window"),
+                    f"a {name} window of {_days(window.window)} is longer than a year",
+                )
+        if w.sla_minutes_left is not None and w.sla_minutes_left * 60 > MAX_SPAN:
+            self.problem((*path, "sla_minutes_left"), "more than a year of minutes")
+        if w.sla_elapsed_percent is not None and w.sla_elapsed_percent > MAX_PERCENT:
+            self.problem(
+                (*path, "sla_elapsed_percent"),
+                f"{w.sla_elapsed_percent}% is more than the {MAX_PERCENT}% a target can run",
+            )
+
+    def _check_polling(self) -> None:
+        for name, source in self.model.sources.items():
+            if not 1 <= source.poll_interval <= DAY:
+                self.problem(
+                    ("sources", name, "poll_interval"),
+                    f"a poll_interval of {source.poll_interval} s: give 1s to 1d",
+                )
+
     def _check_hand_off(self, system: str, path: Path_) -> None:
         """A linked issue needs a source of that kind to create it in."""
         sources = self.model.sources
@@ -400,6 +437,7 @@ class Compiler:
             )
 
     def _when(self, w: WhenModel, path: Path_) -> Criterion:
+        self._check_bounds(w, path)
         parts: list[Criterion] = []
         targets = frozenset(w.targets) if w.targets else ALL_TARGETS
         if w.sla == "at_risk":
@@ -468,6 +506,10 @@ class Compiler:
         if not parts:
             return Always()
         return parts[0] if len(parts) == 1 else AllOf(tuple(parts))
+
+
+def _days(seconds: int) -> str:
+    return f"{seconds / DAY:,.0f} days"
 
 
 def _broken_template(context: Any) -> str:  # pragma: no cover - only exists while erroring

@@ -337,6 +337,8 @@ class SourceModel(BaseModel):
     kind: str
     enabled: bool = True
     poll_interval: Duration = 60
+    # the sidecar's share of the helpdesk's rate limit; a safe default per kind when unset
+    max_requests_per_minute: int | None = Field(None, ge=1, le=100_000)
     webhook_secret: str | None = None
 
 
