@@ -35,6 +35,7 @@ from engine.sla import build_clocks
 from escalator.store.records import LedgerEntry
 
 DONE = frozenset({"applied", "already"})
+AGENT = AuthorRole.AGENT
 FINAL = frozenset({Status.SOLVED, Status.CLOSED})
 
 
@@ -94,8 +95,11 @@ class TicketFacts:
 
 
 # -- decoding -------------------------------------------------------------------------------------
-def _instant(text: str) -> datetime:
-    return datetime.fromisoformat(text)
+_instant = datetime.fromisoformat
+# enum members by value: a dict lookup is several times cheaper than calling the enum
+_STATUS = {s.value: s for s in Status}
+_PRIORITY = {p.value: p for p in Priority}
+_ROLE = {r.value: r for r in AuthorRole}
 
 
 def decode_ticket(d: dict[str, Any]) -> Ticket:
@@ -105,8 +109,8 @@ def decode_ticket(d: dict[str, Any]) -> Ticket:
         id=d["id"],
         created_at=_instant(d["created_at"]),
         updated_at=_instant(d["updated_at"]),
-        status=Status(d["status"]),
-        priority=Priority(d["priority"]),
+        status=_STATUS[d["status"]],
+        priority=_PRIORITY[d["priority"]],
         title=d.get("title") or "",
         url=d.get("url"),
         requester=d.get("requester"),
@@ -118,21 +122,25 @@ def decode_ticket(d: dict[str, Any]) -> Ticket:
         customer_tier=d.get("customer_tier"),
         affected_users=d.get("affected_users"),
         comments=tuple(
-            Comment(
-                _instant(c["at"]),
-                AuthorRole(c["author_role"]),
-                c["public"],
-                c.get("body") or "",
-                c.get("id"),
-                c.get("author_id"),
-                c.get("marker"),
-                c.get("opening", False),
-            )
-            for c in d.get("comments") or ()
+            [
+                Comment(
+                    _instant(c["at"]),
+                    _ROLE[c["author_role"]],
+                    c["public"],
+                    c.get("body") or "",
+                    c.get("id"),
+                    c.get("author_id"),
+                    c.get("marker"),
+                    c.get("opening", False),
+                )
+                for c in d.get("comments") or ()
+            ]
         ),
         history=tuple(
-            Change(_instant(h["at"]), h["field"], h.get("old"), h.get("new"))
-            for h in d.get("history") or ()
+            [
+                Change(_instant(h["at"]), h["field"], h.get("old"), h.get("new"))
+                for h in d.get("history") or ()
+            ]
         ),
         linked_issues=tuple(
             LinkedIssue(
@@ -239,30 +247,39 @@ def _facts(
         elif e.kind == "comment" and p.get("public") and e.rule in confirm:
             confirmation_at = at if confirmation_at is None else min(confirmation_at, at)
     memory = Memory(priority_sets=priority_sets) if priority_sets else Memory()
-    priority = sla_priority(ticket, memory)
-    created = to_epoch(ticket.created_at)
+    priority = sla_priority(ticket, memory) if priority_sets else ticket.priority
+    created = population.created[ticket.key]
+    agent_actions: list[int] = []
+    replies: list[int] = []  # public agent replies: what the SLA counts
+    for c in ticket.comments:
+        if c.author_role is AGENT and not c.opening:
+            at = int(c.at.timestamp())
+            agent_actions.append(at)
+            if c.public:
+                replies.append(at)
+    agent_actions.sort()
+    replies.sort()
     facts = TicketFacts(
         ticket=ticket,
         created=created,
         sla_priority=priority,
         resolved_at=_resolved_at(ticket, end),
-        reaches=sorted(reaches.values(), key=lambda r: (r.at, r.level)),
+        reaches=sorted(reaches.values(), key=lambda r: (r.at, r.level)) if reaches else [],
         rules=rules,
         confirmation_at=confirmation_at,
-        agent_actions=sorted(
-            to_epoch(c.at)
-            for c in ticket.comments
-            if c.author_role is AuthorRole.AGENT and not c.opening
-        ),
+        agent_actions=agent_actions,
     )
     ctx = Context(ticket, end, facts.level, population, policy.at_risk_percent)
     sla_policy = choose_sla_policy(policy, ctx)
     if sla_policy is not None and priority in sla_policy.targets:
         clocks = build_clocks(
-            ticket, sla_policy.targets[priority], policy.runs_while, end, created=created
+            ticket,
+            sla_policy.targets[priority],
+            policy.runs_while,
+            end,
+            replies=replies,
+            created=created,
         )
-        replies = [to_epoch(c.at) for c in ticket.comments if c.is_agent_reply]
-        replies.sort()
         for clock in clocks:
             breached = clock.breached_at if clock.breached_at is not None else None
             if breached is not None and breached > end:
