@@ -20,6 +20,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from connectors.budget import RequestBudget
 from connectors.errors import RateLimited, RetryableError
 
 T = TypeVar("T")
@@ -33,6 +34,7 @@ class RetryStats:
     retries: int = 0
     rate_limited: int = 0
     waited_seconds: float = 0.0
+    budget: RequestBudget | None = None  # the source's request budget, when it has one
 
 
 class RetryPolicy:
@@ -51,11 +53,13 @@ class RetryPolicy:
         initial_backoff: float = 0.5,
         sleep: Callable[[float], None] = time.sleep,
         on_wait: Callable[[str, float, BaseException], None] | None = None,
+        budget: RequestBudget | None = None,
     ) -> None:
         self.source = source
+        self.budget = budget
         self.max_attempts = max_attempts
         self.max_wait = max_wait
-        self.stats = RetryStats()
+        self.stats = RetryStats(budget=budget)
         self._sleep = sleep
         self._on_wait = on_wait
         self._backoff = wait_exponential_jitter(
@@ -95,7 +99,15 @@ class RetryPolicy:
             after=self._count_rate_limit,
             reraise=True,
         )
-        return retrying(fn)
+        if self.budget is None:
+            return retrying(fn)
+        budget = self.budget
+
+        def paced() -> T:  # every attempt is a request: each takes its share of the budget
+            budget.acquire()
+            return fn()
+
+        return retrying(paced)
 
     def _count_rate_limit(self, state: RetryCallState) -> None:
         if state.outcome is not None and isinstance(state.outcome.exception(), RateLimited):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import CounterMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 
 from connectors.retry import RetryStats
 
@@ -90,9 +90,28 @@ class _RetryCollector:
         waited = CounterMetricFamily(
             "escalator_retry_wait_seconds", "Seconds spent waiting to retry", labels=["source"]
         )
+        budget = GaugeMetricFamily(
+            "escalator_api_budget_per_minute",
+            "Requests a minute the sidecar allows itself per source",
+            labels=["source"],
+        )
+        used = GaugeMetricFamily(
+            "escalator_api_requests_last_minute",
+            "Requests sent in the last minute per source, against the budget",
+            labels=["source"],
+        )
+        paced = CounterMetricFamily(
+            "escalator_api_budget_wait_seconds",
+            "Seconds spent waiting for the request budget",
+            labels=["source"],
+        )
         for source, s in self._stats().items():
             calls.add_metric([source], s.calls)
             limited.add_metric([source], s.rate_limited)
             retries.add_metric([source], s.retries)
             waited.add_metric([source], s.waited_seconds)
-        yield from (calls, limited, retries, waited)
+            if s.budget is not None:
+                budget.add_metric([source], s.budget.per_minute)
+                used.add_metric([source], s.budget.used_last_minute())
+                paced.add_metric([source], s.budget.waited_seconds)
+        yield from (calls, limited, retries, waited, budget, used, paced)

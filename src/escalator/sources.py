@@ -11,14 +11,24 @@ from pydantic import ValidationError
 
 from connectors import registry
 from connectors.base import Connector, IssueTracker
+from connectors.budget import RequestBudget
 from connectors.retry import RetryPolicy
 from escalator.config import Config, ConfigError, Problem
 from escalator.config.environment import SECRET
 from escalator.config.errors import did_you_mean
+from escalator.config.schema import SourceModel
 from escalator.config.yamlsource import walk_strings
 
 # keys of a source section that belong to the app, not to the connector's settings
-APP_KEYS = ("kind", "enabled", "poll_interval")
+APP_KEYS = ("kind", "enabled", "poll_interval", "max_requests_per_minute")
+
+# the share of each helpdesk's documented limit the sidecar takes by default, leaving the rest
+# to the account's other integrations (``max_requests_per_minute`` in a source overrides it):
+# Zendesk: half of the smallest plan's 200/min (Suite Team), account-wide;
+# HubSpot: half of Free/Starter's 100 per 10 s, shared by every app of the account;
+# Jira Cloud: API-token traffic meets only per-second burst limits, about 10/s a tenant
+DEFAULT_REQUESTS_PER_MINUTE = {"zendesk": 100, "hubspot": 300, "jira": 600}
+FALLBACK_REQUESTS_PER_MINUTE = 60
 
 
 @dataclass(slots=True)
@@ -118,6 +128,13 @@ def _placeholder(variable: str) -> str:
     return "https://placeholder.invalid" if variable.endswith("URL") else "placeholder"
 
 
+def request_budget(spec: SourceModel) -> RequestBudget:
+    per_minute = spec.max_requests_per_minute or DEFAULT_REQUESTS_PER_MINUTE.get(
+        spec.kind, FALLBACK_REQUESTS_PER_MINUTE
+    )
+    return RequestBudget(per_minute)
+
+
 def build_sources(
     config: Config,
     env: Mapping[str, str] | None = None,
@@ -135,7 +152,7 @@ def build_sources(
         except ConfigError as exc:
             problems.extend(exc.problems)
             continue
-        policy = retry(name) if retry else RetryPolicy(name)
+        policy = retry(name) if retry else RetryPolicy(name, budget=request_budget(spec))
         connector = registry.load(spec.kind).create(name, settings, retry=policy)
         sources[name] = Source(name, spec.kind, spec.poll_interval, connector, policy)
     if problems:
