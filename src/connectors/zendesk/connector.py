@@ -100,7 +100,9 @@ class ZendeskConnector:
             settings.url, self.credentials, timeout=settings.timeout_seconds
         )
         self._zenpy = make_zenpy(self.session)
-        self._mapper = TicketMapper(name, settings.url, settings.fields)
+        self._mapper = TicketMapper(
+            name, settings.url, settings.fields, frozenset(settings.bot_user_ids)
+        )
         self._verifier = WebhookVerifier(
             settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
             tolerance=settings.webhook_tolerance_seconds,

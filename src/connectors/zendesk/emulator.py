@@ -1025,8 +1025,9 @@ class ZendeskEmulator(Emulator):
                 last_second = page[-1][0]
                 page = [e for e in chosen if e[0] <= last_second]
             rows = [self._event_row(tid, aid, comments) for _, aid, tid in page]
-        end_time = page[-1][0] if page else start
         done = len(page) == len(chosen)
+        # a page holds whole seconds: when more follows, the next page starts after its last
+        end_time = (page[-1][0] + (0 if done else 1)) if page else start
         return Response(
             200,
             {

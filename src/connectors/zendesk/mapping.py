@@ -37,6 +37,7 @@ PRIORITIES: dict[str | None, Priority] = {
 # users.role: "end-user", "agent" or "admin"; light agents and custom roles are role "agent"
 # (developer.zendesk.com/api-reference/ticketing/users/users/, "role" and "role_type")
 AGENT_ROLES = frozenset({"agent", "admin"})
+RULE_RELS = frozenset({"trigger", "automation"})  # via.source.rel of business-rule updates
 SYSTEM_USER_ID = -1  # author of audits written by Zendesk itself (triggers, automations)
 # via.channel of audits that no person wrote: business rules (triggers/automations), merges,
 # Answer Bot and AI agents (developer.zendesk.com/documentation/ticketing/reference-guides/
@@ -122,13 +123,26 @@ def as_id(value: Any) -> int | None:
     return None
 
 
-def author_role(author_id: Any, channel: Any, directory: Directory) -> AuthorRole | None:
+def author_role(
+    author_id: Any,
+    via: Mapping[str, Any] | None,
+    directory: Directory,
+    bots: frozenset[int] = frozenset(),
+) -> AuthorRole | None:
     """Who wrote a comment, from identity only: the author's role, or a rule/bot channel.
 
     None when the author is unknown (not in the directory): never guessed from position.
     """
     uid = as_id(author_id)
-    if uid == SYSTEM_USER_ID or channel in BOT_CHANNELS:
+    channel = via.get("channel") if via else None
+    source = via.get("source") if via else None
+    rel = source.get("rel") if isinstance(source, Mapping) else None
+    if (
+        uid == SYSTEM_USER_ID
+        or (uid is not None and uid in bots)
+        or channel in BOT_CHANNELS
+        or rel in RULE_RELS  # an API comment a trigger or automation caused
+    ):
         return AuthorRole.BOT
     user = directory.users.get(uid) if uid is not None else None
     if user is None:
@@ -139,10 +153,17 @@ def author_role(author_id: Any, channel: Any, directory: Directory) -> AuthorRol
 class TicketMapper:
     """Builds ``Ticket`` from a Zendesk ticket, its audits and the account directory."""
 
-    def __init__(self, system: str, base_url: str, fields: FieldMapping) -> None:
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        fields: FieldMapping,
+        bot_users: frozenset[int] = frozenset(),
+    ) -> None:
         self.system = system
         self.base_url = base_url
         self.fields = fields
+        self.bot_users = bot_users  # integration accounts: agents by role, never a person
 
     def ticket(
         self,
@@ -211,7 +232,7 @@ class TicketMapper:
             events = audit.get("events") or []
             # the comment of the audit that created the ticket is its description, never a reply
             creates = any(e.get("type") == "Create" for e in events if isinstance(e, Mapping))
-            channel = _channel(audit)
+            audit_via = _via(audit)
             for event in events:
                 if not isinstance(event, Mapping):
                     continue
@@ -221,7 +242,9 @@ class TicketMapper:
                     role = (
                         AuthorRole.SIDECAR
                         if ours and marker
-                        else author_role(author_id, _channel(event) or channel, directory)
+                        else author_role(
+                            author_id, _via(event) or audit_via, directory, self.bot_users
+                        )
                     )
                     if role is None:  # a user we cannot look up: never counted as an agent's
                         role = AuthorRole.CUSTOMER
@@ -314,10 +337,9 @@ class TicketMapper:
         return None
 
 
-def _channel(record: Mapping[str, Any]) -> str | None:
+def _via(record: Mapping[str, Any]) -> Mapping[str, Any] | None:
     via = record.get("via")
-    channel = via.get("channel") if isinstance(via, Mapping) else None
-    return channel if isinstance(channel, str) else None
+    return via if isinstance(via, Mapping) else None
 
 
 def _as_int(value: Any) -> int | None:

@@ -70,6 +70,8 @@ class Settings(_Strict):
     webhook_secret: SecretStr | None = None
     webhook_tolerance_seconds: float = 300.0
     page_size: int = Field(default=1000, ge=1, le=1000)
+    # users whose comments an integration writes (agents by role, never a person's response)
+    bot_user_ids: tuple[int, ...] = ()
     timeout_seconds: float = 30.0
     fields: FieldMapping = FieldMapping()
 

@@ -10,6 +10,7 @@ and scrubbed tickets (developer.zendesk.com).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -116,14 +117,21 @@ def test_roles_come_from_the_author_not_from_being_the_requester(
 
 
 def test_triggers_system_user_and_bots_never_count_as_a_human_response(
-    emulator: ZendeskEmulator, connector: ZendeskConnector
+    emulator: ZendeskEmulator, make_connector: Callable[..., ZendeskConnector]
 ) -> None:
+    jira_sync = emulator.user_id("jira-sync@acme.example", role="agent")  # an integration
+    connector = make_connector(bot_user_ids=[jira_sync])
     (tid,) = emulator.seed([seed_ticket(0, comments=[])])
     at = T0 + timedelta(minutes=1)
     emulator.comment_as(tid, -1, "We got your request", at=at, channel="rule", source_rel="trigger")
     emulator.comment_as(
         tid, emulator.agent_id, "Try these articles", at=at, channel="answer_bot_for_agents"
     )
+    # an API comment a trigger's webhook caused, written as the assignee
+    emulator.comment_as(
+        tid, emulator.agent_id, "Auto: on it", at=at, channel="api", source_rel="trigger"
+    )
+    emulator.comment_as(tid, jira_sync, "ENG-12 linked", at=at, channel="api")
     emulator.comment_as(tid, emulator.agent_id, "A human here", at=at + timedelta(minutes=9))
 
     first = connector.pull(None, start=T0 - timedelta(hours=1))
@@ -131,7 +139,7 @@ def test_triggers_system_user_and_bots_never_count_as_a_human_response(
 
     for ticket in (first.tickets[0], fetched):  # the event export and the audits agree
         bots = [c.body for c in ticket.comments if c.author_role is AuthorRole.BOT]
-        assert bots == ["We got your request", "Try these articles"]
+        assert bots == ["We got your request", "Try these articles", "Auto: on it", "ENG-12 linked"]
         reply = first_response(ticket.comments)
         assert reply is not None
         assert reply.body == "A human here"
