@@ -165,7 +165,8 @@ def channels_from_config(
                 timeout=float(model.timeout or 30),
             )
         elif model.type == "pagerduty":
-            base = (model.base_url or "https://events.pagerduty.com").rstrip("/")
+            # read with ${VAR} resolved: a base URL may come from the environment too
+            base = str(secret.get("base_url") or "https://events.pagerduty.com").rstrip("/")
             if not _is_http_url(base):
                 problem(name, "base_url", "the base URL must be http or https with a host")
                 continue
@@ -177,7 +178,7 @@ def channels_from_config(
                 base_url=base,
             )
         else:
-            base = (model.base_url or "https://api.opsgenie.com").rstrip("/")
+            base = str(secret.get("base_url") or "https://api.opsgenie.com").rstrip("/")
             if not _is_http_url(base):
                 problem(name, "base_url", "the base URL must be http or https with a host")
                 continue
