@@ -414,3 +414,28 @@ def test_real_loopback_receiver_gets_slack_and_webhook_messages(
     assert hook_body["key"] == "zendesk:42:L3:notify"
     assert hook_body["ticket_url"] == TICKET_URL
     assert notifier.stats.sent == {"team-lead": 1, "executive": 1}
+
+
+# -- settling a delivery begun before a crash -----------------------------------------------------
+def test_settle_resends_a_webhook_with_the_same_idempotency_key(
+    router: respx.MockRouter, notifier: Notifier
+) -> None:
+    route = router.post(HOOK_URL).mock(return_value=httpx.Response(204))
+
+    first = notifier.send(notify("executive"))
+    settled = notifier.settle(notify("executive"))
+
+    assert (first.status, settled.status) == (ActionStatus.APPLIED, ActionStatus.APPLIED)
+    assert settled.detail.endswith("re-sent after a restart with the same Idempotency-Key")
+    keys = [call.request.headers["Idempotency-Key"] for call in route.calls]
+    assert keys == ["zendesk:42:L1:notify", "zendesk:42:L1:notify"]
+
+
+def test_settle_leaves_slack_and_teams_to_the_next_cycle(notifier: Notifier) -> None:
+    # no idempotency to ask them for: failed (and decided again), never posted from here
+    with respx.mock(assert_all_called=False) as mock:
+        for channel in ("team-lead", "support-manager"):
+            result = notifier.settle(notify(channel))
+            assert result.status is ActionStatus.FAILED
+            assert result.detail == "interrupted before it was recorded"
+        assert mock.calls.call_count == 0

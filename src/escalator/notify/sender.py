@@ -142,11 +142,16 @@ class Notifier:
     def settle(self, action: Notify, *, ticket_url: str | None = None) -> ActionResult:
         """Resolve a notification begun before a crash, by the channel's own idempotency.
 
-        A chat webhook has none to ask: it stays FAILED and the next cycle decides it again
-        (at least once, as before). Email re-sends the same Message-ID, PagerDuty re-triggers
-        the same dedup_key, Opsgenie looks its alias up: the person is notified once.
+        Slack and Teams webhooks have none: it stays FAILED and the next cycle decides it again
+        (at least once, as before). The JSON webhook re-sends the same Idempotency-Key, email
+        the same Message-ID, PagerDuty the same dedup_key; Opsgenie looks its alias up.
         """
         channel = self.channels.get(action.channel)
+        if isinstance(channel, Channel) and channel.type == "webhook":
+            # the receiver drops a second delivery carrying the same Idempotency-Key
+            result = self.send(action, ticket_url=ticket_url)
+            detail = f"{result.detail}; re-sent after a restart with the same Idempotency-Key"
+            return ActionResult(action.key, result.status, detail, result.external_id)
         if channel is None or isinstance(channel, Channel):
             return ActionResult(
                 action.key, ActionStatus.FAILED, "interrupted before it was recorded"
