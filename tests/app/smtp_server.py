@@ -3,7 +3,8 @@
 It speaks STARTTLS or implicit TLS with a throw-away certificate for 127.0.0.1, requires
 AUTH, and can refuse recipients (5xx), answer 4xx to DATA, or drop the connection mid-DATA.
 ``transactions`` is every mail the server accepted; ``mailbox`` keeps one per Message-ID, as
-Gmail and Exchange mailboxes do with a duplicate (what the person sees).
+a mail store that suppresses duplicates does (e.g. Gnus' nnmail duplicate cache): what the
+person sees there.
 """
 
 from __future__ import annotations

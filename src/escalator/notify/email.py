@@ -90,8 +90,9 @@ class EmailDelivery:
         return ActionResult(action.key, ActionStatus.APPLIED, detail, message["Message-ID"])
 
     def settle(self, action: Notify, ticket_url: str | None) -> ActionResult:
-        # SMTP cannot be asked whether a mail arrived: send the identical mail again; mailbox
-        # providers (Gmail, Exchange) drop a second copy with the same Message-ID
+        # SMTP cannot be asked whether a mail arrived: the identical mail goes again. A mail
+        # store that drops duplicates by Message-ID keeps one; any other shows the same
+        # mail twice, recognisably so (same Message-ID, Date and X-Escalation-Key)
         result = self.send(action, ticket_url)
         detail = f"{result.detail}; re-sent after a restart with the same Message-ID"
         return ActionResult(action.key, result.status, detail, result.external_id)
