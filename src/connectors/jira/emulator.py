@@ -209,8 +209,10 @@ class JiraEmulator(Emulator):
     def _stamp(self, at: datetime) -> str:
         """Jira's form at the site's own offset: ``2026-11-20T01:00:00.000-0800``."""
         local = at.astimezone(self.site_zone)
-        return local.strftime("%Y-%m-%dT%H:%M:%S.") + f"{local.microsecond // 1000:03d}" + (
-            local.strftime("%z")
+        return (
+            local.strftime("%Y-%m-%dT%H:%M:%S.")
+            + f"{local.microsecond // 1000:03d}"
+            + (local.strftime("%z"))
         )
 
     def _body(self, text: str) -> Any:
@@ -1222,8 +1224,10 @@ class JiraEmulator(Emulator):
             histories = deepcopy(issue["_histories"])
             # Cloud embeds a first page only (the rest is paged at /changelog); Data Center,
             # which has no such resource, embeds the whole changelog
-            shown = histories if full or self.flavour != "cloud" else (
-                histories[: self.embedded_histories]
+            shown = (
+                histories
+                if full or self.flavour != "cloud"
+                else (histories[: self.embedded_histories])
             )
             out["changelog"] = {
                 "startAt": 0,

@@ -83,4 +83,3 @@ def rank_item() -> dict[str, Any]:
     """A changelog item nobody needs (board ranking): what makes real changelogs long."""
     return {"field": "Rank", "fieldtype": "custom", "fieldId": "customfield_10019",
             "from": "", "fromString": "", "to": "", "toString": "Ranked higher"}  # fmt: skip
-
