@@ -88,7 +88,7 @@ class Notifier:
         self._lock = threading.Lock()
         # email, PagerDuty, Opsgenie: each through its own delivery, all on the one policy
         self._deliveries: dict[str, Delivery] = {
-            name: delivery_for(channel, self.retry)
+            name: delivery_for(channel, self.retry, self._client)
             for name, channel in self.channels.items()
             if not isinstance(channel, Channel)
         }
@@ -315,8 +315,10 @@ def _redact_httpx_log(urls: Iterable[str]) -> None:
     _HTTPX_FILTER.urls = _HTTPX_FILTER.urls | frozenset(urls)
 
 
-def delivery_for(channel: AnyChannel, retry: RetryPolicy) -> Delivery:
-    """The delivery of a channel that is not a chat webhook."""
+def delivery_for(
+    channel: AnyChannel, retry: RetryPolicy, client: httpx.Client | None = None
+) -> Delivery:
+    """The delivery of a channel that is not a chat webhook (PagerDuty shares ``client``)."""
     from escalator.notify.email import EmailDelivery
     from escalator.notify.opsgenie import OpsgenieDelivery
     from escalator.notify.pagerduty import PagerDutyDelivery
@@ -324,7 +326,7 @@ def delivery_for(channel: AnyChannel, retry: RetryPolicy) -> Delivery:
     if isinstance(channel, EmailChannel):
         return EmailDelivery(channel, retry)
     if isinstance(channel, PagerDutyChannel):
-        return PagerDutyDelivery(channel, retry)
+        return PagerDutyDelivery(channel, retry, client)
     if isinstance(channel, OpsgenieChannel):
         return OpsgenieDelivery(channel, retry)
     raise TypeError(f"chat channel {channel.name!r} has no delivery")
