@@ -140,8 +140,9 @@ class ZendeskConnector:
         for tid, raw in list(candidates.items()):
             try:
                 audits[tid] = self._timeline_for(tid, raw, through)
-            except NotFoundError:
-                audits[tid] = []  # deleted since the export: still returned, as deleted
+            except NotFoundError:  # deleted since the export: still returned, as deleted
+                known = self.timelines.get(tid)
+                audits[tid] = list(known.audits) if known is not None else []
                 candidates[tid] = {**raw, "status": "deleted"}
         directory = self._directory(candidates.values(), audits.values())
         tickets: list[Ticket] = []

@@ -259,3 +259,23 @@ def test_realistic_mode_is_the_default_and_means_the_same(
     assert [(c.field, c.new) for c in ticket.history if c.field == "priority"] == [
         ("priority", "normal")
     ]
+
+
+def test_a_ticket_deleted_between_the_export_and_its_audits_is_returned_as_deleted(
+    emulator: ZendeskEmulator, connector: ZendeskConnector
+) -> None:
+    old, kept = emulator.seed([seed_ticket(0), seed_ticket(1)])
+    for tid in (old, kept):
+        emulator.add_comment(
+            tid,
+            SeedComment(at=emulator.server.clock.now(), author="customer", public=True, body="?"),
+        )
+    # both predate the window, so their audits are read; one is deleted just then
+    emulator.server.inject("GET", rf"/api/v2/tickets/{old}/audits", status=404)
+
+    result = connector.pull(None, start=emulator.server.clock.now() - timedelta(minutes=10))
+
+    by_id = {t.id: t for t in result.tickets}
+    assert by_id[old].status is Status.CLOSED
+    assert by_id[kept].status is Status.NEW
+    assert result.quarantined == ()
