@@ -449,6 +449,15 @@ def _reach_level(
         yield Notify(key=prefix + "notify", channel=level.channel, text=text, **common)
 
 
+def _duration(seconds: int) -> str:
+    """``1d 2h 5m`` (whole minutes; ``0m`` under one)."""
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    parts = [f"{days}d"] if days else []
+    parts += [f"{hours}h"] if hours else []
+    return " ".join([*parts, f"{rest // 60}m"]) if rest // 60 or not parts else " ".join(parts)
+
+
 class _Renderer:
     """Builds template contexts for one ticket, lazily: only firing rules pay for it."""
 
@@ -522,18 +531,43 @@ class _Renderer:
             "sla": sla,
             "sla_policy": self._sla_policy.name if self._sla_policy else None,
             "promised_update": self._format(*earliest) if earliest else None,
-            "levels_reached": [
+            "levels_reached": self._levels_reached(),
+            "breaches": [
+                {"target": c.name.value.replace("_", " "), "at": self._format(c.breached_at, c)}
+                for c in ctx.clocks
+                if c.breached_at is not None
+            ],
+            # what was changed on the ticket, by whom it was assigned to: the review's "who acted"
+            "changes": [
                 {
-                    "number": n,
-                    "name": self._policy.levels[n].name,
-                    "at": self._format(to_epoch(when)),
+                    "at": self._format(to_epoch(c.at)),
+                    "field": c.field,
+                    "old": c.old,
+                    "new": c.new,
                 }
-                for n, when in self._memory.reached
-                if n in self._policy.levels
+                for c in t.history
             ],
             "now": self._format(ctx.now),
         }
         return self._base
+
+    def _levels_reached(self) -> list[dict[str, Any]]:
+        """Each level reached, when, and how long the ticket stayed there (until the next
+        level, or until now)."""
+        reached = [(n, to_epoch(w)) for n, w in self._memory.reached if n in self._policy.levels]
+        out = []
+        for i, (n, at) in enumerate(reached):
+            left = reached[i + 1][1] if i + 1 < len(reached) else self._ctx.now
+            out.append(
+                {
+                    "number": n,
+                    "name": self._policy.levels[n].name,
+                    "at": self._format(at),
+                    "left_at": self._format(left),
+                    "time_at_level": _duration(max(0, left - at)),
+                }
+            )
+        return out
 
     def context(
         self, rule: Rule, level: Level | None, matched: TargetClock | None

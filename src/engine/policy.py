@@ -113,6 +113,7 @@ class Rule:
     # statuses in which the rule is evaluated; by default only while the ticket is active
     statuses: frozenset[Status] = frozenset()
     description: str = ""
+    review: bool = False  # a post-escalation review (the report lists what it opened)
     # key of each step after the ticket's: ``rule:kind``, numbered when a kind repeats
     step_keys: tuple[str, ...] = field(init=False, default=())
     timed: bool = field(init=False, default=False)  # time alone can make it hold

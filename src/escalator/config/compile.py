@@ -306,6 +306,7 @@ class Compiler:
             escalate_to=spec.escalate_to,
             statuses=frozenset(spec.when.status or ()),
             description=spec.description,
+            review=spec.review,
         )
 
     def _check_unique_rule_names(self) -> None:

@@ -260,6 +260,8 @@ class RuleModel(Strict):
     when: WhenModel
     then: list[StepModel] = Field(default_factory=list)
     escalate_to: int | None = Field(None, ge=1)
+    # a post-escalation review: the report lists what such rules wrote, opened and still open
+    review: bool = False
 
 
 # -- channels and sources -----------------------------------------------------------------------

@@ -60,7 +60,19 @@ SAMPLE_CONTEXT: Mapping[str, Any] = {
     "sla": {"first_response": _TARGET, "next_update": _TARGET, "resolution": _TARGET},
     "sla_policy": "standard",
     "promised_update": _SAMPLE_TIME,
-    "levels_reached": [{"number": 1, "name": "Team Lead", "at": _SAMPLE_TIME}],
+    "levels_reached": [
+        {
+            "number": 1,
+            "name": "Team Lead",
+            "at": _SAMPLE_TIME,
+            "left_at": _SAMPLE_TIME,
+            "time_at_level": "2h 15m",
+        }
+    ],
+    "breaches": [{"target": "first response", "at": _SAMPLE_TIME}],
+    "changes": [
+        {"at": _SAMPLE_TIME, "field": "assignee", "old": None, "new": "avery@example.com"}
+    ],
     "now": _SAMPLE_TIME,
     "rule": {"name": "sla-breached", "description": "a target breached"},
     "level": {
