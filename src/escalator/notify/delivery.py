@@ -8,7 +8,7 @@ nothing but ``ConnectorError`` (the notifier turns that into a failed result).
 
 from __future__ import annotations
 
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from connectors.base import ActionResult
 from engine.model import Notify
@@ -24,6 +24,7 @@ class Delivery(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
 class Paging(Delivery, Protocol):
     """A channel whose alert follows the ticket: acknowledged, then resolved."""
 

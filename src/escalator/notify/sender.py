@@ -78,7 +78,6 @@ class Notifier:
         *,
         retry: RetryPolicy | None = None,
         client: httpx.Client | None = None,
-        deliveries: Mapping[str, Delivery] | None = None,
     ) -> None:
         self.channels = dict(channels)
         self.retry = retry if retry is not None else RetryPolicy("notify")
@@ -92,7 +91,6 @@ class Notifier:
             for name, channel in self.channels.items()
             if not isinstance(channel, Channel)
         }
-        self._deliveries.update(deliveries or {})
         self._secrets = [s for c in self.channels.values() for s in secrets_of(c)]
         _redact_httpx_log(self._secrets)
 
@@ -168,16 +166,15 @@ class Notifier:
         """Acknowledge or resolve the page ``action`` raised (PagerDuty, Opsgenie)."""
         channel = self.channels.get(action.channel)
         delivery = self._deliveries.get(action.channel)
-        if channel is None or delivery is None or not hasattr(delivery, "follow"):
+        if channel is None or not isinstance(delivery, Paging):
             return ActionResult(
                 action.key, ActionStatus.FAILED, "the channel has no alert to follow"
             )
-        paging: Paging = delivery  # type: ignore[assignment]
-        return self._through(channel, action, lambda _: paging.follow(action, step))
+        return self._through(channel, action, lambda _: delivery.follow(action, step))
 
     def pages(self) -> frozenset[str]:
         """The channels whose alerts follow the ticket (acknowledge, resolve)."""
-        return frozenset(n for n, d in self._deliveries.items() if hasattr(d, "follow"))
+        return frozenset(n for n, d in self._deliveries.items() if isinstance(d, Paging))
 
     def _through(
         self,
