@@ -283,7 +283,17 @@ def test_opsgenie_same_alias_is_deduplicated_by_opsgenie(
 def test_opsgenie_429_and_5xx_are_retried(
     opsgenie: OpsgenieEmulator, notifier: Notifier, sleeps: Sleeps
 ) -> None:
-    opsgenie.server.inject("POST", "^/v2/alerts$", status=429, retry_after=2)
+    # a throttled answer as https://docs.opsgenie.com/docs/api-rate-limiting describes it
+    opsgenie.server.inject(
+        "POST",
+        "^/v2/alerts$",
+        status=429,
+        headers={
+            "X-RateLimit-State": "THROTTLED",
+            "X-RateLimit-Reason": "ACCOUNT",
+            "X-RateLimit-Period-In-Sec": "2",
+        },
+    )
     opsgenie.server.inject("POST", "^/v2/alerts$", status=502)
 
     result = notifier.send(notify("executive-alert"))

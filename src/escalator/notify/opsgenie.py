@@ -169,8 +169,11 @@ def _classify(exc: BaseException | None) -> ConnectorError:
         return RetryableError(f"Opsgenie unreachable ({type(exc).__name__})")
     message = f"HTTP {status}" + (f": {_message_of(exc)}" if _message_of(exc) else "")
     if status == 429:
+        # Opsgenie names the throttled window in X-RateLimit-Period-In-Sec, not Retry-After
+        # (https://docs.opsgenie.com/docs/api-rate-limiting)
         headers = getattr(exc, "headers", None) or {}
-        return RateLimited(message, retry_after=parse_retry_after(headers.get("Retry-After")))
+        wait = headers.get("Retry-After") or headers.get("X-RateLimit-Period-In-Sec")
+        return RateLimited(message, retry_after=parse_retry_after(wait))
     if status in (401, 402, 403):
         return AuthError(message)
     if status == 404:
