@@ -144,3 +144,18 @@ def test_validate_reports_a_missing_ca_file_even_without_secrets(config_dir: Pat
     assert result.output.splitlines()[0] == (
         f"{channels}:{line}:14: channel 'executive-mail': no CA file at /nowhere/ca.pem"
     )
+
+
+def test_a_password_is_never_sent_in_the_clear(config_dir: Path) -> None:
+    channels = config_dir / "channels.yaml"
+    channels.write_text(
+        channels.read_text().replace("    security: starttls\n", "    security: none\n")
+    )
+
+    with pytest.raises(ConfigError) as caught:
+        channels_from_config(load_config(config_dir), env=ENV)
+
+    (problem,) = caught.value.problems
+    assert str(problem).endswith(
+        "channel 'executive-mail': a password needs security: starttls or tls"
+    )

@@ -152,6 +152,10 @@ def channels_from_config(
             if (model.username is None) != (model.password is None):
                 problem(name, "username", "give both username and password, or neither")
                 continue
+            if model.password is not None and security == "none":
+                # smtplib would send the password in the clear
+                problem(name, "security", "a password needs security: starttls or tls")
+                continue
             channels[name] = EmailChannel(
                 name=name,
                 host=str(model.host),
