@@ -42,7 +42,6 @@ from zoneinfo import ZoneInfo
 
 from connectors.emulation import (
     Emulator,
-    EmulatorServer,
     Request,
     Response,
     SeedComment,
@@ -50,7 +49,6 @@ from connectors.emulation import (
 )
 from connectors.jira.adf import to_adf
 from connectors.jira.cursor import parse_jira_time
-from connectors.jira.emulator_jql import JqlError, parse
 from connectors.jira.emulator_samples import (
     AUTO_REPLY,
     AUTOMATION_NAME,
@@ -61,87 +59,59 @@ from connectors.jira.emulator_samples import (
     custom_schema,
     rank_item,
 )
+from connectors.jira.emulator_search import IssueSearch
+from connectors.jira.emulator_site import (
+    AGENT_ACCOUNT,
+    API_TOKEN,
+    AUTOMATION_ACCOUNT,
+    CATEGORIES,
+    CLOUD_PRIORITIES,
+    CUSTOM,
+    DC_ACCOUNTS,
+    EMAIL,
+    EMBEDDED_COMMENTS,
+    EXEC_ACCOUNT,
+    GROUPS,
+    OAUTH_TOKEN,
+    PAT,
+    PRIORITY_NAMES,
+    PROJECTS,
+    SERVER_PRIORITIES,
+    SERVER_PRIORITY_NAMES,
+    SERVICE_DESK_ID,
+    SIDECAR_ACCOUNT,
+    STATUS_NAMES,
+    STATUSES,
+    TIER2_ACCOUNT,
+    WEBHOOK_SECRET,
+    JiraServer,
+    V,
+    changelog_item,
+    error,
+    list_arg,
+    option,
+    short_id,
+)
 from connectors.jira.webhook import sign
 
 Flavour = Literal["cloud", "datacenter"]
-EMAIL = "sidecar@example.com"
-API_TOKEN = "jira-emulator-token"
-PAT = "jira-emulator-pat"
-OAUTH_TOKEN = "jira-emulator-oauth"
-WEBHOOK_SECRET = "jira-emulator-webhook-secret"
-SIDECAR_ACCOUNT = "5f00sidecar0000000000001"
-AGENT_ACCOUNT = "5f00agent000000000000001"
-TIER2_ACCOUNT = "5f00tier2000000000000001"
-EXEC_ACCOUNT = "5f00exec0000000000000001"
-AUTOMATION_ACCOUNT = "557058:f58131cb-b67d-43c7-b30d-6b58d40bd077"  # Atlassian's automation app
-# Data Center users are named, not numbered
-DC_ACCOUNTS = {
-    SIDECAR_ACCOUNT: "escalation-sidecar",
-    AGENT_ACCOUNT: "alex.agent",
-    TIER2_ACCOUNT: "tier.two",
-    EXEC_ACCOUNT: "erin.exec",
-    AUTOMATION_ACCOUNT: "automation",
-}
-SERVICE_DESK_ID = "1"
-EMBEDDED_COMMENTS = 20  # emulator's choice: search embeds at most this many comments
-V = r"/rest/api/(?P<v>[23])"
-
-_CATEGORIES = {
-    "new": {"id": 2, "key": "new", "colorName": "blue-gray", "name": "To Do"},
-    "indeterminate": {
-        "id": 4,
-        "key": "indeterminate",
-        "colorName": "yellow",
-        "name": "In Progress",
-    },
-    "done": {"id": 3, "key": "done", "colorName": "green", "name": "Done"},
-}
-_STATUSES = {  # name -> (id, category)
-    "Open": ("1", "new"),
-    "Waiting for support": ("10001", "indeterminate"),
-    "In Progress": ("3", "indeterminate"),
-    "Waiting for customer": ("10002", "indeterminate"),
-    "Pending vendor": ("10003", "indeterminate"),
-    "Resolved": ("5", "done"),
-    "Done": ("10004", "done"),
-    "Closed": ("6", "done"),
-}
-STATUS_NAMES = {  # normalised status -> the workflow status a person would pick
-    "new": "Open",
-    "open": "Waiting for support",
-    "pending": "Waiting for customer",
-    "on_hold": "Pending vendor",
-    "solved": "Resolved",
-    "closed": "Closed",
-}
-_CLOUD_PRIORITIES = {"Highest": "1", "High": "2", "Medium": "3", "Low": "4", "Lowest": "5"}
-_SERVER_PRIORITIES = {"Blocker": "1", "Critical": "2", "Major": "3", "Minor": "4", "Trivial": "5"}
-PRIORITY_NAMES = {"urgent": "Highest", "high": "High", "normal": "Medium", "low": "Low"}
-SERVER_PRIORITY_NAMES = {"urgent": "Blocker", "high": "Critical", "normal": "Major", "low": "Minor"}
-GROUPS: dict[str, dict[str, str]] = {
-    "Tier 2 Support": {"assignee": TIER2_ACCOUNT},
-    "Support Managers": {"component": "Support Managers"},
-    "Executive Escalations": {"assignee": EXEC_ACCOUNT},
-}
-CUSTOM = dict(TIDY_CUSTOM)  # the tidy site's ids; a realistic site has its own (``custom``)
-_PROJECTS = {"SUP": "10000", "ENG": "10001"}
-_MISSING_KEY = "An issue with key '{}' does not exist for field 'key'."
-
-
-def _error(status: int, *messages: str, **errors: str) -> Response:
-    return Response(status, {"errorMessages": list(messages), "errors": dict(errors)})
-
-
-class JiraServer(EmulatorServer):
-    """The frame with Jira's error bodies."""
-
-    def fault_body(self, status: int) -> Any:
-        if status == 429:
-            return {"errorMessages": ["Rate limit exceeded."], "errors": {}}
-        return {"errorMessages": [f"Internal server error ({status})."], "errors": {}}
-
-    def not_found(self, request: Request) -> Response:
-        return _error(404, "null for uri: " + request.path)
+__all__ = [
+    "AGENT_ACCOUNT",
+    "API_TOKEN",
+    "AUTOMATION_ACCOUNT",
+    "CUSTOM",
+    "EMAIL",
+    "EXEC_ACCOUNT",
+    "GROUPS",
+    "OAUTH_TOKEN",
+    "PAT",
+    "PRIORITY_NAMES",
+    "SIDECAR_ACCOUNT",
+    "STATUS_NAMES",
+    "TIER2_ACCOUNT",
+    "WEBHOOK_SECRET",
+    "JiraEmulator",
+]  # the names tests, the demo and benchmarks use
 
 
 class JiraEmulator(Emulator):
@@ -170,9 +140,9 @@ class JiraEmulator(Emulator):
         own_zone = "America/Los_Angeles" if flavour == "cloud" else "Europe/Berlin"
         self.site_zone = ZoneInfo(site_zone or (own_zone if realistic else "UTC"))
         self.custom = dict(REALISTIC_CUSTOM if realistic else TIDY_CUSTOM)
-        self.priorities = _SERVER_PRIORITIES if flavour == "datacenter" else _CLOUD_PRIORITIES
+        self.priorities = SERVER_PRIORITIES if flavour == "datacenter" else CLOUD_PRIORITIES
         if realistic:  # an older site carries both schemes' names
-            self.priorities = {**_CLOUD_PRIORITIES, **_SERVER_PRIORITIES}
+            self.priorities = {**CLOUD_PRIORITIES, **SERVER_PRIORITIES}
         self.priority_names = SERVER_PRIORITY_NAMES if flavour == "datacenter" else PRIORITY_NAMES
         self._lock = threading.RLock()
         self._issues: dict[str, dict[str, Any]] = {}
@@ -181,12 +151,11 @@ class JiraEmulator(Emulator):
         self._links: dict[str, list[dict[str, Any]]] = {}
         self._users: dict[str, dict[str, Any]] = {}
         self._customers: list[str] = []  # the service desk's customer list
-        self._next_number = {p: 1 for p in _PROJECTS}
+        self._next_number = {p: 1 for p in PROJECTS}
         self._next_id = 10000
-        self._version = 0
+        self.version = 0
         self._seeded = 0
-        self._search_cache: tuple[str, int, list[dict[str, Any]]] | None = None
-        self._failing_pages: dict[int, tuple[int, int]] = {}  # page index -> (status, times)
+        self.search = IssueSearch(self)
         for account, name, kind in (
             (SIDECAR_ACCOUNT, "Escalation Sidecar", "atlassian"),
             (AGENT_ACCOUNT, "Alex Agent", "atlassian"),
@@ -251,7 +220,7 @@ class JiraEmulator(Emulator):
                 for comment in seed.comments:
                     self._comment(key, comment, customer)
                 keys.append(key)
-            self._version += 1
+            self.version += 1
         for key in keys:
             self._announce(key, "jira:issue_created")
         return keys
@@ -259,13 +228,13 @@ class JiraEmulator(Emulator):
     def _custom_values(self, seed: SeedTicket) -> dict[str, Any]:
         ids = self.custom
         users = seed.affected_users
-        tier = _option(seed.customer_tier)
+        tier = option(seed.customer_tier)
         values: dict[str, Any] = {
-            ids["category"]: _option(seed.category),
+            ids["category"]: option(seed.category),
             ids["customer_tier"]: tier,
             ids["affected_users"]: float(users) if users is not None else None,
             ids["organization"]: (
-                [{"id": _short_id(seed.organization), "name": seed.organization}]
+                [{"id": short_id(seed.organization), "name": seed.organization}]
                 if seed.organization
                 else []
             ),
@@ -325,7 +294,7 @@ class JiraEmulator(Emulator):
             items: list[dict[str, Any]] = []
             if status is not None:
                 new = self._status(STATUS_NAMES[status])
-                items.append(_item("status", fields["status"], new))
+                items.append(changelog_item("status", fields["status"], new))
                 fields["status"] = new
                 resolved = new["statusCategory"]["key"] == "done"
                 fields["resolutiondate"] = (
@@ -333,7 +302,7 @@ class JiraEmulator(Emulator):
                 )
             if priority is not None or priority_name is not None:
                 new = self._priority(priority_name or self.priority_names[str(priority)])
-                items.append(_item("priority", fields["priority"], new))
+                items.append(changelog_item("priority", fields["priority"], new))
                 fields["priority"] = new
             if group is not None:
                 items += self._set_group(fields, GROUPS[group])
@@ -345,7 +314,7 @@ class JiraEmulator(Emulator):
         """Make one issue malformed (tests of quarantine)."""
         with self._lock:
             self._issues[ticket_id]["fields"][field] = value
-            self._version += 1
+            self.version += 1
 
     def set_field(self, ticket_id: str, logical: str, value: Any) -> None:
         """Put a raw value in one of our custom fields (``category``, ``affected_users``...)."""
@@ -354,12 +323,14 @@ class JiraEmulator(Emulator):
     def fail_search_page(self, page: int, *, status: int = 500, times: int = 1) -> None:
         """The ``page``-th page (0-based) of every search answers ``status``, ``times`` times."""
         with self._lock:
-            self._failing_pages[page] = (status, times)
+            self.search.failing_pages[page] = (status, times)
 
     # -- inspection --------------------------------------------------------------------------
     def record(self, ticket_id: str) -> dict[str, Any]:
         with self._lock:
-            return self._render(self._issues[ticket_id], ["*all"], {"changelog"}, [], full=True)
+            return self.render_issue(
+                self._issues[ticket_id], ["*all"], {"changelog"}, [], full=True
+            )
 
     def comments(self, ticket_id: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -476,14 +447,14 @@ class JiraEmulator(Emulator):
         route("GET", f"{v}/priority")(self._guard(self._priorities))
         route("GET", f"{v}/status")(self._guard(self._statuses))
         if self.flavour == "cloud":
-            route("GET", f"{v}/search/jql")(self._guard(self._search))
-            route("GET", f"{V}/search")(self._guard(self._search_gone))
-            route("POST", f"{V}/search")(self._guard(self._search_gone))
-            route("GET", f"{v}/issue/(?P<key>[^/]+)/changelog")(self._guard(self._changelog))
+            route("GET", f"{v}/search/jql")(self._guard(self.search.token_page))
+            route("GET", f"{V}/search")(self._guard(self.search.gone))
+            route("POST", f"{V}/search")(self._guard(self.search.gone))
+            route("GET", f"{v}/issue/(?P<key>[^/]+)/changelog")(self._guard(self.search.changelog))
         else:
             # DC search: startAt/maxResults/total, default page 50 (support.atlassian.com/jira/
             # kb/how-to-use-the-maxresults-api-parameter-for-jira-issue-search-rest-api)
-            route("GET", f"{v}/search")(self._guard(self._search_offset))
+            route("GET", f"{v}/search")(self._guard(self.search.offset_page))
         route("POST", f"{v}/issue")(self._guard(self._create))
         route("GET", f"{v}/issue/(?P<key>[^/]+)")(self._guard(self._get_issue))
         route("PUT", f"{v}/issue/(?P<key>[^/]+)")(self._guard(self._edit))
@@ -511,7 +482,7 @@ class JiraEmulator(Emulator):
                 else (f"Bearer {PAT}",)  # Data Center: Personal Access Tokens
             )
             if given not in accepted:
-                return _error(
+                return error(
                     401,
                     "You are not authenticated. Authentication required to perform this operation.",
                 )
@@ -589,13 +560,13 @@ class JiraEmulator(Emulator):
         return Response(200, [self._priority(name) for name in self.priorities])
 
     def _statuses(self, request: Request) -> Response:
-        return Response(200, [self._status(name) for name in _STATUSES])
+        return Response(200, [self._status(name) for name in STATUSES])
 
     def _service_desk_customers(self, request: Request) -> Response:
         if request.params["desk"] != SERVICE_DESK_ID:
-            return _error(404, "Service Desk does not exist.")
+            return error(404, "Service Desk does not exist.")
         if request.headers.get("x-experimentalapi") != "opt-in":
-            return _error(
+            return error(
                 412,
                 "This API is experimental. Experimental APIs are not guaranteed to be stable. "
                 "Opt in with the X-ExperimentalApi header.",
@@ -622,154 +593,20 @@ class JiraEmulator(Emulator):
             },
         )
 
-    def _search_gone(self, request: Request) -> Response:
-        return _error(
-            410,
-            "The requested API has been removed. Please migrate to the /rest/api/3/search/jql API. "
-            "A full migration guideline is available at "
-            "https://developer.atlassian.com/changelog/#CHANGE-2046",
-        )
-
-    def _failing(self, offset: int, size: int) -> Response | None:
-        """A planned failure of the page at ``offset`` (pagination that breaks midway)."""
-        page = offset // max(size, 1)
-        planned = self._failing_pages.get(page)
-        if planned is None:
-            return None
-        status, times = planned
-        if times <= 1:
-            del self._failing_pages[page]
-        else:
-            self._failing_pages[page] = (status, times - 1)
-        return Response(status, self.server.fault_body(status))
-
-    def _query(self, jql: str) -> Any:
-        """The parsed query, or the 400 Jira gives (unbounded, or a key that does not exist)."""
-        try:
-            query = parse(jql, zone=self.user_zone)
-        except JqlError as exc:
-            return _error(400, str(exc))
-        if not query.bounded:
-            return _error(
-                400,
-                "Unbounded JQL queries are not allowed here. Please add a search restriction "
-                "to your query.",
-            )
-        missing = [k for k in query.keys if self._find(k) is None]
-        if missing:
-            return _error(400, *(_MISSING_KEY.format(k) for k in missing))
-        return query
-
-    def _search(self, request: Request) -> Response:
-        jql = request.arg("jql") or ""
-        query = self._query(jql)
-        if isinstance(query, Response):
-            return query
-        token = request.arg("nextPageToken")
-        offset = 0
-        if token:
-            try:
-                data = json.loads(base64.urlsafe_b64decode(token.encode()))
-                offset = int(data["o"])
-                if data["q"] != _digest(jql):
-                    raise ValueError("token of another query")
-            except (ValueError, KeyError, TypeError):
-                return _error(400, "The provided next page token is invalid or expired.")
-        size = min(int(request.arg("maxResults") or "50"), self.page_size, 5000)
-        failed = self._failing(offset, size)
-        if failed is not None:
-            return failed
-        matched = self._matching(jql, query)
-        page = matched[offset : offset + size]
-        fields = _list_arg(request, "fields") or ["id"]
-        expand = set(_list_arg(request, "expand"))
-        props = _list_arg(request, "properties")
-        body: dict[str, Any] = {
-            "issues": [self._render(i, fields, expand, props, search=True) for i in page],
-            "isLast": offset + size >= len(matched),
-        }
-        if offset + size < len(matched):
-            raw = json.dumps({"q": _digest(jql), "o": offset + size}).encode()
-            body["nextPageToken"] = base64.urlsafe_b64encode(raw).decode()
-        return Response(200, body)
-
-    def _search_offset(self, request: Request) -> Response:
-        """Data Center ``GET /rest/api/2/search``: ``startAt``/``maxResults`` (default 50)/
-        ``total``; it answers unbounded queries too."""
-        jql = request.arg("jql") or ""
-        try:
-            query = parse(jql, zone=self.user_zone)
-        except JqlError as exc:
-            return _error(400, str(exc))
-        missing = [k for k in query.keys if self._find(k) is None]
-        if missing:
-            return _error(400, *(_MISSING_KEY.format(k) for k in missing))
-        start = int(request.arg("startAt") or "0")
-        size = min(int(request.arg("maxResults") or "50"), self.page_size, 1000)
-        failed = self._failing(start, size)
-        if failed is not None:
-            return failed
-        matched = self._matching(jql, query)
-        fields = _list_arg(request, "fields") or ["*navigable"]
-        expand = set(_list_arg(request, "expand"))
-        return Response(
-            200,
-            {
-                "expand": "schema,names",
-                "startAt": start,
-                "maxResults": size,
-                "total": len(matched),
-                "issues": [
-                    self._render(i, fields, expand, [], search=True)
-                    for i in matched[start : start + size]
-                ],
-            },
-        )
-
-    def _matching(self, jql: str, query: Any) -> list[dict[str, Any]]:
-        cached = self._search_cache
-        if cached and cached[0] == jql and cached[1] == self._version:
-            return cached[2]
-        matched = [i for i in self._issues.values() if query.where(i)]
-        order = list(query.order) or [("key", False)]
-        for field, descending in reversed(order):
-            matched.sort(key=query.sort_key(field), reverse=descending)
-        self._search_cache = (jql, self._version, matched)
-        return matched
-
-    def _changelog(self, request: Request) -> Response:
-        """Cloud ``GET /rest/api/3/issue/{key}/changelog`` (``PageBeanChangelog``, at most 100)."""
-        issue = self._find(request.params["key"])
-        if issue is None:
-            return _error(404, "Issue does not exist or you do not have permission to see it.")
-        start = int(request.arg("startAt") or "0")
-        size = min(int(request.arg("maxResults") or "100"), 100)
-        histories = issue["_histories"]
-        page = histories[start : start + size]
-        return Response(
-            200,
-            {
-                "self": f"{issue['self']}/changelog?startAt={start}&maxResults={size}",
-                "maxResults": size,
-                "startAt": start,
-                "total": len(histories),
-                "isLast": start + size >= len(histories),
-                "values": deepcopy(page),
-            },
-        )
-
     def _get_issue(self, request: Request) -> Response:
-        issue = self._find(request.params["key"])
+        issue = self.find_issue(request.params["key"])
         if issue is None:
-            return _error(404, "Issue does not exist or you do not have permission to see it.")
-        fields = _list_arg(request, "fields") or ["*all"]
-        expand = set(_list_arg(request, "expand"))
-        return Response(200, self._render(issue, fields, expand, _list_arg(request, "properties")))
+            return error(404, "Issue does not exist or you do not have permission to see it.")
+        fields = list_arg(request, "fields") or ["*all"]
+        expand = set(list_arg(request, "expand"))
+        return Response(
+            200, self.render_issue(issue, fields, expand, list_arg(request, "properties"))
+        )
 
     def _edit(self, request: Request) -> Response:
-        issue = self._find(request.params["key"])
+        issue = self.find_issue(request.params["key"])
         if issue is None:
-            return _error(404, "Issue does not exist or you do not have permission to see it.")
+            return error(404, "Issue does not exist or you do not have permission to see it.")
         body = request.json() or {}
         fields = issue["fields"]
         new_fields = dict(body.get("fields") or {})
@@ -812,19 +649,21 @@ class JiraEmulator(Emulator):
                 errors["assignee"] = f"User '{account}' does not exist."
             assignee = self._users.get(account) if account else None
         if errors:
-            return _error(400, **errors)
+            return error(400, **errors)
         actor = self.account(SIDECAR_ACCOUNT)
         items: list[dict[str, Any]] = []
         if labels != (fields.get("labels") or []):
             items.append(
-                _item("labels", " ".join(fields.get("labels") or []) or None, " ".join(labels))
+                changelog_item(
+                    "labels", " ".join(fields.get("labels") or []) or None, " ".join(labels)
+                )
             )
             fields["labels"] = labels
         if priority is not None and priority["name"] != (fields.get("priority") or {}).get("name"):
-            items.append(_item("priority", fields.get("priority"), priority))
+            items.append(changelog_item("priority", fields.get("priority"), priority))
             fields["priority"] = priority
         if assignee is not False and assignee != fields.get("assignee"):
-            items.append(_item("assignee", fields.get("assignee"), assignee))
+            items.append(changelog_item("assignee", fields.get("assignee"), assignee))
             fields["assignee"] = assignee
         for op in update.get("components", []):
             items += self._component(fields, op)
@@ -840,7 +679,7 @@ class JiraEmulator(Emulator):
         fields = dict(body.get("fields") or {})
         project = (fields.get("project") or {}).get("key")
         errors: dict[str, str] = {}
-        if project not in _PROJECTS:
+        if project not in PROJECTS:
             errors["project"] = "Specify a valid project ID or key"
         if not fields.get("summary"):
             errors["summary"] = "You must specify a summary of the issue."
@@ -860,7 +699,7 @@ class JiraEmulator(Emulator):
                 else "Operation value must be a string"
             )
         if errors:
-            return _error(400, **errors)
+            return error(400, **errors)
         key, issue = self._new_issue(str(project))
         now = self._stamp(self.server.clock.now())
         issue["fields"].update(
@@ -881,16 +720,16 @@ class JiraEmulator(Emulator):
         )
         for prop in body.get("properties") or []:
             self._issue_props.setdefault(key, {})[prop["key"]] = prop["value"]
-        self._version += 1
+        self.version += 1
         return Response(201, {"id": issue["id"], "key": key, "self": issue["self"]})
 
     def _list_comments(self, request: Request) -> Response:
         key = request.params["key"]
-        if self._find(key) is None:
-            return _error(404, "Issue does not exist or you do not have permission to see it.")
+        if self.find_issue(key) is None:
+            return error(404, "Issue does not exist or you do not have permission to see it.")
         start = int(request.arg("startAt") or "0")
         size = min(int(request.arg("maxResults") or "100"), 100)
-        with_props = "properties" in _list_arg(request, "expand")
+        with_props = "properties" in list_arg(request, "expand")
         ordered = list(self._comments.get(key, []))
         if request.arg("orderBy") == "-created":
             ordered.reverse()
@@ -907,8 +746,8 @@ class JiraEmulator(Emulator):
 
     def _add_comment(self, request: Request) -> Response:
         key = request.params["key"]
-        if self._find(key) is None:
-            return _error(404, "Issue does not exist or you do not have permission to see it.")
+        if self.find_issue(key) is None:
+            return error(404, "Issue does not exist or you do not have permission to see it.")
         body = request.json() or {}
         given = body.get("body")
         if self.flavour == "cloud":
@@ -916,7 +755,7 @@ class JiraEmulator(Emulator):
         else:  # v2 takes wiki text; an ADF document is refused
             valid = isinstance(given, str) and bool(given.strip())
         if not valid:
-            return _error(
+            return error(
                 400, "Comment body is not valid!", comment="Comment body can not be empty!"
             )
         props = {p["key"]: p["value"] for p in body.get("properties") or []}
@@ -931,7 +770,7 @@ class JiraEmulator(Emulator):
         )
         self._touch(key)
         return Response(
-            201, self._render_comment(comment, "properties" in _list_arg(request, "expand"))
+            201, self._render_comment(comment, "properties" in list_arg(request, "expand"))
         )
 
     def _comment_property(self, request: Request) -> Response:
@@ -940,20 +779,20 @@ class JiraEmulator(Emulator):
                 if comment["id"] == request.params["id"]:
                     props = comment["_properties"]
                     if request.params["prop"] not in props:
-                        return _error(404, "The property was not found.")
+                        return error(404, "The property was not found.")
                     prop = request.params["prop"]
                     return Response(200, {"key": prop, "value": props[prop]})
-        return _error(404, "Can not find a comment for the id: " + request.params["id"] + ".")
+        return error(404, "Can not find a comment for the id: " + request.params["id"] + ".")
 
     def _remote_link(self, request: Request) -> Response:
         key = request.params["key"]
-        issue = self._find(key)
+        issue = self.find_issue(key)
         if issue is None:
-            return _error(404, "Issue does not exist or you do not have permission to see it.")
+            return error(404, "Issue does not exist or you do not have permission to see it.")
         body = request.json() or {}
         target = body.get("object") or {}
         if not target.get("url") or not target.get("title"):
-            return _error(400, **{"object": "An object with a url and a title is required."})
+            return error(400, **{"object": "An object with a url and a title is required."})
         links = self._links.setdefault(key, [])
         global_id = body.get("globalId")
         existing = [
@@ -986,7 +825,7 @@ class JiraEmulator(Emulator):
             "key": key,
             "self": f"{self._base()}{self.api}/issue/{issue_id}",
             "fields": {
-                "project": {"id": _PROJECTS[project], "key": project, "name": project},
+                "project": {"id": PROJECTS[project], "key": project, "name": project},
                 "assignee": None,
                 "components": [],
                 "resolutiondate": None,
@@ -1004,7 +843,10 @@ class JiraEmulator(Emulator):
         except RuntimeError:  # seeded before start: Jira's canonical host shape
             return "https://emulated.atlassian.net"
 
-    def _find(self, key_or_id: str) -> dict[str, Any] | None:
+    def all_issues(self) -> list[dict[str, Any]]:
+        return list(self._issues.values())
+
+    def find_issue(self, key_or_id: str) -> dict[str, Any] | None:
         issue = self._issues.get(key_or_id.upper())
         if issue is not None:
             return issue
@@ -1025,7 +867,7 @@ class JiraEmulator(Emulator):
 
     def _touch(self, key: str, at: datetime | None = None) -> None:
         self._issues[key]["fields"]["updated"] = self._stamp(at or self.server.clock.now())
-        self._version += 1
+        self.version += 1
 
     def _history(
         self, key: str, actor: str, items: list[dict[str, Any]], at: datetime | None = None
@@ -1082,15 +924,15 @@ class JiraEmulator(Emulator):
         return user
 
     def _status(self, name: str) -> dict[str, Any]:
-        status_id, category = _STATUSES[name]
+        status_id, category = STATUSES[name]
         return {
             "self": f"{self._base()}{self.api}/status/{status_id}",
             "id": status_id,
             "name": name,
             "description": "",
             "statusCategory": {
-                "self": f"{self._base()}{self.api}/statuscategory/{_CATEGORIES[category]['id']}",
-                **_CATEGORIES[category],
+                "self": f"{self._base()}{self.api}/statuscategory/{CATEGORIES[category]['id']}",
+                **CATEGORIES[category],
             },
         }
 
@@ -1102,7 +944,7 @@ class JiraEmulator(Emulator):
         items: list[dict[str, Any]] = []
         if "assignee" in target:
             new = self._users[self.account(target["assignee"])]
-            items.append(_item("assignee", fields.get("assignee"), new))
+            items.append(changelog_item("assignee", fields.get("assignee"), new))
             fields["assignee"] = new
         if "component" in target:
             items += self._component(fields, {"add": {"name": target["component"]}})
@@ -1114,13 +956,13 @@ class JiraEmulator(Emulator):
         for verb, value in op.items():
             name = (value or {}).get("name")
             if verb == "add" and name not in names:
-                components.append({"id": _short_id(name), "name": name})
+                components.append({"id": short_id(name), "name": name})
                 return [
                     {
                         "field": "Component",
                         "fieldtype": "jira",
                         "fieldId": "components",
-                        "to": _short_id(name),
+                        "to": short_id(name),
                         "toString": name,
                     }
                 ]
@@ -1131,7 +973,7 @@ class JiraEmulator(Emulator):
                         "field": "Component",
                         "fieldtype": "jira",
                         "fieldId": "components",
-                        "from": _short_id(name),
+                        "from": short_id(name),
                         "fromString": name,
                     }
                 ]
@@ -1169,7 +1011,7 @@ class JiraEmulator(Emulator):
             "_properties": dict(props),
         }
         self._comments[key].append(comment)
-        self._version += 1
+        self.version += 1
         return comment
 
     # -- rendering ---------------------------------------------------------------------------
@@ -1180,7 +1022,7 @@ class JiraEmulator(Emulator):
             out["properties"] = [{"key": k, "value": v} for k, v in comment["_properties"].items()]
         return out
 
-    def _render(
+    def render_issue(
         self,
         issue: dict[str, Any],
         fields: list[str],
@@ -1254,50 +1096,3 @@ class JiraEmulator(Emulator):
                 "user": self._users[self.account(AGENT_ACCOUNT)],
             }
         self.deliver(payload)
-
-
-def _item(field: str, old: Any, new: Any) -> dict[str, Any]:
-    """A changelog item; users carry their ids in from/to, others ids and names."""
-
-    def ident(value: Any) -> str | None:
-        if isinstance(value, dict):
-            return str(value.get("accountId") or value.get("name") or value.get("id"))
-        return None if value is None else str(value)
-
-    def label(value: Any) -> str | None:
-        if isinstance(value, dict):
-            return str(value.get("displayName") or value.get("name"))
-        return None if value is None else str(value)
-
-    item = {
-        "field": field,
-        "fieldtype": "jira",
-        "fieldId": field,
-        "from": ident(old),
-        "fromString": label(old),
-        "to": ident(new),
-        "toString": label(new),
-    }
-    return {k: v for k, v in item.items() if v is not None}  # Jira leaves empty sides out
-
-
-def _option(value: str | None) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    return {"self": "", "value": value, "id": _short_id(value)}
-
-
-def _short_id(value: str | None) -> str:
-    return str(int(hashlib.sha1(str(value).encode()).hexdigest()[:6], 16))
-
-
-def _digest(jql: str) -> str:
-    return hashlib.sha1(jql.encode()).hexdigest()[:12]
-
-
-def _list_arg(request: Request, name: str) -> list[str]:
-    """Repeated (``fields=a&fields=b``) or comma-separated values."""
-    out: list[str] = []
-    for value in request.query.get(name, []):
-        out += [v.strip() for v in value.split(",") if v.strip()]
-    return out
