@@ -1,8 +1,10 @@
-"""Jira Cloud / Jira Service Management connector (REST v3, the ``jira`` SDK plus httpx).
+"""Jira Cloud / Jira Service Management (REST v3) and Jira Data Center (REST v2) connector.
 
-Small parts: ``settings`` (YAML section), ``auth``, ``client`` (the one door, one retry policy),
-``cursor`` (watermark), ``mapping`` (issue -> Ticket), ``pull``, ``write``, ``links`` (ENG
-issues), ``webhook``, ``emulator`` (the API on 127.0.0.1 for tests and the demo).
+Small parts: ``settings`` (YAML section, ``flavour: cloud|datacenter``), ``auth``, ``client``
+(the one door, httpx, one retry policy), ``site`` (the API user, custom fields by name and
+customers, read once), ``cursor`` (watermark), ``mapping`` and ``fieldvalues`` (issue ->
+Ticket), ``pull``, ``write``, ``links`` (ENG issues), ``webhook``, and ``emulator`` with its
+``emulator_*`` parts (the API on 127.0.0.1 for tests and the demo, in both flavours).
 """
 
 from __future__ import annotations
