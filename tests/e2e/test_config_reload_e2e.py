@@ -76,8 +76,9 @@ def test_bad_edits_keep_the_service_running_until_a_good_one(sidecar: SidecarPro
         templates, good_templates.replace("{{ target.due }}.", "{{ target.due | shout }}.")
     )
     problems = wait_for(lambda: rejections(sidecar), 15)[-1]
+    line = 1 + good_templates.split("SLA at risk")[0].count("\n")
     assert problems == [
-        f"{sidecar.config}/templates.yaml:21:5: template 'sla-at-risk-note': unknown filter "
+        f"{sidecar.config}/templates.yaml:{line}:5: template 'sla-at-risk-note': unknown filter "
         "'shout' (did you mean 'sort'?)"
     ]
     ready = sidecar.get("/readyz")
