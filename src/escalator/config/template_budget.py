@@ -12,7 +12,6 @@ from __future__ import annotations
 import functools
 import re
 import sys
-import time
 import tracemalloc
 from collections.abc import Callable, Mapping
 from types import FrameType
@@ -20,6 +19,8 @@ from typing import Any
 
 from jinja2 import StrictUndefined, Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from escalator.config.budget import cpu_clock
 
 MAX_TEMPLATE_CHARS = 20_000  # a template is a message, not a document
 MAX_RENDERED_CHARS = 50_000  # what one render may produce (a helpdesk comment, a chat message)
@@ -150,7 +151,7 @@ def trial_render(template: Template, context: Mapping[str, Any], seconds: float)
     A trace function sees every line the compiled template runs, so a loop that produces
     nothing still meets the deadline; tracemalloc measures what the render allocated.
     """
-    deadline = time.monotonic() + min(seconds, MAX_RENDER_SECONDS)
+    deadline = cpu_clock() + min(seconds, MAX_RENDER_SECONDS)
     late = (
         f"it takes more than {MAX_RENDER_SECONDS:g} s to render"
         if seconds >= MAX_RENDER_SECONDS
@@ -162,7 +163,7 @@ def trial_render(template: Template, context: Mapping[str, Any], seconds: float)
     base = tracemalloc.get_traced_memory()[0]
 
     def tracer(frame: FrameType, event: str, arg: Any) -> Any:
-        if time.monotonic() > deadline:
+        if cpu_clock() > deadline:
             raise _refuse(late)
         if tracemalloc.get_traced_memory()[0] - base > MAX_RENDER_BYTES:
             raise _refuse(f"it needs more than {MAX_RENDER_BYTES // 1_000_000} MB to render")
