@@ -91,11 +91,12 @@ class JiraServer(EmulatorServer):
 
 
 def changelog_item(field: str, old: Any, new: Any) -> dict[str, Any]:
-    """A changelog item; users carry their ids in from/to, others ids and names."""
+    """A changelog item; users carry their ids in from/to (Cloud the accountId, Data Center
+    the user key, e.g. ``JIRAUSER10103``, not the username), others ids and names."""
 
     def ident(value: Any) -> str | None:
         if isinstance(value, dict):
-            return str(value.get("accountId") or value.get("name") or value.get("id"))
+            return str(value.get("accountId") or value.get("key") or value.get("id"))
         return None if value is None else str(value)
 
     def label(value: Any) -> str | None:

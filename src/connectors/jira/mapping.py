@@ -130,7 +130,7 @@ class IssueMapper:
             customer_tier=self._label(f, custom, "customer_tier", key, warnings),
             affected_users=self._count(f, custom, key, warnings),
             comments=tuple(sorted((self.comment(c) for c in raw_comments), key=lambda c: c.at)),
-            history=self.history(histories),
+            history=self.history(histories, user_keys(f, raw_comments, histories)),
         )
 
     # -- single values -------------------------------------------------------------------
@@ -227,15 +227,18 @@ class IssueMapper:
             return AuthorRole.AGENT if account in agents else AuthorRole.CUSTOMER
         return AuthorRole.AGENT
 
-    def history(self, histories: Sequence[Mapping[str, Any]]) -> tuple[Change, ...]:
+    def history(
+        self, histories: Sequence[Mapping[str, Any]], keys: Mapping[str, str] | None = None
+    ) -> tuple[Change, ...]:
+        """Tracked changes; ``keys`` turns Data Center user keys in items into usernames."""
         changes: list[Change] = []
         for entry in sorted(histories, key=lambda h: parse_jira_time(h["created"])):
             at = parse_jira_time(entry["created"])
             for item in entry.get("items") or []:
-                changes.extend(self._changes(at, item))
+                changes.extend(self._changes(at, item, keys or {}))
         return tuple(changes)
 
-    def _changes(self, at: Any, item: Mapping[str, Any]) -> list[Change]:
+    def _changes(self, at: Any, item: Mapping[str, Any], keys: Mapping[str, str]) -> list[Change]:
         name = str(item.get("fieldId") or item.get("field") or "").casefold()
         old, new = item.get("fromString"), item.get("toString")
         if name == "status":
@@ -244,9 +247,11 @@ class IssueMapper:
             priorities = self.settings.priority_map
             return [Change(at, "priority", _mapped(old, priorities), _mapped(new, priorities))]
         if name == "assignee":
-            out = [Change(at, "assignee", item.get("from"), item.get("to"))]
-            old_group = self._group_of_user(item.get("from"))
-            new_group = self._group_of_user(item.get("to"))
+            before = _user_named(item.get("from"), keys)
+            after = _user_named(item.get("to"), keys)
+            out = [Change(at, "assignee", before, after)]
+            old_group = self._group_of_user(before)
+            new_group = self._group_of_user(after)
             if old_group != new_group:
                 out.append(Change(at, "group", old_group, new_group))
             return out
@@ -267,6 +272,26 @@ class IssueMapper:
             return str(self.status(name, self.status_category(name)))
         except MalformedRecord:
             return name  # an unmapped historic status is kept as it was named
+
+
+def user_keys(
+    fields: Mapping[str, Any],
+    comments: Sequence[Mapping[str, Any]],
+    histories: Sequence[Mapping[str, Any]],
+) -> dict[str, str]:
+    """Data Center user key -> username for every person the payload shows (changelog items
+    name people by key; the rest of the API, and our settings, by username)."""
+    people = [fields.get("assignee"), fields.get("reporter")]
+    people += [c.get("author") for c in comments] + [h.get("author") for h in histories]
+    out: dict[str, str] = {}
+    for person in people:
+        if isinstance(person, dict) and person.get("key") and person.get("name"):
+            out[str(person["key"])] = str(person["name"])
+    return out
+
+
+def _user_named(ident: Any, keys: Mapping[str, str]) -> str | None:
+    return None if ident is None else keys.get(str(ident), str(ident))
 
 
 def _mapped(name: str | None, table: Mapping[str, Priority]) -> str | None:

@@ -103,6 +103,11 @@ def test_server_priorities_wiki_comments_and_usernames_are_read(
     assert ticket.priority is Priority.URGENT
     assert ticket.assignee == "tier.two"
     assert ticket.group == "Tier 2 Support"
+    [moved] = [h for h in dc.record(key)["changelog"]["histories"] if h["items"][0]["field"]
+               == "assignee"]  # fmt: skip
+    assert moved["items"][0]["to"].startswith("JIRAUSER")  # DC changelogs name people by key
+    assert [(c.field, c.new) for c in ticket.history if c.field in ("assignee", "group")] == [
+        ("assignee", "tier.two"), ("group", "Tier 2 Support")]  # fmt: skip
     roles = [(c.author_role, c.body) for c in ticket.comments]
     assert roles == [
         (AuthorRole.BOT, roles[0][1]),  # the automation user, named in bot_account_ids
