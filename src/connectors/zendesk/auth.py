@@ -107,9 +107,9 @@ class OAuthCredentials:
         self._lock = threading.Lock()
         self._access: str | None = None
         self._expires_at: float | None = None
-        self._file = TokenFile(auth.token_file) if isinstance(auth, RefreshTokenAuth) else None
+        self._file = TokenFile(auth.token_file) if auth.token_file is not None else None
         self.grants = 0  # token requests made: tests and metrics read it
-        if self._file is not None:
+        if self._file is not None:  # a token from an earlier process, while it lasts
             saved = self._file.read() or {}
             self._access = saved.get("access_token")
             self._expires_at = saved.get("expires_at")
@@ -166,18 +166,15 @@ class OAuthCredentials:
         self._access = str(data["access_token"])
         expires_in = data.get("expires_in") or self._auth.expires_in
         self._expires_at = self._clock() + float(expires_in)
-        if self._file is not None:
+        kept: dict[str, Any] = {"access_token": self._access, "expires_at": self._expires_at}
+        if isinstance(self._auth, RefreshTokenAuth):
             rotated = data.get("refresh_token")
             if not rotated:
                 raise AuthError("refresh grant returned no refresh_token")
-            # the server has already invalidated the old pair: persist before anything else
-            self._file.write(
-                {
-                    "refresh_token": rotated,
-                    "access_token": self._access,
-                    "expires_at": self._expires_at,
-                }
-            )
+            kept["refresh_token"] = rotated
+        if self._file is not None:
+            # a rotated pair: the server has already invalidated the old one, persist it first
+            self._file.write(kept)
 
 
 def credentials_for(

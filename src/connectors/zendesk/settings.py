@@ -28,6 +28,8 @@ class ClientCredentialsAuth(_Strict):
     client_secret: SecretStr
     scope: str = "read write"
     expires_in: int = Field(default=1800, gt=300, lt=172_800)  # always sent: responses may omit it
+    # where the access token is kept until it expires, so a restart costs no new grant
+    token_file: Path | None = None
 
 
 class RefreshTokenAuth(_Strict):

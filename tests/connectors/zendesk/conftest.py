@@ -45,7 +45,10 @@ def make_connector(
     def make(**overrides: Any) -> ZendeskConnector:
         auth = overrides.pop("auth", "oauth_client_credentials")
         token_file = overrides.pop("token_file", None)
-        data = emulator.settings(auth=auth, token_file=token_file)
+        if isinstance(auth, dict):  # a whole auth section, as a test wrote it
+            data = {**emulator.settings(), "auth": auth}
+        else:
+            data = emulator.settings(auth=auth, token_file=token_file)
         data.update(overrides)
         connector = ZendeskConnector("zendesk", Settings.model_validate(data), retry=retry)
         made.append(connector)

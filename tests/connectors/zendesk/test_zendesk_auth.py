@@ -99,3 +99,21 @@ def test_wrong_credentials_are_fatal_not_retried(
     with pytest.raises(AuthError, match="token grant refused"):
         oauth_connector.fetch(tid)
     assert sleeps == []  # a person must act: nothing is retried
+
+
+def test_a_client_credentials_token_outlives_the_process_that_got_it(
+    emulator: ZendeskEmulator, make_connector: Callable[..., ZendeskConnector], tmp_path: Path
+) -> None:
+    token_file = tmp_path / "zendesk-access.json"
+    auth = {**emulator.settings()["auth"], "token_file": str(token_file)}
+    (tid,) = emulator.seed([seed_ticket(0)])
+    make_connector(auth=auth).fetch(tid)
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+
+    make_connector(auth=auth).fetch(tid)  # the next process: no new grant while it lasts
+
+    assert [g["grant_type"] for g in emulator.token_grants] == ["client_credentials"]
+    emulator.server.clock.advance(2 * 3600)  # expired on the server: one new grant, kept
+    make_connector(auth=auth).fetch(tid)
+    assert len(emulator.token_grants) == 2
+    assert json.loads(token_file.read_text())["expires_at"] > 0
