@@ -28,32 +28,32 @@ priority where nobody set one. Deleted, scrubbed and restored tickets, comments 
 from __future__ import annotations
 
 import base64
-import bisect
-import io
 import json
-import re
 import secrets
-import socket
-import struct
 import threading
 import uuid
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from typing import Any
-from urllib.parse import urlsplit
 
 from connectors.emulation import (
     Emulator,
-    EmulatorServer,
     Request,
     Response,
     SeedComment,
     SeedTicket,
 )
 from connectors.webhooks import hmac_sha256_b64
+from connectors.zendesk.emulator_exports import IncrementalExports
+from connectors.zendesk.emulator_server import (
+    AUTH_FAILED,
+    NOT_FOUND,
+    TOKEN_INVALID,
+    ZendeskServer,
+    iso,
+    parse_iso,
+)
 
 CATEGORY_FIELD_ID = 360001
 AFFECTED_USERS_FIELD_ID = 360002
@@ -67,98 +67,7 @@ _STATUS_FROM_NATIVE = {"hold": "on_hold"}
 _TICKET = r"/api/v2/tickets/(?P<id>\d+)"
 _JSON = r"(?:\.json)?"
 
-AUTH_FAILED = {"error": "Couldn't authenticate you"}
-TOKEN_INVALID = {
-    "error": "invalid_token",
-    "error_description": "The access token provided is expired, revoked, malformed or invalid "
-    "for other reasons.",
-}
-NOT_FOUND = {"error": "RecordNotFound", "description": "Not found"}
-RATE_LIMITED = {
-    "error": "APIRateLimitExceeded",
-    "description": "Number of allowed API requests per minute exceeded",
-}
-
-
-def _iso(instant: datetime) -> str:
-    return instant.strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
-
-
-@dataclass(slots=True)
-class _Reset:
-    method: str
-    path: re.Pattern[str]
-    count: int
-    after_handling: bool  # the request lands, then the answer is lost with the connection
-
-
-class _ZendeskServer(EmulatorServer):
-    """Zendesk's error bodies, and connection resets (the frame's faults always answer)."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(name)
-        self._resets: list[_Reset] = []
-        self._reset_lock = threading.Lock()
-
-    def inject_reset(
-        self, method: str, path_pattern: str, *, count: int = 1, after_handling: bool = False
-    ) -> None:
-        """Drop the next ``count`` matching connections with a TCP reset instead of answering."""
-        with self._reset_lock:
-            self._resets.append(
-                _Reset(method.upper(), re.compile(path_pattern), count, after_handling)
-            )
-
-    def _take_reset(self, method: str, path: str) -> _Reset | None:
-        with self._reset_lock:
-            for reset in self._resets:
-                if reset.method in (method, "*") and reset.path.search(path):
-                    reset.count -= 1
-                    if reset.count <= 0:
-                        self._resets.remove(reset)
-                    return reset
-        return None
-
-    def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
-        reset = self._take_reset(h.command, urlsplit(h.path).path)
-        if reset is None:
-            super()._dispatch(h)
-            return
-        if reset.after_handling:
-            answer, h.wfile = h.wfile, io.BytesIO()  # handled; the answer goes nowhere
-            try:
-                super()._dispatch(h)
-            finally:
-                h.wfile = answer
-        else:
-            length = int(h.headers.get("Content-Length") or 0)
-            if length:
-                h.rfile.read(length)
-            with self._lock:
-                self.requests.append(
-                    Request(h.command, urlsplit(h.path).path, {}, dict(h.headers), b"")
-                )
-        # SO_LINGER 0: closing sends RST, as a load balancer dropping the connection does
-        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-        h.close_connection = True
-        h.connection.close()
-
-    def fault_body(self, status: int) -> Any:
-        if status == 429:
-            return RATE_LIMITED
-        if status >= 500:
-            return {"error": "ServerError", "description": f"HTTP {status}"}
-        return {"error": f"HTTP {status}"}
-
-    def not_found(self, request: Request) -> Response:
-        return Response(404, {"error": "InvalidEndpoint", "description": "Not found"})
-
-
-class ZendeskEmulator(Emulator):
+class ZendeskEmulator(IncrementalExports, Emulator):
     """In-memory Zendesk account on a real loopback HTTP server."""
 
     def __init__(
@@ -170,7 +79,7 @@ class ZendeskEmulator(Emulator):
         audit_page_size: int = 100,
         events_page_size: int = 1000,
     ) -> None:
-        self._server = _ZendeskServer("zendesk")
+        self._server = ZendeskServer("zendesk")
         self.server = self._server
         self.page_size = page_size
         self.realistic = realistic
@@ -321,7 +230,7 @@ class ZendeskEmulator(Emulator):
 
     def signed_delivery(self, payload: dict[str, Any]) -> tuple[dict[str, str], bytes]:
         body = json.dumps(payload).encode()
-        stamp = _iso(self.server.clock.now())
+        stamp = iso(self.server.clock.now())
         signature = hmac_sha256_b64(self.webhook_secret.encode(), stamp.encode() + body)
         headers = {
             "Content-Type": "application/json",
@@ -430,7 +339,7 @@ class ZendeskEmulator(Emulator):
                 if group["name"] == name:
                     return int(group["id"])
             gid = self._next_id()
-            stamp = _iso(self.server.clock.now())
+            stamp = iso(self.server.clock.now())
             self.groups[gid] = {
                 "id": gid,
                 "url": f"/api/v2/groups/{gid}.json",
@@ -469,7 +378,7 @@ class ZendeskEmulator(Emulator):
             "type": f"zen:event-type:{kind}",
             "account_id": 1,
             "id": str(uuid.uuid4()),
-            "time": _iso(self.server.clock.now()),
+            "time": iso(self.server.clock.now()),
             "zendesk_event_version": "2022-11-06",
             "subject": f"zen:ticket:{ticket_id}",
             "detail": detail,
@@ -483,7 +392,7 @@ class ZendeskEmulator(Emulator):
 
     def _add_user(self, name: str, email: str, role: str) -> int:
         uid = self._next_id()
-        stamp = _iso(self.server.clock.now())
+        stamp = iso(self.server.clock.now())
         self._user_by_email[email] = uid
         self.users[uid] = {
             "id": uid,
@@ -512,7 +421,7 @@ class ZendeskEmulator(Emulator):
             return known
         oid = self._next_id()
         self._org_by_name[name] = oid
-        stamp = _iso(self.server.clock.now())
+        stamp = iso(self.server.clock.now())
         self.organizations[oid] = {
             "id": oid,
             "url": f"/api/v2/organizations/{oid}.json",
@@ -553,7 +462,7 @@ class ZendeskEmulator(Emulator):
                 "value": None if seed.affected_users is None else str(seed.affected_users),
             },
         ]
-        created = _iso(seed.created_at)
+        created = iso(seed.created_at)
         first_body = seed.comments[0].body if seed.comments else seed.title
         ticket: dict[str, Any] = {
             "id": tid,
@@ -645,8 +554,8 @@ class ZendeskEmulator(Emulator):
             author = requester if comment.author == "customer" else self.agent_id
             event = self._comment_event(author, comment.body, comment.public)
             self._audit(ticket, author, comment.at, [event], channel="web")
-        if seed.updated_at is not None and _parse_iso(ticket["updated_at"]) < seed.updated_at:
-            ticket["updated_at"] = _iso(seed.updated_at)
+        if seed.updated_at is not None and parse_iso(ticket["updated_at"]) < seed.updated_at:
+            ticket["updated_at"] = iso(seed.updated_at)
             self._touch(ticket, seed.updated_at)
         return tid
 
@@ -677,7 +586,7 @@ class ZendeskEmulator(Emulator):
         audit = {
             "id": audit_id,
             "ticket_id": ticket["id"],
-            "created_at": _iso(at),
+            "created_at": iso(at),
             "author_id": author_id,
             "metadata": {
                 "system": {"client": "emulator", "ip_address": "127.0.0.1"},
@@ -716,10 +625,10 @@ class ZendeskEmulator(Emulator):
 
     def _stamp(self, ticket: dict[str, Any], at: datetime) -> None:
         """updated_at moves forward, strictly: safe_update stamps must tell writes apart."""
-        previous = _parse_iso(ticket["updated_at"])
+        previous = parse_iso(ticket["updated_at"])
         whole = at.replace(microsecond=0)  # stamps have whole seconds: compare them as such
         new = whole if whole > previous else previous + timedelta(seconds=1)
-        ticket["updated_at"] = _iso(new)
+        ticket["updated_at"] = iso(new)
         self._touch(ticket, max(new, self.server.clock.now()))
 
     def _touch(self, ticket: dict[str, Any], at: datetime) -> None:
@@ -770,26 +679,6 @@ class ZendeskEmulator(Emulator):
         route("GET", rf"/api/v2/users/show_many{_JSON}")(self._api(self._show_many_users))
         route("GET", rf"/api/v2/organizations/show_many{_JSON}")(self._api(self._show_many_orgs))
         route("GET", rf"/api/v2/groups{_JSON}")(self._api(self._list_groups))
-
-    def _export_limited(self, handler: Any) -> Any:
-        """The incremental exports' own per-minute limit: 429 with Retry-After in seconds."""
-
-        def limited(request: Request) -> Response:
-            limit = self.export_limit_per_minute
-            if limit is None:
-                return handler(request)  # type: ignore[no-any-return]
-            now = self.server.clock.now()
-            with self._lock:
-                calls = self._export_calls
-                while calls and now - calls[0] >= timedelta(minutes=1):
-                    calls.popleft()
-                if len(calls) >= limit:
-                    wait = int((calls[0] + timedelta(minutes=1) - now).total_seconds()) + 1
-                    return Response(429, RATE_LIMITED, {"Retry-After": str(wait)})
-                calls.append(now)
-            return handler(request)  # type: ignore[no-any-return]
-
-        return limited
 
     def _rate_headers(self) -> dict[str, str]:
         minute = int(self.server.clock.now().timestamp() // 60)
@@ -908,193 +797,6 @@ class ZendeskEmulator(Emulator):
             {"error": "unsupported_grant_type", "error_description": f"grant_type {grant!r}"},
         )
 
-    def _export(self, request: Request) -> Response:
-        per_page = min(int(request.arg("per_page") or 1000), 1000, self.page_size)
-        cursor = request.arg("cursor")
-        start_time = request.arg("start_time")
-        now = self.server.clock.now()
-        if cursor:
-            try:
-                gts, seq = (int(p) for p in base64.urlsafe_b64decode(cursor).decode().split("."))
-            except ValueError:
-                return Response(
-                    400, {"error": "InvalidPaginationParameter", "description": "Invalid cursor"}
-                )
-            position = (gts, seq)
-        elif start_time is not None and start_time.isdigit():
-            if int(start_time) > now.timestamp() - 60:
-                return Response(
-                    400,
-                    {
-                        "error": "InvalidValue",
-                        "description": "Too recent start_time. Use a start_time older than 1 "
-                        "minute",
-                    },
-                )
-            position = (int(start_time), 0)
-        else:
-            return Response(
-                400,
-                {"error": "InvalidPaginationParameter", "description": "start_time is required"},
-            )
-        exclude_deleted = request.arg("exclude_deleted") == "true"
-        with self._lock:
-            later = sorted(
-                (order, tid)
-                for tid, order in self._order.items()
-                if (order > position or (not cursor and order[0] >= position[0]))
-                and not (exclude_deleted and tid in self.deleted)
-            )
-            page = later[:per_page]
-            tickets = [json.loads(json.dumps(self.tickets[tid])) for _, tid in page]
-            sideloads = self._sideloads(tickets, request.arg("include") or "")
-        last = page[-1][0] if page else position
-        after = base64.urlsafe_b64encode(f"{last[0]}.{last[1]}".encode()).decode()
-        return Response(
-            200,
-            {
-                "tickets": tickets,
-                **sideloads,
-                "after_cursor": after,
-                "after_url": f"{self.base_url}/api/v2/incremental/tickets/cursor.json?"
-                f"cursor={after}",
-                "before_cursor": None,
-                "before_url": None,
-                "end_of_stream": len(later) <= per_page,
-            },
-        )
-
-    def _sideloads(self, tickets: list[dict[str, Any]], include: str) -> dict[str, Any]:
-        """``include=users,groups,organizations``: the records the page's tickets point at."""
-        wanted = {part.strip() for part in include.split(",") if part.strip()}
-        out: dict[str, Any] = {}
-        if "users" in wanted:
-            ids = {
-                t[k] for t in tickets for k in ("requester_id", "submitter_id", "assignee_id")
-            }
-            out["users"] = [dict(self.users[i]) for i in sorted(ids - {None}) if i in self.users]
-        if "groups" in wanted:
-            ids = {t["group_id"] for t in tickets} - {None}
-            out["groups"] = [dict(self.groups[i]) for i in sorted(ids) if i in self.groups]
-        if "organizations" in wanted:
-            ids = {t["organization_id"] for t in tickets} - {None}
-            out["organizations"] = [
-                json.loads(json.dumps(self.organizations[i]))
-                for i in sorted(ids)
-                if i in self.organizations
-            ]
-        return out
-
-    def _ticket_events(self, request: Request) -> Response:
-        """Time-based ticket event export: every audit as an ``Audit`` row with its
-        ``child_events`` (comments only with ``include=comment_events``), oldest first;
-        ``end_time`` is the next ``start_time`` (rows at that second come again: clients drop
-        them by id). Zendesk withholds the last minute from every incremental export; this
-        emulator's ticket export does not (tests change a ticket and pull at once), so neither
-        does its event export: a ticket never shows up here before its events. Shaped on
-        "Incremental Ticket Event Export" and "Exporting ticket events" (developer.zendesk.com/
-        api-reference/ticketing/ticket-management/incremental_exports/)."""
-        start_time = request.arg("start_time")
-        if start_time is None or not start_time.isdigit():
-            return Response(
-                400,
-                {"error": "InvalidPaginationParameter", "description": "start_time is required"},
-            )
-        start = int(start_time)
-        now = int(self.server.clock.now().timestamp())
-        if start > now - 60:
-            return Response(
-                400,
-                {
-                    "error": "InvalidValue",
-                    "description": "Too recent start_time. Use a start_time older than 1 minute",
-                },
-            )
-        horizon = now
-        comments = "comment_events" in (request.arg("include") or "")
-        with self._lock:
-            if not self._event_log_sorted:
-                self._event_log.sort()
-                self._event_log_sorted = True
-            log = self._event_log
-            first = bisect.bisect_left(log, (start, -1, -1))
-            stop = bisect.bisect_right(log, (horizon, 1 << 62, 1 << 62))
-            chosen = log[first:stop]
-            page = chosen[: self.events_page_size]
-            if page and len(chosen) > len(page):  # never split one second across two pages
-                last_second = page[-1][0]
-                page = [e for e in chosen if e[0] <= last_second]
-            rows = [self._event_row(tid, aid, comments) for _, aid, tid in page]
-        done = len(page) == len(chosen)
-        # a page holds whole seconds: when more follows, the next page starts after its last
-        end_time = (page[-1][0] + (0 if done else 1)) if page else start
-        return Response(
-            200,
-            {
-                "ticket_events": [r for r in rows if r is not None],
-                "next_page": None
-                if done
-                else f"{self.base_url}/api/v2/incremental/ticket_events.json?start_time={end_time}"
-                + ("&include=comment_events" if comments else ""),
-                "count": len(rows),
-                "end_time": end_time,
-                "end_of_stream": done,
-            },
-        )
-
-    def _event_row(self, tid: int, audit_id: int, comments: bool) -> dict[str, Any] | None:
-        audit = next((a for a in self.audits.get(tid, []) if a["id"] == audit_id), None)
-        if audit is None:  # scrubbed
-            return None
-        children: list[dict[str, Any]] = []
-        for event in audit["events"]:
-            base = {"id": event["id"], "via": audit["via"], "via_reference_id": None}
-            if event["type"] == "Comment":
-                if comments:
-                    children.append(
-                        {
-                            **base,
-                            "type": "Comment",
-                            "author_id": event["author_id"],
-                            "body": event["body"],
-                            "html_body": event["html_body"],
-                            "public": event["public"],
-                            "attachments": [],
-                            "audit_id": audit_id,
-                            "created_at": audit["created_at"],
-                            "event_type": "Comment",
-                        }
-                    )
-                else:
-                    children.append(
-                        {
-                            **base,
-                            "comment_present": True,
-                            "comment_public": event["public"],
-                            "event_type": "Comment",
-                        }
-                    )
-            elif event["type"] in ("Create", "Change"):
-                # the changed field is a key of its own, next to previous_value
-                child = {**base, event["field_name"]: event["value"], "event_type": event["type"]}
-                if event["type"] == "Change":
-                    child["previous_value"] = event.get("previous_value")
-                children.append(child)
-            else:
-                children.append({**base, "event_type": event["type"]})
-        created = _parse_iso(audit["created_at"])
-        return {
-            "id": audit_id,
-            "ticket_id": tid,
-            "timestamp": int(created.timestamp()),
-            "created_at": audit["created_at"],
-            "updater_id": audit["author_id"],
-            "via": audit["via"],
-            "system": audit["metadata"]["system"],
-            "event_type": "Audit",
-            "child_events": children,
-        }
-
     def _show_ticket(self, request: Request) -> Response:
         with self._lock:
             tid = int(request.params["id"])
@@ -1188,7 +890,7 @@ class ZendeskEmulator(Emulator):
                 return _invalid("status", "Status: closed prevents ticket update")
             if "safe_update" in changes:  # any value turns the check on (OAS)
                 stamp = changes.get("updated_stamp")
-                if stamp is None or _parse_iso(str(stamp)) != _parse_iso(ticket["updated_at"]):
+                if stamp is None or parse_iso(str(stamp)) != parse_iso(ticket["updated_at"]):
                     return Response(
                         409,
                         {
