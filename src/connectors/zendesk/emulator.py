@@ -27,9 +27,7 @@ priority where nobody set one. Deleted, scrubbed and restored tickets, comments 
 
 from __future__ import annotations
 
-import base64
 import json
-import secrets
 import threading
 import uuid
 from collections import deque
@@ -46,10 +44,9 @@ from connectors.emulation import (
 )
 from connectors.webhooks import hmac_sha256_b64
 from connectors.zendesk.emulator_exports import IncrementalExports
+from connectors.zendesk.emulator_oauth import OAuthServer
 from connectors.zendesk.emulator_server import (
-    AUTH_FAILED,
     NOT_FOUND,
-    TOKEN_INVALID,
     ZendeskServer,
     iso,
     parse_iso,
@@ -67,7 +64,7 @@ _STATUS_FROM_NATIVE = {"hold": "on_hold"}
 _TICKET = r"/api/v2/tickets/(?P<id>\d+)"
 _JSON = r"(?:\.json)?"
 
-class ZendeskEmulator(IncrementalExports, Emulator):
+class ZendeskEmulator(IncrementalExports, OAuthServer, Emulator):
     """In-memory Zendesk account on a real loopback HTTP server."""
 
     def __init__(
@@ -277,13 +274,6 @@ class ZendeskEmulator(IncrementalExports, Emulator):
         ``after_handling`` the request is carried out first and only the answer is lost."""
         self._server.inject_reset(method, path_pattern, count=count, after_handling=after_handling)
 
-    def expire_access_tokens(self) -> None:
-        """Every OAuth access token dies now (their ~30 minutes are up); refresh tokens live."""
-        with self._lock:
-            past = self.server.clock.now() - timedelta(seconds=1)
-            for token, (_, refresh) in list(self._access.items()):
-                self._access[token] = (past, refresh)
-
     def delete(self, ticket_id: str) -> None:
         """Soft delete (``DELETE /api/v2/tickets/{id}``): 404 everywhere, ``status: deleted`` in
         the export; no audit is written."""
@@ -325,13 +315,6 @@ class ZendeskEmulator(IncrementalExports, Emulator):
             self.scrubbed.add(ticket["id"])
             self.audits[ticket["id"]] = []
             self._touch(ticket, self.server.clock.now())
-
-    def issue_refresh_token(self) -> str:
-        """A refresh token as the authorization-code flow would have handed out."""
-        token = "rt-" + secrets.token_hex(12)
-        with self._lock:
-            self._refresh[token] = self.server.clock.now() + timedelta(days=30)
-        return token
 
     def group_id(self, name: str) -> int:
         with self._lock:
@@ -699,103 +682,6 @@ class ZendeskEmulator(IncrementalExports, Emulator):
             return response
 
         return guarded
-
-    def _authenticate(self, request: Request) -> Response | None:
-        header = request.headers.get("authorization", "")
-        scheme, _, value = header.partition(" ")
-        if scheme.lower() == "basic":
-            try:
-                user, _, password = base64.b64decode(value).decode().partition(":")
-            except ValueError:
-                return Response(401, AUTH_FAILED)
-            if user == f"{self.email}/token" and password == self.api_token:
-                return None
-            return Response(401, AUTH_FAILED)
-        if scheme.lower() == "bearer":
-            with self._lock:
-                entry = self._access.get(value)
-            if entry is not None and entry[0] > self.server.clock.now():
-                return None
-            return Response(401, TOKEN_INVALID, {"WWW-Authenticate": 'Bearer realm="Zendesk"'})
-        return Response(401, AUTH_FAILED)
-
-    def _oauth_tokens(self, request: Request) -> Response:
-        try:
-            body = request.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            return Response(400, {"error": "invalid_request", "error_description": "JSON body"})
-        with self._lock:
-            self.token_grants.append(dict(body))
-        if body.get("client_id") != self.client_id or body.get("client_secret") != (
-            self.client_secret
-        ):
-            return Response(
-                401,
-                {
-                    "error": "invalid_client",
-                    "error_description": "Client authentication failed due to unknown client, "
-                    "no client authentication included, or unsupported authentication method.",
-                },
-            )
-        expires_in = int(body.get("expires_in") or 1800)
-        if not 300 < expires_in < 172_800:
-            return Response(
-                400, {"error": "invalid_request", "error_description": "expires_in out of range"}
-            )
-        now = self.server.clock.now()
-        grant = body.get("grant_type")
-        with self._lock:
-            if grant == "client_credentials":
-                access = "at-" + secrets.token_hex(12)
-                self._access[access] = (now + timedelta(seconds=expires_in), None)
-                return Response(
-                    201,
-                    {
-                        "access_token": access,
-                        "token_type": "bearer",
-                        "scope": body.get("scope", "read write"),
-                        "expires_in": expires_in,
-                    },
-                )
-            if grant == "refresh_token":
-                old = str(body.get("refresh_token") or "")
-                expiry = self._refresh.pop(old, None)
-                if expiry is None or expiry <= now:
-                    return Response(
-                        400,
-                        {
-                            "error": "invalid_grant",
-                            "error_description": "The provided authorization grant is invalid, "
-                            "expired, revoked, does not match the redirection URI used in the "
-                            "authorization request, or was issued to another client.",
-                        },
-                    )
-                # rotation: the old pair dies, a new pair is born
-                for token, (_, parent) in list(self._access.items()):
-                    if parent == old:
-                        del self._access[token]
-                refresh = "rt-" + secrets.token_hex(12)
-                refresh_ttl = int(body.get("refresh_token_expires_in") or 2_592_000)
-                self._refresh[refresh] = now + timedelta(seconds=refresh_ttl)
-                access = "at-" + secrets.token_hex(12)
-                self._access[access] = (now + timedelta(seconds=expires_in), refresh)
-                return Response(
-                    201,
-                    {
-                        "access_token": access,
-                        "refresh_token": refresh,
-                        "token_type": "bearer",
-                        "scope": body.get("scope", "read write"),
-                        "expires_in": expires_in,
-                        "refresh_token_expires_in": refresh_ttl,
-                    },
-                )
-        return Response(
-            400,
-            {"error": "unsupported_grant_type", "error_description": f"grant_type {grant!r}"},
-        )
 
     def _show_ticket(self, request: Request) -> Response:
         with self._lock:

@@ -124,9 +124,7 @@ class IncrementalExports:
         wanted = {part.strip() for part in include.split(",") if part.strip()}
         out: dict[str, Any] = {}
         if "users" in wanted:
-            ids = {
-                t[k] for t in tickets for k in ("requester_id", "submitter_id", "assignee_id")
-            }
+            ids = {t[k] for t in tickets for k in ("requester_id", "submitter_id", "assignee_id")}
             out["users"] = [dict(self.users[i]) for i in sorted(ids - {None}) if i in self.users]
         if "groups" in wanted:
             ids = {t["group_id"] for t in tickets} - {None}
