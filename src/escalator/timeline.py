@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from engine.model import AuthorRole, Comment, Priority, Status, Ticket
 from engine.simulation import PERSON_FIELDS, TicketEvent
-from escalator.config.errors import ConfigError
+from escalator.config.errors import ConfigError, Problem
 from escalator.config.validation import validation_problems
-from escalator.config.yamlsource import load_located
+from escalator.config.yamlsource import Located, Path_, load_located
 
 
 class _Strict(BaseModel):
@@ -50,6 +51,23 @@ class TimelineEvent(_Strict):
     linked_issue: Literal["resolved"] | None = None
 
 
+# what a person may set, and to what: checked at load, so a bad value names its line
+_SETTABLE: dict[str, TypeAdapter[Any]] = {
+    "status": TypeAdapter(Status),
+    "priority": TypeAdapter(Priority),
+    "labels": TypeAdapter(list[str] | None),
+    "affected_users": TypeAdapter(int | None),
+    **{
+        name: TypeAdapter(str | None)
+        for name in ("category", "customer_tier", "assignee", "group", "title", "organization")
+    },
+}
+
+
+FIRST_YEAR, LAST_YEAR = 1972, 2189  # inside the years the engine's calendars are built for
+MAX_SPAN = timedelta(days=3 * 366)  # the engine replays every due instant in between
+
+
 class TimelineModel(_Strict):
     until: AwareDatetime
     tickets: list[TimelineTicket] = Field(min_length=1)
@@ -59,7 +77,8 @@ class TimelineModel(_Strict):
 class Timeline:
     """Tickets and events in the engine's model; ``ids`` maps ticket keys back to timeline ids."""
 
-    def __init__(self, model: TimelineModel) -> None:
+    def __init__(self, model: TimelineModel, changes: list[dict[str, Any]] | None = None) -> None:
+        """``changes``: each event's ``set``, its values checked (as ``load_timeline`` does)."""
         self.until = model.until
         self.ids: dict[str, str] = {}
         self.tickets: list[Ticket] = []
@@ -95,10 +114,10 @@ class Timeline:
                     if e.comment
                     else None
                 ),
-                changes=dict(e.set or {}),
+                changes=dict(e.set or {}) if changes is None else changes[i],
                 linked_issue_resolved=e.linked_issue == "resolved",
             )
-            for e in model.events
+            for i, e in enumerate(model.events)
         ]
 
 
@@ -108,7 +127,8 @@ def load_timeline(path: str | Path) -> Timeline:
         model = TimelineModel.model_validate(located.data)
     except ValidationError as exc:
         raise ConfigError(validation_problems(exc, located, TimelineModel)) from None
-    problems = []
+    problems = _time_problems(model, located)
+    checked: list[dict[str, Any]] = [{} for _ in model.events]
     ids = {t.id for t in model.tickets}
     for i, t in enumerate(model.tickets):
         if [x.id for x in model.tickets].count(t.id) > 1:
@@ -120,7 +140,19 @@ def load_timeline(path: str | Path) -> Timeline:
             problems.append(
                 located.problem(("events", i, "ticket"), f"unknown ticket {e.ticket!r}")
             )
-        for name in e.set or {}:
+        for name, raw in (e.set or {}).items():
+            if name in _SETTABLE and name in PERSON_FIELDS:
+                try:
+                    checked[i][name] = _SETTABLE[name].validate_python(raw)
+                except ValidationError as exc:
+                    problems.append(
+                        located.problem(
+                            ("events", i, "set", name),
+                            f"events.{i}.set.{name}: {exc.errors()[0]['msg']}",
+                        )
+                    )
+                continue
+            checked[i][name] = raw
             if name not in PERSON_FIELDS:
                 problems.append(
                     located.problem(
@@ -135,4 +167,30 @@ def load_timeline(path: str | Path) -> Timeline:
             )
     if problems:
         raise ConfigError(problems)
-    return Timeline(model)
+    return Timeline(model, checked)
+
+
+def _time_problems(model: TimelineModel, located: Located) -> list[Problem]:
+    """Instants the engine's calendars cannot place, and a replay longer than it should take."""
+    instants: list[tuple[Path_, datetime]] = [(("until",), model.until)]
+    instants += [(("tickets", i, "created_at"), t.created_at) for i, t in enumerate(model.tickets)]
+    instants += [(("events", i, "at"), e.at) for i, e in enumerate(model.events)]
+    problems = [
+        located.problem(
+            path,
+            f"{'.'.join(map(str, path))}: {at.date()} is outside the years "
+            f"{FIRST_YEAR}-{LAST_YEAR} a timeline may use",
+        )
+        for path, at in instants
+        if not FIRST_YEAR <= at.year <= LAST_YEAR
+    ]
+    start = min(t.created_at for t in model.tickets)
+    if not problems and model.until - start > MAX_SPAN:
+        problems.append(
+            located.problem(
+                ("until",),
+                f"until: the timeline spans {(model.until - start).days:,} days from its first "
+                f"ticket; at most {MAX_SPAN.days:,}",
+            )
+        )
+    return problems

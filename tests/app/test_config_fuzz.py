@@ -2,8 +2,9 @@
 
 Whatever the bytes, ``load_config`` returns a ``Config`` or raises ``ConfigError`` (every
 failure a ``file:line:column`` problem), and so does ``load_timeline``; each within the load
-budget. Three kinds of input per loader: raw text and bytes, random YAML shaped like the real
-thing (known keys, random values), and the shipped files with random edits.
+budget. A timeline that loads also replays through the shipped policy without a traceback.
+Three kinds of input per loader: raw text and bytes, random YAML shaped like the real thing
+(known keys, random values), and the shipped files with random edits.
 
 CI runs a few thousand examples per loader in under 30 s. The nightly run goes much further:
 
@@ -12,6 +13,7 @@ CI runs a few thousand examples per loader in under 30 s. The nightly run goes m
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import time
@@ -24,6 +26,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from engine.simulation import SimulationError, simulate
 from escalator.config import ConfigError, load_config
 from escalator.timeline import load_timeline
 
@@ -66,6 +69,19 @@ def loads_cleanly(load: Callable[[Path], Any], path: Path) -> None:
         assert p.line >= 1
         assert p.column >= 1
         assert p.message
+
+
+def replays_cleanly(path: Path) -> None:
+    """A timeline that loads replays (``simulate``) to its end or to a ``SimulationError``."""
+    loads_cleanly(load_timeline, path)
+    try:
+        timeline = load_timeline(path)
+    except ConfigError:
+        return
+    started = time.thread_time()
+    with contextlib.suppress(SimulationError):
+        simulate(POLICY, timeline.tickets, timeline.events, timeline.until)
+    assert time.thread_time() - started < 5
 
 
 # -- inputs ------------------------------------------------------------------------------------
@@ -148,25 +164,26 @@ def _merged(directory: Path) -> str:
 
 
 SHIPPED = _merged(ROOT / "config")
+POLICY = load_config(ROOT / "config").policy
 TIMELINE = (ROOT / "examples" / "timeline.yaml").read_text()
 
 
 # -- the config loader -------------------------------------------------------------------------
-@fuzz(1000)
+@fuzz(1500)
 @given(raw=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
 def test_config_loader_survives_any_bytes(scratch: Path, raw: bytes) -> None:
     (scratch / "config.yaml").write_bytes(raw)
     loads_cleanly(load_config, scratch / "config.yaml")
 
 
-@fuzz(800)
+@fuzz(600)
 @given(data=st.dictionaries(st.sampled_from(CONFIG_KEYS), shaped(CONFIG_KEYS), max_size=6))
 def test_config_loader_survives_config_shaped_yaml(scratch: Path, data: dict[str, Any]) -> None:
     (scratch / "config.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
     loads_cleanly(load_config, scratch / "config.yaml")
 
 
-@fuzz(200)
+@fuzz(150)
 @given(text=mutated(SHIPPED))
 def test_config_loader_survives_edits_of_the_shipped_config(scratch: Path, text: str) -> None:
     (scratch / "config.yaml").write_text(text)
@@ -174,7 +191,7 @@ def test_config_loader_survives_edits_of_the_shipped_config(scratch: Path, text:
 
 
 # -- the timeline loader -----------------------------------------------------------------------
-@fuzz(1000)
+@fuzz(1500)
 @given(raw=st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
 def test_timeline_loader_survives_any_bytes(scratch: Path, raw: bytes) -> None:
     (scratch / "timeline.yaml").write_bytes(raw)
@@ -185,11 +202,11 @@ def test_timeline_loader_survives_any_bytes(scratch: Path, raw: bytes) -> None:
 @given(data=st.dictionaries(st.sampled_from(TIMELINE_KEYS), shaped(TIMELINE_KEYS), max_size=4))
 def test_timeline_loader_survives_timeline_shaped_yaml(scratch: Path, data: dict[str, Any]) -> None:
     (scratch / "timeline.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-    loads_cleanly(load_timeline, scratch / "timeline.yaml")
+    replays_cleanly(scratch / "timeline.yaml")
 
 
-@fuzz(500)
+@fuzz(400)
 @given(text=mutated(TIMELINE))
 def test_timeline_loader_survives_edits_of_the_example(scratch: Path, text: str) -> None:
     (scratch / "timeline.yaml").write_text(text)
-    loads_cleanly(load_timeline, scratch / "timeline.yaml")
+    replays_cleanly(scratch / "timeline.yaml")
