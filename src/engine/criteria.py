@@ -10,7 +10,7 @@ the second its condition first holds, and ``run`` wake exactly when the next one
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.calendar import to_epoch
@@ -381,6 +381,50 @@ class LinkedIssueResolved(Criterion):
 
     def describe(self) -> str:
         return "linked issue resolved"
+
+
+def requested_level(
+    requests: Mapping[str, Mapping[str, int]], ticket: Ticket
+) -> tuple[int, str | None]:
+    """The highest level an agent asked for with a label on ``ticket`` (0: none), and the label.
+    ``requests``: system -> label -> level; the ``""`` entry serves systems not named."""
+    labels = requests.get(ticket.system)
+    if labels is None:
+        labels = requests.get("", {})
+    best, found = 0, None
+    for label, level in labels.items():
+        if level > best and label in ticket.labels:
+            best, found = level, label
+    return best, found
+
+
+def requester(ticket: Ticket, label: str) -> str | None:
+    """Who added ``label``, when the ticket's history says (a labels/tags change with ``by``)."""
+    for change in reversed(ticket.history):
+        named = change.field in ("labels", "tags") and change.by and change.new
+        if named and label in (change.new or "").replace(",", " ").split():
+            return change.by
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class Requested(Criterion):
+    """An agent asked for ``level`` with a label (``escalate-l2``), above the level reached: a
+    request below a level already reached changes nothing."""
+
+    level: int
+    requests: Mapping[str, Mapping[str, int]]
+
+    def holds(self, ctx: Context) -> bool:
+        wanted, label = requested_level(self.requests, ctx.ticket)
+        if wanted != self.level or wanted <= ctx.level or label is None:
+            return False
+        by = requester(ctx.ticket, label)
+        ctx.reason = f"level {wanted} requested with label {label!r}" + (f" by {by}" if by else "")
+        return True
+
+    def describe(self) -> str:
+        return f"level {self.level} requested"
 
 
 ALL_TARGETS = frozenset(TargetName)

@@ -79,6 +79,7 @@ class Change:
     field: str
     old: str | None
     new: str | None
+    by: str | None = None  # who made the change, where the helpdesk's history says
 
 
 @dataclass(frozen=True, slots=True)

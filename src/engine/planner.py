@@ -10,6 +10,7 @@ written.
 from __future__ import annotations
 
 import gc
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -17,12 +18,13 @@ from functools import partial
 from typing import Any
 
 from engine.calendar import from_epoch, to_epoch
-from engine.criteria import Context, Population
+from engine.criteria import Context, Population, requested_level, requester
 from engine.model import (
     ACTIVE_STATUSES,
     Action,
     AddLabels,
     Assign,
+    AuthorRole,
     CreateLinkedIssue,
     Decision,
     Notify,
@@ -38,6 +40,7 @@ from engine.model import (
     TicketPlan,
 )
 from engine.policy import (
+    STEP_DOWN,
     AddLabelsStep,
     AssignStep,
     CommentStep,
@@ -47,6 +50,7 @@ from engine.policy import (
     Policy,
     RaisePriorityStep,
     RemoveLabelsStep,
+    Repeat,
     Rule,
     SetPriorityStep,
     SlaPolicy,
@@ -70,6 +74,9 @@ class Memory:
     priority_sets: list[SetPriority] = field(default_factory=list)
     level_rule: dict[int, str] = field(default_factory=dict)  # the rule that reached each level
     level_done: dict[int, set[str]] = field(default_factory=dict)  # kinds done per level
+    # de-escalation: levels stepped down from (never reached again) and each step's target
+    left: frozenset[int] = frozenset()
+    downs: tuple[int, ...] = ()
     _live: dict[tuple[int, Status], list[Rule]] = field(default_factory=dict, repr=False)
     _unfinished: dict[int, bool] = field(default_factory=dict, repr=False)
 
@@ -78,18 +85,27 @@ class Memory:
         cut = len(ticket_key) + 1
         memory = cls({action.key[cut:] for action in actions})
         first_reached: dict[int, datetime] = {}
-        for action in actions:
+        for action in actions:  # in the order they were decided: a step-down lowers the level
             if action.level is not None:
+                if _STEP_DOWN_KEY in action.key:
+                    if isinstance(action, RemoveLabels):  # a step-down's first write marks it
+                        memory._step_down(action.level, first_reached)
+                    continue
                 if isinstance(action, AddLabels) and action.level not in first_reached:
                     first_reached[action.level] = action.at  # the level label marks arrival
                     memory.level_rule[action.level] = action.rule
+                    memory.level = max(memory.level, action.level)
                 memory.level_done.setdefault(action.level, set()).add(action.kind.value)
             if isinstance(action, SetPriority):
                 memory.priority_sets.append(action)
         if first_reached:
             memory.reached = sorted(first_reached.items())
-            memory.level = max(first_reached)
         return memory
+
+    def _step_down(self, target: int, reached: Mapping[int, datetime]) -> None:
+        self.left = self.left | {n for n in reached if n > target}
+        self.downs = (*self.downs, target)
+        self.level = target
 
     def live_rules(self, policy: Policy, status: Status) -> list[Rule]:
         """The rules worth evaluating for this ticket in ``status`` (cached: memories are
@@ -106,8 +122,11 @@ class Memory:
         answer = self._unfinished.get(id(policy))
         if answer is None:
             level = policy.levels.get(self.level)
-            answer = level is not None and not self.level_done.get(self.level, set()).issuperset(
-                _level_kinds(level)
+            # a level stepped down to was not reached: its writes are not owed
+            answer = (
+                level is not None
+                and self.level not in self.downs
+                and not self.level_done.get(self.level, set()).issuperset(_level_kinds(level))
             )
             self._unfinished[id(policy)] = answer
         return answer
@@ -115,7 +134,10 @@ class Memory:
     def record(self, ticket_key: str, action: Action) -> None:
         """Remember one more applied action."""
         self.done.add(action.key[len(ticket_key) + 1 :])
-        if action.level is not None:
+        if action.level is not None and _STEP_DOWN_KEY in action.key:
+            if isinstance(action, RemoveLabels):
+                self._step_down(action.level, dict(self.reached))
+        elif action.level is not None:
             if isinstance(action, AddLabels) and action.level not in self.level_rule:
                 self.level_rule[action.level] = action.rule
                 self.reached = sorted([*self.reached, (action.level, action.at)])
@@ -128,12 +150,15 @@ class Memory:
 
     def spent(self, rule: Rule) -> bool:
         """Firing ``rule`` again could decide nothing new for this ticket."""
-        return self.done.issuperset(rule.step_keys) and (
-            rule.escalate_to is None or rule.escalate_to <= self.level
+        return self.done.issuperset(rule.done_keys) and (
+            rule.escalate_to is None
+            or rule.escalate_to <= self.level
+            or rule.escalate_to in self.left
         )
 
 
 _EMPTY = Memory()
+_STEP_DOWN_KEY = f":{STEP_DOWN}:"
 
 
 def sla_priority(ticket: Ticket, memory: Memory) -> Priority:
@@ -232,21 +257,34 @@ def plan_ticket(
                 continue
             fired_names.add(rule.name)
             fired.append((rule, ctx.reason, ctx.matched))
-            if active and rule.escalate_to is not None and rule.escalate_to > ctx.level:
+            if (
+                active
+                and rule.escalate_to is not None
+                and rule.escalate_to > ctx.level
+                and rule.escalate_to not in memory.left  # stepped down from: not again
+            ):
                 ctx.level = rule.escalate_to
                 escalated_by = rule
                 progress = True  # only the level can change what other rules see
 
     sla_of = partial(_sla_of, sla_policy.name, priority, ctx) if sla_policy else _no_sla
     retry = active and memory.level > 0 and memory.level_unfinished(policy)
-    if not fired and not retry:  # the common case of a re-plan: nothing new to decide
-        return TicketPlan(ticket_key, ctx.level, sla_of, due_epoch=_next_due(rules, ctx, set()))
+    repeat: tuple[Notify | None, int | None] = (None, None)
+    render: _Renderer | None = None
+    if active and memory.level in policy.repeating and ctx.level == memory.level:
+        # only a ticket at a level that repeats pays for this
+        render = _Renderer(policy, ctx, memory, sla_policy, priority)
+        repeat = _repeat(policy, ticket, memory, ctx, render)
+    if not fired and not retry and repeat[0] is None:  # a re-plan's common case: nothing new
+        due = _next_due(rules, ctx, set())
+        return TicketPlan(ticket_key, ctx.level, sla_of, due_epoch=_earliest(due, repeat[1]))
 
     actions: list[Action] = []
     satisfied: list[Action] = []
     decisions: list[Decision] = []
     at = from_epoch(now)
-    render = _Renderer(policy, ctx, memory, sla_policy, priority)
+    if render is None:
+        render = _Renderer(policy, ctx, memory, sla_policy, priority)
     if fired:
         priority_now = ticket.priority  # a raise decided this instant counts for later steps
         for rule, reason, matched in fired:
@@ -280,6 +318,38 @@ def plan_ticket(
                         level.number,
                     )
                 )
+        if escalated_by is None and active:
+            for rule, reason, _ in fired:
+                if rule.step_down_to is None:
+                    continue
+                steps = _step_down(policy, rule, ticket, ctx, memory, at, render)
+                if steps:
+                    for action in steps:
+                        _sort(action, ticket, actions, satisfied)
+                    target = steps[0].level
+                    decisions.append(
+                        Decision(
+                            ticket.key,
+                            rule.name,
+                            at,
+                            f"stepped down to level {target} ({reason or rule.when.describe()})",
+                            target,
+                        )
+                    )
+                    ctx.level = target if target is not None else ctx.level
+                    break  # one step down at a time
+    if repeat[0] is not None and ctx.level == memory.level:
+        actions.append(repeat[0])  # a notification: the ticket shows nothing of it
+        decisions.append(
+            Decision(
+                ticket.key,
+                repeat[0].rule,
+                at,
+                f"repeated {repeat[0].key.rsplit(':', 1)[1]}"
+                f" of level {memory.level}: not acknowledged",
+                memory.level,
+            )
+        )
     if retry and ctx.level == memory.level:
         # a write of the current level that failed earlier is due again (its key was released)
         level = policy.levels[memory.level]
@@ -295,8 +365,14 @@ def plan_ticket(
         actions=tuple(actions),
         satisfied=tuple(satisfied),
         decisions=tuple(decisions),
-        due_epoch=_next_due(rules, ctx, fired_names),
+        due_epoch=_earliest(_next_due(rules, ctx, fired_names), repeat[1]),
     )
+
+
+def _earliest(a: int | None, b: int | None) -> int | None:
+    if b is None:
+        return a
+    return b if a is None or b < a else a
 
 
 def _no_sla() -> None:
@@ -406,11 +482,13 @@ def _bind(
 
 def _level_kinds(level: Level) -> set[str]:
     kinds = {"remove_labels", "add_labels"}
-    if level.group is not None or level.user is not None:
+    channels = level.channel or any(turn.channel for turn in level.round_robin)
+    users = level.user or any(turn.user for turn in level.round_robin)
+    if level.group is not None or users:
         kinds.add("assign")
     if level.customer_update is not None:
         kinds.add("comment")
-    if level.channel and level.notification is not None:
+    if channels and level.notification is not None:
         kinds.add("notify")
     return kinds
 
@@ -434,19 +512,167 @@ def _reach_level(
         "level": level.number,
     }
     done = {key[len(tail) :] for key in memory.done if key.startswith(tail)}
+    channel, user = contact_of(level, ticket)
     if "remove_labels" not in done:
         others = tuple(o.label for n, o in sorted(policy.levels.items()) if n != level.number)
         yield RemoveLabels(key=prefix + "remove_labels", labels=others, **common)
     if "add_labels" not in done:
         yield AddLabels(key=prefix + "add_labels", labels=(level.label,), **common)
-    if (level.group is not None or level.user is not None) and "assign" not in done:
-        yield Assign(key=prefix + "assign", group=level.group, user=level.user, **common)
+    if (level.group is not None or user is not None) and "assign" not in done:
+        yield Assign(key=prefix + "assign", group=level.group, user=user, **common)
     if level.customer_update is not None and "comment" not in done:
         body = level.customer_update(render.context(rule, level, None))
         yield PostComment(key=prefix + "comment", public=True, body=body, **common)
-    if level.channel and level.notification is not None and "notify" not in done:
+    if channel and level.notification is not None and "notify" not in done:
         text = level.notification(render.context(rule, level, None))
-        yield Notify(key=prefix + "notify", channel=level.channel, text=text, **common)
+        yield Notify(key=prefix + "notify", channel=channel, text=text, **common)
+
+
+def contact_of(level: Level, ticket: Ticket) -> tuple[str | None, str | None]:
+    """The channel and user of ``level`` for ``ticket``: with a round robin, the turn
+    ``crc32(ticket key, level) mod turns``. A stable hash, not a counter: the same answer in
+    ``simulate``, ``plan`` and after any restart, with nothing to store, and spread evenly."""
+    if not level.round_robin:
+        return level.channel, level.user
+    turns = level.round_robin
+    turn = turns[zlib.crc32(f"{ticket.key}:L{level.number}".encode()) % len(turns)]
+    return turn.channel or level.channel, turn.user or level.user
+
+
+def _repeat(
+    policy: Policy, ticket: Ticket, memory: Memory, ctx: Context, render: _Renderer
+) -> tuple[Notify | None, int | None]:
+    """The repeat of the current level's notification due now (the latest, if the sidecar was
+    away for several), and the instant of the next one; nothing once acknowledged."""
+    level = policy.levels[memory.level]
+    repeat = level.repeat
+    channel, _ = contact_of(level, ticket)
+    reached_at = dict(memory.reached).get(level.number)
+    if (
+        repeat is None
+        or reached_at is None
+        or not channel
+        or level.notification is None
+        or level.number in memory.downs
+    ):
+        return None, None
+    since = to_epoch(reached_at)
+    if _acknowledged(policy, level, repeat, ticket, memory, since):
+        return None, None
+    tail = f"L{level.number}:notify.r"
+    last = max((int(k[len(tail) :]) for k in memory.done if k.startswith(tail)), default=0)
+    calendar = repeat.calendar
+    if calendar is None and ctx.clocks:
+        calendar = ctx.clocks[0].calendar  # the ticket's SLA calendar
+    due_now: int | None = None
+    for k in range(last + 1, repeat.times + 1):
+        due = calendar.add_epoch(since, k * repeat.every) if calendar else since + k * repeat.every
+        if due > ctx.now:
+            if due_now is None:
+                return None, due
+            break
+        due_now = k
+    if due_now is None:
+        return None, None
+    k = due_now
+    due = calendar.add_epoch(since, k * repeat.every) if calendar else since + k * repeat.every
+    rule = policy.rule_named(memory.level_rule.get(level.number, ""))
+    context = render.context(rule, level, None) if rule is not None else None
+    text = level.notification(context) if context is not None else ""
+    action = Notify(
+        key=f"{ticket.key}:{tail}{k}",
+        ticket=ticket.key,
+        rule=rule.name if rule is not None else "",
+        at=from_epoch(due),
+        level=level.number,
+        channel=channel,
+        text=text,
+    )
+    following = None
+    if k < repeat.times:
+        following = (
+            calendar.add_epoch(since, (k + 1) * repeat.every)
+            if calendar
+            else since + (k + 1) * repeat.every
+        )
+    return action, following
+
+
+def _acknowledged(
+    policy: Policy, level: Level, repeat: Repeat, ticket: Ticket, memory: Memory, since: int
+) -> bool:
+    """Someone took the level up after it was reached: an agent's public reply, the assignee
+    changed to a person (not a user the sidecar assigns), or the level's page acknowledged."""
+    ack = repeat.acknowledge
+    if "reply" in ack and any(
+        c.is_agent_reply and to_epoch(c.at) >= since for c in ticket.comments
+    ):
+        return True
+    if "assignee" in ack and any(
+        c.field == "assignee"
+        and c.new
+        and c.new not in policy.own_users
+        and to_epoch(c.at) >= since
+        for c in ticket.history
+    ):
+        return True
+    if "page" in ack:
+        head = f"L{level.number}:notify"
+        return any(k.startswith(head) and k.endswith("~acknowledge") for k in memory.done)
+    return False
+
+
+def hand_set_floor(policy: Policy, ticket: Ticket, memory: Memory) -> int:
+    """The highest level a person set by hand: a level's label the sidecar did not write, or a
+    level an agent asked for with a request label. A step-down never goes below it."""
+    floor, _ = requested_level(policy.requests, ticket) if policy.requests else (0, None)
+    for n, level in policy.levels.items():
+        if n > floor and level.label in ticket.labels:
+            written = f"L{n}:add_labels" in memory.done or n in memory.downs
+            if not written:
+                floor = n
+    return floor
+
+
+def _step_down(
+    policy: Policy,
+    rule: Rule,
+    ticket: Ticket,
+    ctx: Context,
+    memory: Memory,
+    at: datetime,
+    render: _Renderer,
+) -> list[Action]:
+    """Step from the level reached down to ``rule.step_down_to`` (never below a level a person
+    set by hand): the higher levels' labels off, the target's on, the stood-down level told."""
+    assert rule.step_down_to is not None
+    current = ctx.level
+    target = max(rule.step_down_to, hand_set_floor(policy, ticket, memory))
+    if target >= current or current not in policy.levels:
+        return []
+    prefix = f"{ticket.key}:{rule.name}:{STEP_DOWN}:"
+    done = {k for k in memory.done if k.startswith(f"{rule.name}:{STEP_DOWN}:")}
+    common: dict[str, Any] = {"ticket": ticket.key, "rule": rule.name, "at": at, "level": target}
+    above = tuple(lv.label for n, lv in sorted(policy.levels.items()) if n > target)
+    out: list[Action] = []
+    if f"{rule.name}:{STEP_DOWN}:remove_labels" not in done:
+        out.append(RemoveLabels(key=prefix + "remove_labels", labels=above, **common))
+    if target in policy.levels and f"{rule.name}:{STEP_DOWN}:add_labels" not in done:
+        label = policy.levels[target].label
+        out.append(AddLabels(key=prefix + "add_labels", labels=(label,), **common))
+    stood_down = policy.levels[current]
+    channel, _ = contact_of(stood_down, ticket)
+    if channel and f"{rule.name}:{STEP_DOWN}:notify" not in done:
+        if rule.stand_down is not None:
+            text = rule.stand_down(render.context(rule, stood_down, None))
+        else:
+            text = (
+                f'Stood down: {ticket.key} "{ticket.title}" no longer needs level '
+                f"{current} ({stood_down.name}); it is back at level {target}"
+                f" (rule {rule.name})."
+            )
+        out.append(Notify(key=prefix + "notify", channel=channel, text=text, **common))
+    return out
 
 
 def _duration(seconds: int) -> str:
@@ -548,8 +774,27 @@ class _Renderer:
                 for c in t.history
             ],
             "now": self._format(ctx.now),
+            # an agent's request for escalation, and their latest internal note: its reason
+            "request": self._request(),
+            "agent_note": next(
+                (
+                    c.body
+                    for c in reversed(t.comments)
+                    if not c.public and c.author_role is AuthorRole.AGENT and not c.opening
+                ),
+                None,
+            ),
         }
         return self._base
+
+    def _request(self) -> dict[str, Any]:
+        ticket = self._ctx.ticket
+        level, label = requested_level(self._policy.requests, ticket)
+        return {
+            "level": level or None,
+            "label": label,
+            "by": requester(ticket, label) if label else None,
+        }
 
     def _levels_reached(self) -> list[dict[str, Any]]:
         """Each level reached, when, and how long the ticket stayed there (until the next

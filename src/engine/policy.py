@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from engine.calendar import BusinessCalendar
-from engine.criteria import Criterion
-from engine.model import ACTIVE_STATUSES, Priority, Status, TargetName
+from engine.criteria import Criterion, requested_level
+from engine.model import ACTIVE_STATUSES, Priority, Status, TargetName, Ticket
 from engine.sla import PriorityTargets
 
 # A sandboxed template, compiled: context in, text out.
@@ -25,6 +25,30 @@ class SlaPolicy:
     targets: Mapping[Priority, PriorityTargets]
 
 
+# what acknowledges a level's repeated notification: an agent's public reply, the assignee
+# changing to a person, or the level's page acknowledged (its ``~acknowledge`` follow-up recorded)
+ACKNOWLEDGERS = frozenset({"reply", "assignee", "page"})
+
+
+@dataclass(frozen=True, slots=True)
+class Repeat:
+    """A level's notification is sent again every ``every`` seconds of ``calendar`` time after
+    the level was reached, ``times`` times, until it is acknowledged."""
+
+    every: int
+    times: int
+    calendar: BusinessCalendar | None = None  # None: the ticket's SLA calendar, else clock time
+    acknowledge: frozenset[str] = ACKNOWLEDGERS
+
+
+@dataclass(frozen=True, slots=True)
+class Contact:
+    """One turn of a level's round robin: who is notified and/or assigned instead."""
+
+    channel: str | None = None
+    user: str | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Level:
     number: int
@@ -35,6 +59,8 @@ class Level:
     channel: str | None = None
     customer_update: Template | None = None
     notification: Template | None = None
+    repeat: Repeat | None = None
+    round_robin: tuple[Contact, ...] = ()
 
 
 # -- what a rule does, before it is bound to a ticket -------------------------------------------
@@ -92,6 +118,8 @@ class NotifyStep:
     template: Template
 
 
+STEP_DOWN = "step_down"  # in a step-down's keys: ``rule:step_down:remove_labels``
+
 Step = (
     AddLabelsStep
     | RemoveLabelsStep
@@ -114,8 +142,13 @@ class Rule:
     statuses: frozenset[Status] = frozenset()
     description: str = ""
     review: bool = False  # a post-escalation review (the report lists what it opened)
+    # de-escalation: when ``when`` holds above this level, the ticket steps down to it
+    step_down_to: int | None = None
+    stand_down: Template | None = None  # the stood-down level's notice (a default text if None)
     # key of each step after the ticket's: ``rule:kind``, numbered when a kind repeats
     step_keys: tuple[str, ...] = field(init=False, default=())
+    # every key the rule itself decides: its steps' and a step-down's (what ``spent`` checks)
+    done_keys: tuple[str, ...] = field(init=False, default=())
     timed: bool = field(init=False, default=False)  # time alone can make it hold
     gate: frozenset[Status] = field(init=False, default=frozenset())  # statuses evaluated in
 
@@ -127,6 +160,9 @@ class Rule:
             kind = step.kind if n == 1 else f"{step.kind}.{n}"
             keys.append(f"{self.name}:{kind}")
         object.__setattr__(self, "step_keys", tuple(keys))
+        if self.step_down_to is not None:
+            keys.append(f"{self.name}:{STEP_DOWN}:remove_labels")
+        object.__setattr__(self, "done_keys", tuple(keys))
         object.__setattr__(self, "timed", self.when.time_based)
         object.__setattr__(self, "gate", self.statuses or ACTIVE_STATUSES)
 
@@ -141,11 +177,23 @@ class Policy:
     levels: Mapping[int, Level]
     rules: tuple[Rule, ...]
     time_format: str = "%A %d %B %Y, %H:%M %Z"
+    # labels an agent adds to ask for a level: system -> label -> level ("" for every system)
+    requests: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    # levels whose notification repeats until acknowledged (empty: the planner skips it all)
+    repeating: frozenset[int] = field(init=False, default=frozenset())
+    # users the sidecar itself assigns: an assignee change to anyone else is a person's
+    own_users: frozenset[str] = field(init=False, default=frozenset())
     _by_name: dict[str, Rule] = field(init=False, default_factory=dict, repr=False)
     _by_status: dict[Status, list[Rule]] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {r.name: r for r in self.rules})
+        repeating = frozenset(n for n, level in self.levels.items() if level.repeat is not None)
+        object.__setattr__(self, "repeating", repeating)
+        users = {level.user for level in self.levels.values()}
+        users |= {c.user for level in self.levels.values() for c in level.round_robin}
+        users |= {s.user for r in self.rules for s in r.steps if isinstance(s, AssignStep)}
+        object.__setattr__(self, "own_users", frozenset(u for u in users if u))
         object.__setattr__(
             self, "_by_status", {s: [r for r in self.rules if s in r.gate] for s in Status}
         )
@@ -156,3 +204,7 @@ class Policy:
 
     def rule_named(self, name: str) -> Rule | None:
         return self._by_name.get(name)
+
+    def requested_level(self, ticket: Ticket) -> tuple[int, str | None]:
+        """The highest level an agent asked for with a label on ``ticket``, and that label."""
+        return requested_level(self.requests, ticket)

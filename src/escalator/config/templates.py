@@ -74,6 +74,8 @@ SAMPLE_CONTEXT: Mapping[str, Any] = {
         {"at": _SAMPLE_TIME, "field": "assignee", "old": None, "new": "avery@example.com"}
     ],
     "now": _SAMPLE_TIME,
+    "request": {"level": 2, "label": "escalate-l2", "by": "avery@example.com"},
+    "agent_note": "Login fails for all SSO users since 09:00. Tried: cache purge, IdP re-sync.",
     "rule": {"name": "sla-breached", "description": "a target breached"},
     "level": {
         "number": 2,
