@@ -70,6 +70,7 @@ class LinkedIssues:
         self._known: dict[str, LinkedIssue] = {}
         self._read_at: datetime | None = None
         self._checked: dict[str, str | None] = {}  # action key -> issue found by ``prepare``
+        self._gone: set[str] = set()  # keys Jira said do not exist (deleted): not asked again
 
     def create(self, origin: Ticket, action: CreateLinkedIssue) -> ActionResult:
         key: str | None = None
@@ -120,7 +121,7 @@ class LinkedIssues:
     def read(self, keys: Sequence[str]) -> list[LinkedIssue]:
         with self._lock:
             started = self._now()
-            fresh = sorted({k for k in keys if k not in self._known})
+            fresh = sorted({k for k in keys if k not in self._known and k not in self._gone})
             cached = sorted({k for k in keys if k in self._known})
             step = KEYS_PER_QUERY
             batches = [(fresh[i : i + step], "") for i in range(0, len(fresh), step)]
@@ -145,6 +146,7 @@ class LinkedIssues:
                 gone = set(_MISSING_KEY.findall(str(exc))) & set(wanted)
                 if not gone:
                     raise
+                self._gone |= gone
                 wanted = [k for k in wanted if k not in gone]
         return []
 

@@ -179,6 +179,8 @@ def test_linked_issues_are_created_in_wiki_text_and_read_back_in_one_search(
     reads = dc.server.calls("GET", SEARCH)[before:]
     assert len(reads) == 2  # one search, asked again without the deleted key Jira refused
     assert "ENG-404" not in str(reads[-1].arg("jql"))
+    dc_connector.read_linked_issues(["ENG-1", "ENG-2", "ENG-3", "ENG-404"])
+    assert len(dc.server.calls("GET", SEARCH)) == before + 3  # the gone key is not asked again
 
 
 def test_data_center_webhooks_are_signed_and_replays_refused_without_an_identifier(

@@ -42,8 +42,8 @@ def test_a_429_waits_as_long_as_retry_after_says_in_either_form(
     assert sorted(got) == sorted(keys)
     waits: list[float] = sleep.waits  # type: ignore[attr-defined]
     assert len(waits) == 2
-    for waited in waits:  # an HTTP-date has whole seconds: up to one less
-        assert (2.0 <= waited <= 3.0) if http_date else waited == 3.0
+    for waited in waits:  # an HTTP-date has whole seconds (up to one less), read a little later
+        assert (1.5 <= waited <= 3.0) if http_date else waited == 3.0
 
 
 def test_a_5xx_burst_mid_pagination_is_retried_and_skips_nothing(
