@@ -42,6 +42,7 @@ from connectors.errors import (
 from connectors.retry import RetryPolicy
 from connectors.zendesk.auth import credentials_for
 from connectors.zendesk.client import RequestRejected, ZendeskSession, make_zenpy
+from connectors.zendesk.directory import AccountDirectory
 from connectors.zendesk.mapping import (
     Directory,
     TicketMapper,
@@ -69,8 +70,6 @@ from engine.codec import format_instant
 from engine.model import Action, PostComment, Ticket
 
 T = TypeVar("T")
-SHOW_MANY_LIMIT = 100
-ORGANIZATION_TTL_SECONDS = 900.0  # organization fields (customer tier) change rarely
 SIDELOADS = "users,groups,organizations"  # what the ticket export page brings along
 CURSOR_LOOKBACK_SECONDS = 300  # re-read this much before a lost cursor's time: nothing skipped
 
@@ -108,9 +107,12 @@ class ZendeskConnector:
             tolerance=settings.webhook_tolerance_seconds,
         )
         self._lock = threading.Lock()
-        self._users: dict[int, Mapping[str, Any]] = {}
-        self._organizations: dict[int, tuple[float, Mapping[str, Any]]] = {}
-        self._groups: dict[int, str] = {}
+        self.directory = AccountDirectory(
+            users=partial(self._show_many, "users"),
+            organizations=partial(self._show_many, "organizations"),
+            groups=self._list_groups,
+            clock=clock,
+        )
         self.timelines = TimelineCache()
         self._stamps: dict[str, list[datetime]] = {}  # ticket → updated_at our PUTs went through
 
@@ -122,7 +124,7 @@ class ZendeskConnector:
         first_window = export_start(start, now)
         warnings: list[MappingWarning] = []
         raws, after, sideloads = self._walk_tickets(state, first_window, warnings)
-        self._remember(sideloads)
+        self.directory.remember(sideloads)
         events_from = state.events_from if state.after_cursor else first_window
         if raws or events_from is None:
             through = self._walk_events(events_from, now)
@@ -144,7 +146,7 @@ class ZendeskConnector:
                 known = self.timelines.get(tid)
                 audits[tid] = list(known.audits) if known is not None else []
                 candidates[tid] = {**raw, "status": "deleted"}
-        directory = self._directory(candidates.values(), audits.values())
+        directory = self.directory.for_tickets(candidates.values(), audits.values())
         tickets: list[Ticket] = []
         echoes: list[str] = []
         for tid, raw in candidates.items():
@@ -172,7 +174,7 @@ class ZendeskConnector:
         raw = self._call(lambda: self._zenpy.tickets(id=tid).to_dict())
         stamp = raw.get("updated_at")
         audits = self._audits(tid, stamp if isinstance(stamp, str) else None)
-        return self._mapper.ticket(raw, audits, self._directory([raw], [audits]))
+        return self._mapper.ticket(raw, audits, self.directory.for_tickets([raw], [audits]))
 
     def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
         return self._apply(ticket, actions, replanned=False)
@@ -180,7 +182,7 @@ class ZendeskConnector:
     def _apply(
         self, ticket: Ticket, actions: Sequence[Action], *, replanned: bool
     ) -> list[ActionResult]:
-        plan = plan_writes(ticket, actions, group_id=self._group_id)
+        plan = plan_writes(ticket, actions, group_id=self.directory.group_id)
         results = dict(plan.results)
         stamp = format_instant(ticket.updated_at)
         stop: ActionResult | None = None  # once a write fails, later ones are not attempted
@@ -361,23 +363,6 @@ class ZendeskConnector:
         self.timelines.replace(tid, audits, stamp)
         return audits
 
-    def _remember(self, sideloads: Mapping[str, list[Any]]) -> None:
-        """Users, groups and organizations the ticket export brought: no lookups for them."""
-        now = self._clock()
-        with self._lock:
-            for user in sideloads.get("users", []):
-                uid = as_id(user.get("id")) if isinstance(user, Mapping) else None
-                if uid is not None:
-                    self._users[uid] = user
-            for group in sideloads.get("groups", []):
-                gid = as_id(group.get("id")) if isinstance(group, Mapping) else None
-                if gid is not None:
-                    self._groups[gid] = str(group.get("name"))
-            for org in sideloads.get("organizations", []):
-                oid = as_id(org.get("id")) if isinstance(org, Mapping) else None
-                if oid is not None:
-                    self._organizations[oid] = (now, org)
-
     def _put(
         self, ticket_id: str, write: TicketWrite, stamp: str | None
     ) -> tuple[str | None, str | None]:
@@ -402,9 +387,7 @@ class ZendeskConnector:
         if audit is not None:
             record = audit.to_dict()
             # the export will not say this audit is ours; and the ticket is known as it is now
-            self.timelines.add_own(
-                int(ticket_id), record, str(updated_at) if updated_at else None
-            )
+            self.timelines.add_own(int(ticket_id), record, str(updated_at) if updated_at else None)
             for event in record.get("events") or []:
                 if event.get("type") == "Comment" and event.get("id") is not None:
                     comment_id = str(event["id"]) if write.comment is not None else None
@@ -457,99 +440,16 @@ class ZendeskConnector:
                 )
         return results
 
-    # -- directory ------------------------------------------------------------------------
-    def _directory(
-        self, raws: Iterable[Any], audits: Iterable[Sequence[Mapping[str, Any]]]
-    ) -> Directory:
-        raw_list = list(raws)
-        user_ids: set[int] = set()
-        org_ids: set[int] = set()
-        group_ids: set[int] = set()
-        for raw in raw_list:
-            for key, into in (
-                ("requester_id", user_ids),
-                ("organization_id", org_ids),
-                ("group_id", group_ids),
-            ):
-                value = as_id(raw.get(key))
-                if value is not None:
-                    into.add(value)
-        for ticket_audits in audits:
-            for audit in ticket_audits:
-                for event in audit.get("events") or []:
-                    author = as_id(event.get("author_id", audit.get("author_id")))
-                    is_comment = event.get("type") in ("Comment", "VoiceComment")
-                    if is_comment and author is not None and author > 0:  # -1: system user
-                        user_ids.add(author)
-                    if event.get("field_name") == "group_id":
-                        for value in (event.get("value"), event.get("previous_value")):
-                            gid = as_id(value)
-                            if gid is not None:  # audits send ids as strings
-                                group_ids.add(gid)
-        self._load_users(user_ids)
-        orgs = self._load_organizations(org_ids)
-        if group_ids - set(self._groups):
-            self._load_groups()
-        with self._lock:
-            return Directory(
-                users={i: self._users[i] for i in user_ids if i in self._users},
-                organizations=orgs,
-                groups=dict(self._groups),
-            )
-
-    def _load_users(self, ids: set[int]) -> None:
-        with self._lock:
-            missing = sorted(ids - set(self._users))
-        for chunk in _chunks(missing, SHOW_MANY_LIMIT):
-            users = self._call(partial(self._show_many, "users", chunk))
-            with self._lock:
-                for user in users:
-                    self._users[int(user["id"])] = user
-
-    def _load_organizations(self, ids: set[int]) -> dict[int, Mapping[str, Any]]:
-        now = self._clock()
-        with self._lock:
-            stale = sorted(
-                i
-                for i in ids
-                if i not in self._organizations
-                or now - self._organizations[i][0] > ORGANIZATION_TTL_SECONDS
-            )
-        for chunk in _chunks(stale, SHOW_MANY_LIMIT):
-            orgs = self._call(partial(self._show_many, "organizations", chunk))
-            with self._lock:
-                for org in orgs:
-                    self._organizations[int(org["id"])] = (now, org)
-        with self._lock:
-            return {i: self._organizations[i][1] for i in ids if i in self._organizations}
-
     def _show_many(self, kind: str, ids: list[int]) -> list[dict[str, Any]]:
         """``GET /api/v2/{users|organizations}/show_many?ids=``: up to 100 records per call."""
         api = self._zenpy.users if kind == "users" else self._zenpy.organizations
-        return [record.to_dict() for record in api(ids=ids)]
+        return self._call(lambda: [record.to_dict() for record in api(ids=ids)])
 
-    def _load_groups(self) -> None:
-        groups = self._call(lambda: [g.to_dict() for g in self._zenpy.groups()])
-        with self._lock:
-            self._groups = {int(g["id"]): str(g.get("name")) for g in groups}
-
-    def _group_id(self, name: str) -> int | None:
-        for attempt in range(2):  # a group created since the last load: reload once
-            with self._lock:
-                for gid, gname in self._groups.items():
-                    if gname == name:
-                        return gid
-            if attempt == 0:
-                self._load_groups()
-        return None
+    def _list_groups(self) -> list[dict[str, Any]]:
+        return self._call(lambda: [g.to_dict() for g in self._zenpy.groups()])
 
     def _quarantine(self, exc: MalformedRecord, raw: Any) -> Quarantined:
         record_id = exc.record_id
         if record_id is None and isinstance(raw, Mapping) and raw.get("id") is not None:
             record_id = str(raw.get("id"))
         return Quarantined(source=self.name, record_id=record_id, reason=str(exc))
-
-
-def _chunks(items: list[int], size: int) -> Iterable[list[int]]:
-    for i in range(0, len(items), size):
-        yield items[i : i + size]
