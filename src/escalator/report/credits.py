@@ -44,11 +44,13 @@ def service_credits(
         t = f.ticket
         if t.organization is None:
             continue  # a credit is owed to a customer organisation
+        if not any(x.breached_at is not None for x in f.targets.values()):
+            continue
         found = contract_for(contracts, t.organization, t.customer_tier)
         if found is None:
             continue
         name, contract = found
-        for target in f.targets:
+        for target in f.targets.values():
             at = target.breached_at
             if at is None or not start <= at < end:
                 continue

@@ -63,7 +63,7 @@ class TicketFacts:
     sla_priority: Priority
     resolved_at: int | None  # entered solved/closed (the current stretch), if it is now
     reaches: list[Reach] = field(default_factory=list)
-    targets: list[TargetFact] = field(default_factory=list)
+    targets: dict[TargetName, TargetFact] = field(default_factory=dict)
     rules: set[str] = field(default_factory=set)  # rules that decided something for it
     confirmation_at: int | None = None  # when the sidecar asked the customer to confirm
     agent_actions: list[int] = field(default_factory=list)  # agent comments, epoch, sorted
@@ -77,7 +77,7 @@ class TicketFacts:
         return bool(self.reaches)
 
     def target(self, name: TargetName) -> TargetFact | None:
-        return next((t for t in self.targets if t.name is name), None)
+        return self.targets.get(name)
 
     def confirmation(self) -> str | None:
         """confirmed / reopened / silent after the confirmation request; None if never asked."""
@@ -207,13 +207,16 @@ def ticket_facts(
             by_ticket.setdefault(entry.ticket, []).append(entry)
     out = []
     for ticket in tickets:
-        out.append(_facts(policy, ticket, by_ticket.get(ticket.key, ()), end, population, confirm))
+        key = ticket.key
+        entries = by_ticket.get(key, ())
+        out.append(_facts(policy, ticket, key, entries, end, population, confirm))
     return out
 
 
 def _facts(
     policy: Policy,
     ticket: Ticket,
+    key: str,
     entries: Sequence[LedgerEntry],
     end: int,
     population: Population,
@@ -246,9 +249,12 @@ def _facts(
             )
         elif e.kind == "comment" and p.get("public") and e.rule in confirm:
             confirmation_at = at if confirmation_at is None else min(confirmation_at, at)
-    memory = Memory(priority_sets=priority_sets) if priority_sets else Memory()
-    priority = sla_priority(ticket, memory) if priority_sets else ticket.priority
-    created = population.created[ticket.key]
+    priority = (
+        sla_priority(ticket, Memory(priority_sets=priority_sets))
+        if priority_sets
+        else ticket.priority
+    )
+    created = population.created[key]
     agent_actions: list[int] = []
     replies: list[int] = []  # public agent replies: what the SLA counts
     for c in ticket.comments:
@@ -287,7 +293,7 @@ def _facts(
             overrun = None
             if breached is not None:
                 overrun = _ended(clock.name, breached, replies, facts.resolved_at, end) - breached
-            facts.targets.append(TargetFact(clock.name, clock.met_at, breached, overrun))
+            facts.targets[clock.name] = TargetFact(clock.name, clock.met_at, breached, overrun)
     return facts
 
 
