@@ -142,6 +142,22 @@ MISTAKES = [
         id="empty-condition-in-any",
     ),
     pytest.param(
+        "escalation.yaml",
+        "      priority: [urgent]",
+        "      priority: []",
+        "      priority: ^[]",
+        "'priority: []' holds for no ticket: give at least one value, or leave the key out",
+        id="empty-list-holds-for-no-ticket",
+    ),
+    pytest.param(
+        "escalation.yaml",
+        "agent_comments: {at_least: 6}",
+        "agent_comments: {at_least: 6, at_most: 2}",
+        "agent_comments: ^{",
+        "agent_comments: at_least 6 is more than at_most 2, which holds for no ticket",
+        id="range-that-holds-for-no-ticket",
+    ),
+    pytest.param(
         "sla.yaml",
         "first_response: 1h, next_update: 2h",
         "first_response: 0, next_update: 2h",

@@ -387,7 +387,32 @@ class Compiler:
         )
 
     def _check_bounds(self, w: WhenModel, path: Path_) -> None:
-        """Spans the engine would need centuries of calendar for are typos."""
+        """Conditions that can hold for no ticket, and spans the engine would need centuries
+        of calendar for, are typos."""
+        for name in (
+            "priority", "status", "category", "customer_tier", "organization", "system",
+            "group", "any",
+        ):  # fmt: skip
+            if getattr(w, name) == []:
+                self.problem(
+                    (*path, name),
+                    f"'{name}: []' holds for no ticket: give at least one value, "
+                    "or leave the key out",
+                )
+        for name in ("labels", "all", "targets"):
+            if getattr(w, name) == []:
+                self.problem(
+                    (*path, name),
+                    f"'{name}: []' narrows nothing: give at least one value, or leave the key out",
+                )
+        for name in ("affected_users", "level", "agent_comments", "group_reassignments"):
+            r = getattr(w, name)
+            if r is not None and None not in (r.at_least, r.at_most) and r.at_least > r.at_most:
+                self.problem(
+                    (*path, name),
+                    f"{name}: at_least {r.at_least} is more than at_most {r.at_most}, "
+                    "which holds for no ticket",
+                )
         for name in ("recurrence", "surge"):
             window = getattr(w, name)
             if window is not None and window.window > MAX_SPAN:
