@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from engine.calendar import BusinessCalendar
 from engine.criteria import Criterion, requested_level
+from engine.digest import Digest
 from engine.model import ACTIVE_STATUSES, Priority, Status, TargetName, Ticket
 from engine.sla import PriorityTargets
 
@@ -179,6 +180,7 @@ class Policy:
     time_format: str = "%A %d %B %Y, %H:%M %Z"
     # labels an agent adds to ask for a level: system -> label -> level ("" for every system)
     requests: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
+    digests: tuple[Digest, ...] = ()  # reviews of open escalations, on their schedules
     # levels whose notification repeats until acknowledged (empty: the planner skips it all)
     repeating: frozenset[int] = field(init=False, default=frozenset())
     # users the sidecar itself assigns: an assignee change to anyone else is a person's

@@ -128,8 +128,8 @@ CASES = [
         "the {{ target.label }} target",
         "the {{ targte.label }} target",
         "templates.yaml:21:5: template 'sla-at-risk-note' uses unknown variable 'targte' "
-        "(known: breaches, changes, level, levels_reached, now, promised_update, rule, sla, "
-        "sla_policy, target, ticket)",
+        "(known: agent_note, breaches, changes, level, levels_reached, now, promised_update, "
+        "request, rule, sla, sla_policy, target, ticket)",
         id="template-unknown-variable",
     ),
     pytest.param(

@@ -23,21 +23,26 @@ from engine.criteria import (
     LinkedIssueResolved,
     NoneOf,
     Recurrence,
+    Requested,
     SlaBreached,
     SlaThreshold,
     Surge,
 )
+from engine.digest import Digest
 from engine.model import TargetName
 from engine.policy import (
+    ACKNOWLEDGERS,
     AddLabelsStep,
     AssignStep,
     CommentStep,
+    Contact,
     Level,
     LinkedIssueStep,
     NotifyStep,
     Policy,
     RaisePriorityStep,
     RemoveLabelsStep,
+    Repeat,
     Rule,
     SetPriorityStep,
     SlaPolicy,
@@ -86,6 +91,8 @@ class Compiler:
         self.warnings: list[Problem] = []
         self.templates: dict[str, Template] = {}
         self._used_templates: set[str] = set()
+        self._calendars: dict[str, BusinessCalendar] = {}
+        self._request_labels: dict[str, dict[str, int]] = {}
 
     def problem(self, path: Path_, message: str, *, key: bool = False) -> None:
         self.problems.append(self.located.problem(path, message, key=key))
@@ -104,8 +111,12 @@ class Compiler:
             if (cal := self._calendar(name, spec)) is not None
         }
         sla_policies = tuple(self._sla_policies(calendars))
+        self._calendars = calendars
+        requests = self._requests()
+        self._request_labels = requests
         levels = {n: self._level(n) for n in m.levels}
         rules = tuple(self._rule(i) for i in range(len(m.rules)))
+        digests = tuple(self._digests(calendars))
         self._check_unique_rule_names()
         self._warn_unused()
         self._check_polling()
@@ -125,6 +136,8 @@ class Compiler:
             levels=levels,
             rules=rules,
             time_format=m.time_format,
+            requests=requests,
+            digests=digests,
         )
 
     # -- templates -----------------------------------------------------------------------------
@@ -268,6 +281,10 @@ class Compiler:
             self._channel(spec.notify, (*path, "notify"))
         update = spec.customer_update
         notification = spec.notification
+        turns = tuple(Contact(turn.notify, turn.user) for turn in spec.round_robin or ())
+        for i, turn in enumerate(spec.round_robin or ()):
+            if turn.notify is not None:
+                self._channel(turn.notify, (*path, "round_robin", i, "notify"))
         return Level(
             number=number,
             name=spec.name,
@@ -283,7 +300,93 @@ class Compiler:
                 if notification
                 else None
             ),
+            repeat=self._repeat(number),
+            round_robin=turns,
         )
+
+    def _repeat(self, number: int) -> Repeat | None:
+        spec = self.model.levels[number]
+        path: Path_ = ("levels", number)
+        if spec.repeat is None:
+            if spec.acknowledge is not None:
+                self.problem(
+                    (*path, "acknowledge"), "'acknowledge' stops a repeat, and no 'repeat' is given"
+                )
+            return None
+        if spec.notify is None and not any(t.notify for t in spec.round_robin or ()):
+            self.problem((*path, "repeat"), "a repeat needs a channel: give the level 'notify'")
+        if spec.notification is None:
+            self.problem((*path, "repeat"), "a repeat needs the level's 'notification' template")
+        if spec.repeat.every < 60:
+            self.problem((*path, "repeat", "every"), "repeat at most once a minute (every: 1m)")
+        elif spec.repeat.every * spec.repeat.times > MAX_SPAN:
+            self.problem((*path, "repeat"), "the repeats run longer than a year")
+        calendar = None
+        name = spec.repeat.calendar
+        if name is not None:
+            calendar = self._calendars.get(name)
+            if calendar is None and name not in self.model.calendars:
+                self.problem(
+                    (*path, "repeat", "calendar"),
+                    f"unknown calendar {name!r}{did_you_mean(name, self.model.calendars)}",
+                )
+        acknowledge = frozenset(spec.acknowledge) if spec.acknowledge else ACKNOWLEDGERS
+        return Repeat(spec.repeat.every, spec.repeat.times, calendar, acknowledge)
+
+    def _requests(self) -> dict[str, dict[str, int]]:
+        """Request labels by system (``""``: every system), each level checked."""
+        spec = self.model.requests
+        top = len(self.model.levels)
+        out: dict[str, dict[str, int]] = {}
+
+        def checked(labels: dict[str, int], path: Path_) -> dict[str, int]:
+            for label, level in labels.items():
+                if not 1 <= level <= top:
+                    self.problem((*path, label), f"unknown level {level} (levels are 1-{top})")
+            return dict(labels)
+
+        if spec.labels:
+            out[""] = checked(spec.labels, ("requests", "labels"))
+        for name, source in spec.sources.items():
+            path: Path_ = ("requests", "sources", name)
+            found = self.model.sources.get(name)
+            if found is None:
+                self.problem(
+                    path,
+                    f"unknown source {name!r}{did_you_mean(name, self.model.sources)}",
+                    key=True,
+                )
+                continue
+            labels = checked(source.labels, (*path, "labels"))
+            if found.kind in out and out[found.kind] != labels:
+                self.problem(path, f"another {found.kind} source asks with other labels", key=True)
+            out[found.kind] = labels
+        return out
+
+    def _digests(self, calendars: dict[str, BusinessCalendar]) -> Iterable[Digest]:
+        for name, spec in self.model.digests.items():
+            path: Path_ = ("digests", name)
+            self._channel(spec.channel, (*path, "channel"))
+            calendar = calendars.get(spec.calendar)
+            if calendar is None:
+                if spec.calendar not in self.model.calendars:
+                    self.problem(
+                        (*path, "calendar"),
+                        f"unknown calendar {spec.calendar!r}"
+                        f"{did_you_mean(spec.calendar, self.model.calendars)}",
+                    )
+                continue
+            when: Criterion = Always()
+            if spec.filter is not None:
+                self._check_conditions(spec.filter, (*path, "filter"), top=True)
+                when = self._when(spec.filter, (*path, "filter"))
+                if when.time_based:
+                    self.problem(
+                        (*path, "filter"),
+                        "a digest lists escalations by ticket fields and level; "
+                        "SLA and time criteria cannot filter it",
+                    )
+            yield Digest(name, spec.channel, spec.at, calendar, when)
 
     def _rule(self, index: int) -> Rule:
         spec = self.model.rules[index]
@@ -296,6 +399,13 @@ class Compiler:
             )
         self._check_conditions(spec.when, (*path, "when"), top=True)
         when = self._when(spec.when, (*path, "when"))
+        stand_down = None
+        if spec.step_down_to is not None:
+            when = self._step_down(index, when)
+            if spec.stand_down is not None:
+                stand_down = self._template(spec.stand_down, (*path, "stand_down"), level=True)
+        elif spec.stand_down is not None:
+            self.problem((*path, "stand_down"), "'stand_down' needs 'step_down_to'")
         steps = tuple(
             self._step(s, (*path, "then", i), sla=when.time_based) for i, s in enumerate(spec.then)
         )
@@ -307,7 +417,33 @@ class Compiler:
             statuses=frozenset(spec.when.status or ()),
             description=spec.description,
             review=spec.review,
+            step_down_to=spec.step_down_to,
+            stand_down=stand_down,
         )
+
+    def _step_down(self, index: int, when: Criterion) -> Criterion:
+        """A step-down rule only holds above the level it steps down to."""
+        spec = self.model.rules[index]
+        path: Path_ = ("rules", index, "step_down_to")
+        target = spec.step_down_to
+        assert target is not None
+        if target >= len(self.model.levels):
+            levels = ", ".join(map(str, sorted(self.model.levels)))
+            self.problem(
+                path,
+                f"cannot step down to level {target}: it must be below the top level "
+                f"(levels are {levels}; 0 is no escalation)",
+            )
+        if spec.escalate_to is not None:
+            self.problem(path, "a rule either escalates or steps down, not both")
+        if when.time_based:
+            self.problem(
+                ("rules", index, "when"),
+                "a step-down holds when the cause is gone (ticket fields, linked issue, "
+                "status); SLA and time criteria cannot step down",
+            )
+        above = Between("level", target + 1, None)
+        return AllOf((above, when))
 
     def _check_unique_rule_names(self) -> None:
         seen: set[str] = set()
@@ -519,6 +655,15 @@ class Compiler:
             parts.append(Surge(w.surge.window, w.surge.at_least))
         if w.linked_issue is not None:
             parts.append(LinkedIssueResolved())
+        if w.requested is not None:
+            if w.requested.level > len(self.model.levels):
+                self.problem((*path, "requested", "level"), f"unknown level {w.requested.level}")
+            if not self.model.requests.labels and not self.model.requests.sources:
+                self.problem(
+                    (*path, "requested"),
+                    "no request labels are configured: add 'requests: {labels: …}'",
+                )
+            parts.append(Requested(w.requested.level, self._request_labels))
         if w.any is not None:
             parts.append(
                 AnyOf(tuple(self._when(c, (*path, "any", i)) for i, c in enumerate(w.any)))

@@ -168,6 +168,10 @@ class WindowModel(Strict):
     at_least: int = Field(ge=1)
 
 
+class RequestedModel(Strict):
+    level: int = Field(ge=1)
+
+
 class WhenModel(Strict):
     """All keys given must hold (and). ``any``/``all``/``not`` nest."""
 
@@ -192,6 +196,9 @@ class WhenModel(Strict):
     recurrence: WindowModel | None = None
     surge: WindowModel | None = None
     linked_issue: Literal["resolved"] | None = None
+    requested: RequestedModel | None = Field(
+        None, description="an agent asked for this level with a request label"
+    )
     any: list[WhenModel] | None = None
     all: list[WhenModel] | None = None
     not_: WhenModel | None = Field(None, alias="not")
@@ -211,6 +218,28 @@ class AssignModel(Strict):
         return self
 
 
+class RepeatModel(Strict):
+    every: Duration = Field(description="business time of `calendar` between two sends")
+    times: int = Field(ge=1, le=100)
+    calendar: str | None = Field(None, description="default: the ticket's SLA calendar")
+
+
+Acknowledger = Literal["reply", "assignee", "page"]
+
+
+class TurnModel(Strict):
+    """One turn of a round robin: the channel notified and/or the user assigned instead."""
+
+    notify: str | None = Field(None, description="channel name")
+    user: str | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> TurnModel:
+        if self.notify is None and self.user is None:
+            raise ValueError("give notify, user or both")
+        return self
+
+
 class LevelModel(Strict):
     name: str
     label: Name
@@ -218,6 +247,13 @@ class LevelModel(Strict):
     notify: str | None = Field(None, description="channel name")
     customer_update: str | None = Field(None, description="template posted publicly")
     notification: str | None = Field(None, description="template of the channel message")
+    repeat: RepeatModel | None = Field(None, description="re-send until acknowledged")
+    acknowledge: list[Acknowledger] | None = Field(
+        None, min_length=1, description="what stops the repeat (default: all three)"
+    )
+    round_robin: list[TurnModel] | None = Field(
+        None, min_length=2, description="contacts taking turns, one per escalation"
+    )
 
 
 class LinkedIssueModel(Strict):
@@ -262,6 +298,8 @@ class RuleModel(Strict):
     escalate_to: int | None = Field(None, ge=1)
     # a post-escalation review: the report lists what such rules wrote, opened and still open
     review: bool = False
+    step_down_to: int | None = Field(None, ge=0, description="de-escalate to this level")
+    stand_down: str | None = Field(None, description="template of the stood-down notice")
 
 
 # -- channels and sources -----------------------------------------------------------------------
@@ -352,6 +390,45 @@ class ServiceModel(Strict):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
 
+class RequestLabelsModel(Strict):
+    labels: dict[Name, int] = Field(default_factory=dict, description="label -> level")
+
+
+class RequestsModel(Strict):
+    """Labels (tags) agents add to ask for escalation; ``sources`` override per source."""
+
+    labels: dict[Name, int] = Field(default_factory=dict, description="label -> level")
+    sources: dict[Name, RequestLabelsModel] = Field(default_factory=dict)
+
+
+_TIME_OF_DAY = re.compile(r"^(\d{2}):(\d{2})$")
+
+
+def parse_time_of_day(value: Any) -> int:
+    """``"09:00"`` -> minutes after midnight."""
+    m = _TIME_OF_DAY.match(value.strip()) if isinstance(value, str) else None
+    if m is None or int(m.group(1)) > 23 or int(m.group(2)) > 59:
+        raise ValueError(f"expected a time of day like 09:00, got {value!r}")
+    return int(m.group(1)) * 60 + int(m.group(2))
+
+
+TimeOfDay = Annotated[
+    int,
+    BeforeValidator(parse_time_of_day),
+    PlainSerializer(lambda m: f"{m // 60:02d}:{m % 60:02d}"),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}$"}),
+]
+
+
+class DigestModel(Strict):
+    """A review of open escalations sent at ``at`` on each day ``calendar`` is open."""
+
+    channel: str
+    at: TimeOfDay
+    calendar: str
+    filter: WhenModel | None = Field(None, description="ticket fields and level only")
+
+
 class ConfigModel(Strict):
     calendars: dict[Name, CalendarModel]
     sla: SlaModel
@@ -365,6 +442,8 @@ class ConfigModel(Strict):
         default_factory=dict, description="service credits per contract (contracts.yaml)"
     )
     time_format: str = "%A %d %B %Y, %H:%M %Z"
+    requests: RequestsModel = RequestsModel()
+    digests: dict[Name, DigestModel] = Field(default_factory=dict)
 
     @field_validator("levels")
     @classmethod
