@@ -251,7 +251,9 @@ def board_routes(runner: Runner, env: Mapping[str, str]) -> list[Route]:
     with contextlib.suppress(ValueError):  # an app made again for the same runner: once is enough
         runner.sidecar.metrics.registry.register(board)
 
-    async def index(request: Request) -> Response:
+    # a plain function: Starlette runs it in its thread pool, so computing the board (it waits
+    # for the cycle lock) never holds up the event loop that answers webhooks and probes
+    def index(request: Request) -> Response:
         if not access.configured:
             return PlainTextResponse(
                 "401 Unauthorized: the board is off. Set ESCALATOR_BOARD_TOKEN, or "
