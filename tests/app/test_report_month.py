@@ -263,12 +263,24 @@ def test_the_command_writes_every_format(tmp_path: Path, store: StateStore) -> N
 
     from escalator.cli import app
 
-    out = tmp_path / "report.json"
     env = {"ESCALATOR_STORE": store.where}
-    done = CliRunner().invoke(
-        app, ["report", "--month", "2026-11", "--format", "json", "--out", str(out)], env=env
-    )
-    assert done.exit_code == 0, done.output
-    assert json.loads(out.read_text())["escalated"] == 49
+    written = {}
+    for fmt in ("json", "csv", "md", "html"):
+        out = tmp_path / f"report.{fmt}"
+        args = ["report", "--month", "2026-11", "--format", fmt, "--out", str(out)]
+        done = CliRunner().invoke(app, args, env=env)
+        assert done.exit_code == 0, done.output
+        written[fmt] = out.read_text(encoding="utf-8")
+    # the month is over: the same numbers whenever it is run
+    assert json.loads(written["json"])["escalated"] == 49
+    assert "resolved_within_sla.overall.within_sla,40" in written["csv"]
+    assert "Overall: **81.6 %** (40 of 49)" in written["md"]
+    assert written["html"].count("<svg") == 3
+    # one file, readable offline: nothing to fetch, no script
+    assert 'src="' not in written["html"]
+    assert "<script" not in written["html"]
+    assert 'rel="stylesheet"' not in written["html"]
     bad = CliRunner().invoke(app, ["report", "--format", "pdf"], env=env)
     assert bad.exit_code == 2
+    both = CliRunner().invoke(app, ["report", "--since", "7d", "--month", "2026-11"], env=env)
+    assert both.exit_code == 2
