@@ -63,7 +63,7 @@ from connectors.zendesk.pull import (
     export_start,
 )
 from connectors.zendesk.settings import Settings
-from connectors.zendesk.timeline import TimelineCache
+from connectors.zendesk.timeline import TimelineCache, api_comment_authors, audit_from_row
 from connectors.zendesk.webhook import WebhookVerifier
 from connectors.zendesk.write import TicketWrite, plan_writes, shows
 from engine.codec import format_instant
@@ -114,6 +114,7 @@ class ZendeskConnector:
             clock=clock,
         )
         self.timelines = TimelineCache()
+        self._me: int | None = None  # the user this source writes as (users/me, or our PUTs)
         self._stamps: dict[str, list[datetime]] = {}  # ticket → updated_at our PUTs went through
 
     # -- protocol -------------------------------------------------------------------------
@@ -317,7 +318,9 @@ class ZendeskConnector:
         if known is not None and start > known:
             self.timelines.clear()  # another process read the events in between
         rows, end = EventsWalk(self._events_page).run(start)
-        self.timelines.feed(sorted(rows, key=lambda r: (r.get("timestamp") or 0, r.get("id"))))
+        rows.sort(key=lambda r: (r.get("timestamp") or 0, r.get("id")))
+        api_comments = any(api_comment_authors(audit_from_row(r)) for r in rows)
+        self.timelines.feed(rows, self._own_user() if api_comments else None)
         self.timelines.events_through = end
         return end
 
@@ -335,6 +338,16 @@ class ZendeskConnector:
             end_time=end if isinstance(end, int) and not isinstance(end, bool) else None,
             end_of_stream=bool(body.get("end_of_stream")),
         )
+
+    def _own_user(self) -> int | None:
+        """``GET /api/v2/users/me`` once a process: only its API comments can be ours."""
+        if self._me is None:
+            try:
+                user = self._get(f"{self.settings.url}/api/v2/users/me.json").get("user")
+            except RequestRejected:
+                return None  # then every API comment is read back through its audits
+            self._me = as_id(user.get("id")) if isinstance(user, Mapping) else None
+        return self._me
 
     def _timeline_for(self, tid: int, raw: Mapping[str, Any], through: int) -> list[dict[str, Any]]:
         """The ticket's audits: from the timelines when they are complete and current."""
@@ -386,7 +399,9 @@ class ZendeskConnector:
         audit = getattr(response, "audit", None)
         if audit is not None:
             record = audit.to_dict()
-            # the export will not say this audit is ours; and the ticket is known as it is now
+            self._me = self._me or as_id(
+                record.get("author_id")
+            )  # the export will not say this audit is ours; and the ticket is known as it is now
             self.timelines.add_own(int(ticket_id), record, str(updated_at) if updated_at else None)
             for event in record.get("events") or []:
                 if event.get("type") == "Comment" and event.get("id") is not None:

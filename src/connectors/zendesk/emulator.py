@@ -13,6 +13,7 @@ Endpoints (``.json`` suffix optional, as on the real service):
     GET  /api/v2/tickets/{id}/audits                comments and field changes, with metadata; paged
                                                     (``next_page``, ``per_page``)
     GET  /api/v2/users/show_many?ids=               roles of comment authors, requester emails
+    GET  /api/v2/users/me                           the user the API calls act as
     GET  /api/v2/organizations/show_many?ids=       organization names and fields
     GET  /api/v2/groups                             group names
 Every response carries ``X-Rate-Limit``/``X-Rate-Limit-Remaining``; every API call checks auth.
@@ -660,6 +661,7 @@ class ZendeskEmulator(IncrementalExports, OAuthServer, Emulator):
         route("PUT", rf"{_TICKET}{_JSON}")(self._api(self._update_ticket))
         route("GET", rf"{_TICKET}/audits{_JSON}")(self._api(self._list_audits))
         route("GET", rf"/api/v2/users/show_many{_JSON}")(self._api(self._show_many_users))
+        route("GET", rf"/api/v2/users/me{_JSON}")(self._api(self._show_me))
         route("GET", rf"/api/v2/organizations/show_many{_JSON}")(self._api(self._show_many_orgs))
         route("GET", rf"/api/v2/groups{_JSON}")(self._api(self._list_groups))
 
@@ -719,6 +721,11 @@ class ZendeskEmulator(IncrementalExports, OAuthServer, Emulator):
                 "count": total,
             },
         )
+
+    def _show_me(self, request: Request) -> Response:
+        # API token and client-credentials tokens both act as the sidecar's admin user
+        with self._lock:
+            return Response(200, {"user": dict(self.users[self.api_user_id])})
 
     def _show_many_users(self, request: Request) -> Response:
         ids = [int(i) for i in (request.arg("ids") or "").split(",") if i.strip().isdigit()]

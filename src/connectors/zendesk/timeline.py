@@ -83,15 +83,29 @@ def opens_ticket(audit: Mapping[str, Any]) -> bool:
     return any(e.get("type") == "Create" for e in audit.get("events") or [])
 
 
-def may_be_ours(audit: Mapping[str, Any]) -> bool:
-    """A comment written through the API whose audit metadata the export did not carry."""
+def api_comment_authors(audit: Mapping[str, Any]) -> set[int]:
+    """Authors of comments written through the API in an audit without our metadata: one of
+    them may be the sidecar itself (the export does not carry the metadata with our marker)."""
     via = audit.get("via")
     channel = via.get("channel") if isinstance(via, Mapping) else None
     metadata = audit.get("metadata")
     custom = metadata.get("custom") if isinstance(metadata, Mapping) else None
-    known = isinstance(custom, Mapping) and SIDECAR_METADATA_KEY in custom
-    has_comment = any(e.get("type") == "Comment" for e in audit.get("events") or [])
-    return channel in API_CHANNELS and has_comment and not known
+    if channel not in API_CHANNELS or (
+        isinstance(custom, Mapping) and SIDECAR_METADATA_KEY in custom
+    ):
+        return set()
+    authors = (
+        as_id(e.get("author_id", audit.get("author_id")))
+        for e in audit.get("events") or []
+        if e.get("type") == "Comment"
+    )
+    return {a for a in authors if a is not None}
+
+
+def may_be_ours(audit: Mapping[str, Any], own_user: int | None) -> bool:
+    """An API comment by the user the sidecar runs as (any API comment while that is unknown)."""
+    authors = api_comment_authors(audit)
+    return bool(authors) and (own_user is None or own_user in authors)
 
 
 @dataclass(slots=True)
@@ -147,8 +161,9 @@ class TimelineCache:
                 timeline.add(audit)
                 timeline.stamp = stamp
 
-    def feed(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Event-export rows: extend known timelines, start one at each ticket's creation."""
+    def feed(self, rows: Iterable[Mapping[str, Any]], own_user: int | None = None) -> None:
+        """Event-export rows: extend known timelines, start one at each ticket's creation.
+        ``own_user`` is the user the sidecar writes as (None: not known)."""
         with self._lock:
             for row in rows:
                 tid = as_id(row.get("ticket_id"))
@@ -164,7 +179,7 @@ class TimelineCache:
                     continue
                 timeline.add(audit)
                 timeline.stamp = None  # fed by the export: current up to its end, not a stamp
-                timeline.unsure = timeline.unsure or may_be_ours(audit)
+                timeline.unsure = timeline.unsure or may_be_ours(audit, own_user)
 
     def drop(self, ticket_id: int) -> None:
         with self._lock:

@@ -13,6 +13,7 @@ from connectors.emulation import SeedComment
 from connectors.retry import RetryPolicy
 from connectors.zendesk import Settings, ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
+from engine.model import AuthorRole
 
 AUDITS = r"/api/v2/tickets/\d+/audits"
 
@@ -116,3 +117,21 @@ def test_the_export_limit_is_waited_out_and_nothing_is_lost(
     ticket_pages = emulator.server.calls("GET", r"/api/v2/incremental/tickets/cursor")
     answered = [r for r in ticket_pages if "cursor" in r.query]
     assert len({r.arg("cursor") for r in answered}) == 3  # pages 2-4, each read to the end
+
+
+def test_api_comments_of_other_users_cost_no_audits_read(
+    emulator: ZendeskEmulator, connector: ZendeskConnector
+) -> None:
+    ids = emulator.seed([seed_ticket(i) for i in range(3)])
+    first = connector.pull(None, start=T0 - timedelta(hours=1))
+    emulator.server.clock.advance(5)
+    for tid in ids:  # an agent replying from a Slack app: written through the API, as them
+        emulator.comment_as(tid, emulator.agent_id, "from Slack", channel="api")
+
+    result = connector.pull(first.cursor, start=T0)
+
+    assert all(t.comments[-1].author_role is AuthorRole.AGENT for t in result.tickets)
+    assert not emulator.server.calls("GET", AUDITS)  # they cannot be ours: no read back
+    assert len(emulator.server.calls("GET", r"/api/v2/users/me")) == 1  # who we are, once
+    connector.pull(result.cursor, start=T0)
+    assert len(emulator.server.calls("GET", r"/api/v2/users/me")) == 1
