@@ -34,10 +34,11 @@ ROOT = Path(__file__).resolve().parents[2]
 _COMMON = {
     "deadline": None,  # wall time varies with the machine's load: loads_cleanly counts CPU
     "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large],
-    "database": None,
 }
-settings.register_profile("ci", derandomize=True, **_COMMON)  # type: ignore[arg-type]
-settings.register_profile("nightly", max_examples=50_000, **_COMMON)  # type: ignore[arg-type]
+# CI: the same examples every run (no flakes, no database); nightly: new ones each night,
+# failures kept in .hypothesis/ and printed with a blob that replays them
+settings.register_profile("ci", derandomize=True, database=None, **_COMMON)  # type: ignore[arg-type]
+settings.register_profile("nightly", max_examples=50_000, print_blob=True, **_COMMON)  # type: ignore[arg-type]
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
 NIGHTLY = PROFILE == "nightly"
 
