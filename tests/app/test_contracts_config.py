@@ -17,7 +17,11 @@ def test_the_shipped_contracts_load() -> None:
     enterprise = contracts["enterprise"]
     assert enterprise.tiers == ["enterprise"]
     assert enterprise.cap_percent == 25
-    assert [(c.target.value, c.percent) for c in enterprise.credits][0] == ("resolution", 5)
+    assert [(c.target.value, c.percent) for c in enterprise.credits] == [
+        ("resolution", 5),
+        ("resolution", 2),
+        ("first_response", 1),
+    ]
 
 
 def test_unknown_keys_and_wrong_types_name_file_line_and_column(tmp_path: Path) -> None:
