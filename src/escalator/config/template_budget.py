@@ -29,7 +29,9 @@ MAX_INT_BITS = 100_000  # integers a template computes (a googol has 333 bits)
 MAX_RENDER_BYTES = 16_000_000  # memory a test render may allocate
 MAX_RENDER_SECONDS = 0.5
 
-_FORMAT_WIDTH = re.compile(r"(%|:)[^a-zA-Z%{}]*\d{6,}")
+# a width or precision of 100,000 or more: in printf style (%999999d, %.999999f) or in a
+# str.format field ({:>999999}, {0:.999999})
+_FORMAT_WIDTH = re.compile(r"%[-+ #0*]*\d*\.?\d{6,}|\{[^{}]*:[^{}]*?\d{6,}[^{}]*\}")
 
 
 class TemplateTooCostly(BaseException):
@@ -107,8 +109,11 @@ class BudgetedSandbox(ImmutableSandboxedEnvironment):
         elif operator == "**" and isinstance(left, int) and isinstance(right, int):
             if right > 0 and max(left.bit_length(), 1) * right > MAX_INT_BITS:
                 raise _refuse(f"{left} ** {right} is too large a number")
-        elif operator == "%" and isinstance(left, str) and _FORMAT_WIDTH.search(left):
-            raise _refuse("a format width or precision larger than 99,999")
+        elif operator == "%" and isinstance(left, str):
+            if _FORMAT_WIDTH.search(left):
+                raise _refuse("a format width or precision larger than 99,999")
+            if "*" in left:  # widths taken from the arguments
+                _check_parameters(right if isinstance(right, tuple) else (right,), {})
         return _check_result(super().call_binop(context, operator, left, right))
 
     def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:
