@@ -12,7 +12,6 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from engine.calendar import from_epoch, to_epoch
 from engine.criteria import (
@@ -176,7 +175,7 @@ def _context(
     if sla_policy is not None and priority in sla_policy.targets:
         targets = sla_policy.targets[priority]
         clocks = build_clocks(ticket, targets, policy.runs_while, now)
-        ctx.make_clocks = partial(lambda c: c, clocks)
+        ctx.make_clocks = lambda: clocks
     return ctx, sla_policy, clocks
 
 

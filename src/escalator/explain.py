@@ -315,6 +315,8 @@ def render_text(data: dict[str, Any]) -> str:
             )
         else:
             why = "; ".join(f"{c['condition']} (saw {c['seen']})" for c in r["failed"])
+            if r["holds_now"]:
+                why = "it holds now: the next cycle acts on it"
             lines.append(f"  ✘ {r['rule']}: not fired" + (f" — {why}" if why else ""))
             if r["next_at"]:
                 lines.append(f"      would hold at {local(r['next_at'])}")

@@ -1,8 +1,11 @@
 """The escalation KPIs of a period, as one JSON-ready dict: every format renders this dict.
 
 Scope: the tickets created in the period, each as it stood at the period's end (or now, if
-that is earlier). A ticket is escalated once it reached level 1 or above. Shares are fractions
-rounded to four places; durations are wall-clock seconds.
+that is earlier). A ticket is escalated once it reached level 1 or above; it was resolved
+within SLA when it is solved and its resolution target was met. Time at a level runs until the
+next level, the resolution, or the period's end. Service credits count the breaches that
+happened in the period, whenever their ticket was created. Shares are fractions rounded to
+four places; durations are wall-clock seconds.
 """
 
 from __future__ import annotations
