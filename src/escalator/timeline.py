@@ -10,6 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, TypeAdapter, V
 
 from engine.model import AuthorRole, Comment, Priority, Status, Ticket
 from engine.simulation import PERSON_FIELDS, TicketEvent
+from escalator.config.budget import LoadBudget
 from escalator.config.errors import ConfigError, Problem
 from escalator.config.validation import validation_problems
 from escalator.config.yamlsource import Located, Path_, load_located
@@ -122,7 +123,9 @@ class Timeline:
 
 
 def load_timeline(path: str | Path) -> Timeline:
-    located = load_located(Path(path))
+    # a timeline may be a recorded busy week: more room than a config, still bounded
+    budget = LoadBudget(seconds=10.0, max_nodes=1_000_000, max_file_bytes=4_000_000)
+    located = load_located(Path(path), budget)
     try:
         model = TimelineModel.model_validate(located.data)
     except ValidationError as exc:

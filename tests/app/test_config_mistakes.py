@@ -259,7 +259,7 @@ def test_a_100_mb_template_is_refused_before_it_is_read(config: Path) -> None:
         f.seek(100_000_000)  # sparse: the test writes a few bytes, the file says 100 MB
         f.write("x\n")
     assert problems_of(config) == [
-        "templates.yaml:1:1: the file is 100.0 MB; config files are limited to 256 KB "
+        "templates.yaml:1:1: the file is 100.0 MB, over the 256 KB limit "
         "(a template or list pasted by mistake?)"
     ]
 

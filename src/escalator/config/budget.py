@@ -31,6 +31,7 @@ class BudgetExceeded(Exception):
 class LoadBudget:
     seconds: float = MAX_SECONDS
     max_nodes: int = MAX_NODES
+    max_file_bytes: int = MAX_FILE_BYTES
     started: float = field(default_factory=cpu_clock)
     nodes: int = 0
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from escalator.config.budget import MAX_DEPTH, MAX_FILE_BYTES, BudgetExceeded, LoadBudget
+from escalator.config.budget import MAX_DEPTH, BudgetExceeded, LoadBudget
 from escalator.config.errors import ConfigError, Problem
 
 Path_ = tuple[str | int, ...]
@@ -75,7 +75,7 @@ def load_located(path: Path, budget: LoadBudget | None = None) -> Located:
     located = Located(root=str(path))
     problems: list[Problem] = []
     for file in files:
-        text = _read_text(file, problems)
+        text = _read_text(file, problems, budget.max_file_bytes)
         if text is None:
             continue
         try:
@@ -94,18 +94,18 @@ def load_located(path: Path, budget: LoadBudget | None = None) -> Located:
     return located
 
 
-def _read_text(file: Path, problems: list[Problem]) -> str | None:
+def _read_text(file: Path, problems: list[Problem], max_bytes: int) -> str | None:
     name = str(file)
     try:
         size = file.stat().st_size
-        if size > MAX_FILE_BYTES:
+        if size > max_bytes:
             problems.append(
                 Problem(
                     name,
                     1,
                     1,
-                    f"the file is {_size(size)}; config files are limited to "
-                    f"{_size(MAX_FILE_BYTES)} (a template or list pasted by mistake?)",
+                    f"the file is {_size(size)}, over the {_size(max_bytes)} limit "
+                    "(a template or list pasted by mistake?)",
                 )
             )
             return None
