@@ -109,6 +109,17 @@ class Connector(Protocol):
 
 
 @runtime_checkable
+class BatchWriter(Protocol):
+    """A connector that writes many tickets' actions in fewer calls (HubSpot batch update)."""
+
+    def apply_many(
+        self, items: Sequence[tuple[Ticket, Sequence[Action]]]
+    ) -> list[list[ActionResult]]:
+        """``apply`` for each (ticket, actions) pair, one result list each, in order."""
+        ...
+
+
+@runtime_checkable
 class IssueTracker(Protocol):
     """A connector that can host linked issues (Jira's ``ENG`` project)."""
 

@@ -1,8 +1,8 @@
 """The one poll → plan → apply cycle behind ``plan``, ``sync --once`` and ``run``.
 
-Writes are recorded in the store before the API call (``begin``) and after (``finish``), so a
-crash in between leaves a pending entry that the next start resolves by reading the ticket
-back: a comment whose marker is found is recorded as done, never posted again.
+Three parts: the ticket cache (``ticketcache``: tickets, memories, owners), the writer
+(``writer``: begin, apply, finish, crash recovery) and this thin cycle, which pulls, plans
+each ticket by its own policy version and settles the plan at one instant.
 """
 
 from __future__ import annotations
@@ -10,26 +10,13 @@ from __future__ import annotations
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
 
-from connectors.base import ActionResult, ActionStatus
-from connectors.errors import AuthError, ConnectorError, MalformedRecord, NotFoundError
+from connectors.errors import ConnectorError, MalformedRecord, NotFoundError
 from engine.codec import format_instant
 from engine.criteria import Population
-from engine.model import (
-    Action,
-    AddLabels,
-    CreateLinkedIssue,
-    LinkedIssue,
-    Notify,
-    Plan,
-    PostComment,
-    Ticket,
-    TicketPlan,
-    apply_action,
-)
+from engine.model import Action, LinkedIssue, Plan, Ticket, TicketPlan, apply_action
 from engine.planner import Memory
 from engine.planner import plan as plan_tickets
 from engine.settle import UnsettledError, settle
@@ -40,34 +27,13 @@ from escalator.notify.follow import follow_ups
 from escalator.policies import PolicyBook
 from escalator.sources import Source
 from escalator.store import StateStore
+from escalator.ticketcache import TicketCache
+from escalator.writer import CycleReport, NotificationSender, Writer
+
+__all__ = ["FIRST_PULL_LOOKBACK", "CycleReport", "NotificationSender", "Sidecar", "utc_now"]
 
 # how far back the first pull of a source looks: the recurrence window of the reference policy
 FIRST_PULL_LOOKBACK = timedelta(days=30)
-
-
-class NotificationSender(Protocol):
-    """What the cycle needs of the notifier (``escalator.notify.Notifier``)."""
-
-    def send(self, action: Notify, *, ticket_url: str | None = None) -> ActionResult: ...
-
-
-@dataclass(slots=True)
-class CycleReport:
-    now: datetime
-    pulled: dict[str, int] = field(default_factory=dict)
-    failed_sources: dict[str, str] = field(default_factory=dict)
-    planned: int = 0
-    written: list[tuple[Action, ActionResult]] = field(default_factory=list)
-    recorded: int = 0  # decisions the ticket already showed
-    next_due: datetime | None = None
-    conflicts: set[str] = field(default_factory=set)  # tickets re-read after a conflict
-
-    @property
-    def applied(self) -> list[Action]:
-        return [a for a, r in self.written if r.status is ActionStatus.APPLIED]
-
-
-_DONE = (ActionStatus.APPLIED, ActionStatus.ALREADY)
 
 
 def utc_now() -> datetime:
@@ -94,14 +60,19 @@ class Sidecar:
         self.notifier = notifier
         self.metrics = metrics or Metrics()
         self.clock = clock
-        # the runner says whether this process may still write (it holds the lease, not stopping)
-        self.may_write: Callable[[], bool] = lambda: True
         # one plan-and-apply at a time; each source's API calls are serialised on their own lock
         self.lock = threading.RLock()
         self._io_locks: dict[str, threading.RLock] = {}
-        self._owner: dict[str, str] = {}
-        self._tickets: dict[str, Ticket] | None = None  # the store's tickets, kept in memory
-        self._memories: dict[str, Memory] | None = None  # what was applied, per ticket
+        self.cache = TicketCache(store)
+        self.writer = Writer(
+            store,
+            self.cache,
+            self,
+            notifier=notifier,
+            log=self.log,
+            metrics=self.metrics,
+            clock=lambda: self.clock(),  # noqa: PLW0108 (tests and demos set sidecar.clock)
+        )
         # why each source's last poll failed, and since when (cleared by a good poll): readiness
         self.poll_failures: dict[str, tuple[datetime, str]] = {}
         self._quarantined: set[tuple[str, str]] | None = None  # (source, record id)
@@ -118,6 +89,25 @@ class Sidecar:
         keep the version they started under."""
         self._config = config
         self.policies.use(config)
+
+    def reconfigure(self, config: Config, sources: Mapping[str, Source]) -> None:
+        """A reload: the new config and connectors; the old connectors are closed once any
+        call in flight on them has finished."""
+        with self.lock:
+            old = self.sources
+            self.config = config
+            self.sources = dict(sources)
+            for name, source in old.items():
+                with self.io_lock(name):
+                    source.connector.close()
+        self.learn_owners()  # and memories cached for the old policy are rebuilt
+
+    def set_write_guard(self, may_write: Callable[[], bool]) -> None:
+        """Whether this process may still write (it holds the lease and is not stopping)."""
+        self.writer.may_write = may_write
+
+    def may_write(self) -> bool:
+        return self.writer.may_write()
 
     # -- reading ----------------------------------------------------------------------------
     def poll(self, name: str, *, dry_run: bool = False) -> int:
@@ -139,10 +129,10 @@ class Sidecar:
                 )
                 raise
             if dry_run:
-                self._load()  # the store's tickets first, then what this pull read over them
-                self._remember(name, result.tickets, persist=False)
+                self.cache.load()  # the store's tickets first, then what this pull read
+                self.cache.remember(name, result.tickets, persist=False)
                 return len(result.tickets)
-            self._remember(name, result.tickets)
+            self.cache.remember(name, result.tickets)
             for q in result.quarantined:
                 self.store.quarantine(name, q.record_id, q.reason, now)
                 self.metrics.quarantined.labels(name).inc()
@@ -154,7 +144,7 @@ class Sidecar:
                 self.log.warning(
                     "record.fallback", source=name, record=w.record_id, field=w.field,
                     detail=w.message,
-                )
+                )  # fmt: skip
             self._release_quarantined(name, [t.id for t in result.tickets])
             if result.quarantined:
                 self._count_quarantine()
@@ -185,8 +175,28 @@ class Sidecar:
                     self.log.warning(
                         "refresh.failed", source=name, ticket=ticket_id, error=str(exc)
                     )
-            self._remember(name, fresh)
+            self.cache.remember(name, fresh)
         return fresh
+
+    def io_lock(self, name: str) -> threading.RLock:
+        """The lock around source ``name``'s connector (SDK sessions are not all thread-safe)."""
+        return self._io_locks.setdefault(name, threading.RLock())
+
+    def last_successful_polls(self) -> dict[str, datetime | None]:
+        return {name: self.store.last_poll(name) for name in self.sources}
+
+    def learn_owners(self) -> None:
+        """Start afresh from the store (start-up, takeover, reload): which source owns each
+        ticket, the tickets and memories, the policy versions."""
+        with self.lock:
+            self.cache.reset(self.sources)
+            self.policies.forget()
+
+    def snapshot(self) -> tuple[list[Ticket], dict[str, Memory]]:
+        """The tickets kept in memory and what was applied to each, as of the last cycle:
+        for the board, which only reads them (copies of the mappings, taken under the lock)."""
+        with self.lock:
+            return self.cache.snapshot()
 
     # -- quarantine -------------------------------------------------------------------------
     def retry_quarantined(self) -> int:
@@ -210,9 +220,9 @@ class Sidecar:
                     self.log.warning(
                         "quarantine.unreadable", source=entry.source, record=entry.record_id,
                         error=str(exc),
-                    )
+                    )  # fmt: skip
                     continue
-                self._remember(entry.source, [ticket])
+                self.cache.remember(entry.source, [ticket])
             self.store.clear_quarantine(entry.source, entry.record_id)
             self.log.info("quarantine.released", source=entry.source, record=entry.record_id)
             released += 1
@@ -239,61 +249,6 @@ class Sidecar:
         for name, count in counts.items():
             self.metrics.in_quarantine.labels(name).set(count)
 
-    def io_lock(self, name: str) -> threading.RLock:
-        """The lock around source ``name``'s connector (SDK sessions are not all thread-safe)."""
-        return self._io_locks.setdefault(name, threading.RLock())
-
-    def _remember(self, name: str, tickets: Sequence[Ticket], *, persist: bool = True) -> None:
-        if tickets:
-            if persist:
-                self.store.save_tickets(name, tickets)
-            kept = self._tickets
-            for ticket in tickets:
-                self._owner[ticket.key] = name
-                if kept is not None:
-                    old = kept.get(ticket.key)
-                    if old is None or old.updated_at <= ticket.updated_at:  # as the store does
-                        kept[ticket.key] = ticket
-
-    def last_successful_polls(self) -> dict[str, datetime | None]:
-        return {name: self.store.last_poll(name) for name in self.sources}
-
-    def learn_owners(self) -> None:
-        """Which source each cached ticket came from, including tickets another process
-        pulled into a shared store (a standby taking over has never pulled them itself);
-        and, for the same reason, forget what is kept in memory so it is read again."""
-        with self.lock:
-            for name in self.sources:
-                for ticket in self.store.load_tickets(name):
-                    self._owner[ticket.key] = name
-            self._tickets = None
-            self._memories = None
-            self.policies.forget()
-
-    def _load(self) -> tuple[dict[str, Ticket], dict[str, Memory]]:
-        """Tickets and what was applied to them, read from the store once, then kept up to
-        date in memory: a re-plan of every ticket must not re-read and decode them all."""
-        if self._tickets is None:
-            self._tickets = {t.key: t for t in self.store.load_tickets()}
-        if self._memories is None:
-            self._memories = {
-                key: Memory.of(key, actions)
-                for key, actions in self.store.applied_by_ticket().items()
-            }
-        return self._tickets, self._memories
-
-    def snapshot(self) -> tuple[list[Ticket], dict[str, Memory]]:
-        """The tickets kept in memory and what was applied to each, as of the last cycle:
-        for the board, which only reads them (copies of the mappings, taken under the lock)."""
-        with self.lock:
-            tickets, memories = self._load()
-            return list(tickets.values()), dict(memories)
-
-    def _recorded(self, action: Action) -> None:
-        """``action`` is done (applied, or found already there): remember it for planning."""
-        if self._memories is not None:
-            self._memories.setdefault(action.ticket, Memory()).record(action.ticket, action)
-
     # -- deciding ---------------------------------------------------------------------------
     def plan(self, now: datetime | None = None) -> tuple[Plan, dict[str, Ticket]]:
         """Every known ticket planned at ``now``, once (no settling; see ``cycle``)."""
@@ -303,7 +258,7 @@ class Sidecar:
     def _plan_all(
         self, now: datetime, *, record: bool = True
     ) -> tuple[Plan, dict[str, Ticket], Population]:
-        cached, memories = self._load()
+        cached, memories = self.cache.load()
         tickets = self._with_linked_issues(list(cached.values()))
         self.metrics.open_tickets.set(len(tickets))
         population = Population(tickets)
@@ -331,26 +286,30 @@ class Sidecar:
         return Plan(now=now, tickets=tuple(planned))
 
     def _with_linked_issues(self, tickets: list[Ticket]) -> list[Ticket]:
-        """Attach the issues the sidecar created for tickets, with their current state."""
-        created = self.store.external_ids("create_linked_issue")
+        """Attach the issues the sidecar created for tickets, with their current state, read
+        from the system that hosts each (one call per hosting source)."""
+        created = self.store.linked_issues_created()
         if not created:
             return tickets
-        by_origin: dict[str, list[tuple[str, str]]] = defaultdict(list)
-        for key, (origin, issue_key) in created.items():
-            by_origin[origin].append((key, issue_key))
-        hosts = [s for s in self.sources.values() if s.tracker is not None]
-        states: dict[str, LinkedIssue] = {}
-        if hosts:
-            wanted = sorted({issue_key for _, issue_key in created.values()})
-            tracker = hosts[0].tracker
-            assert tracker is not None
+        by_origin: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
+        by_system: dict[str, set[str]] = defaultdict(set)
+        for key, origin, system, issue_key in created:
+            by_origin[origin].append((key, system, issue_key))
+            by_system[system].add(issue_key)
+        states: dict[tuple[str, str], LinkedIssue] = {}
+        for system, wanted in by_system.items():
+            host = next(
+                (s for s in self.sources.values() if s.kind == system and s.tracker), None
+            )
+            if host is None or host.tracker is None:
+                continue
             try:
-                with self.io_lock(hosts[0].name):
-                    found = tracker.read_linked_issues(wanted)
-                for linked in found:
-                    states[linked.key] = linked
+                with self.io_lock(host.name):
+                    found = host.tracker.read_linked_issues(sorted(wanted))
             except ConnectorError as exc:
-                self.log.warning("linked_issues.unreadable", error=str(exc))
+                self.log.warning("linked_issues.unreadable", source=host.name, error=str(exc))
+                continue
+            states.update(((system, linked.key), linked) for linked in found)
         out = []
         for ticket in tickets:
             links = by_origin.get(ticket.key)
@@ -359,255 +318,12 @@ class Sidecar:
                 continue
             known = {i.key for i in ticket.linked_issues}
             extra = tuple(
-                replace(states.get(issue) or LinkedIssue("jira", issue), marker=key)
-                for key, issue in links
+                replace(states.get((system, issue)) or LinkedIssue(system, issue), marker=key)
+                for key, system, issue in links
                 if issue not in known
             )
             out.append(replace(ticket, linked_issues=(*ticket.linked_issues, *extra)))
         return out
-
-    # -- writing ----------------------------------------------------------------------------
-    def apply(
-        self, plan: Plan, tickets: Mapping[str, Ticket], report: CycleReport
-    ) -> dict[str, Ticket]:
-        """Record and write ``plan``; the tickets it changed, as they now stand (to settle)."""
-        changed: dict[str, Ticket] = {}
-        for tp in plan.tickets:
-            ticket = tickets.get(tp.ticket)
-            if ticket is None:
-                continue
-            if (tp.actions or tp.satisfied) and not self.may_write():
-                self.log.warning("writes.stopped", reason="no longer the active process")
-                return changed
-            self._record_decisions(tp)
-            now_shown = ticket if self._record_satisfied(tp, report) else None
-            if tp.actions:
-                now_shown = self._write(ticket, tp.actions, report) or now_shown
-            if now_shown is not None:
-                changed[tp.ticket] = now_shown
-        return changed
-
-    def _record_decisions(self, tp: TicketPlan) -> None:
-        for d in tp.decisions:
-            self.store.audit(
-                tp.ticket, "decision", {"rule": d.rule, "reason": d.reason, "level": d.level}, d.at
-            )
-            self.log.info(
-                "decision", ticket=tp.ticket, rule=d.rule, reason=d.reason, escalation_level=d.level
-            )
-
-    def _record_satisfied(self, tp: TicketPlan, report: CycleReport) -> int:
-        source = self._owner.get(tp.ticket, "")
-        recorded = 0
-        for action in tp.satisfied:
-            if self.store.begin(action, source):
-                self.store.finish(action.key, ActionStatus.ALREADY, "the ticket already shows it")
-                self._recorded(action)
-                recorded += 1
-        report.recorded += recorded
-        return recorded
-
-    def _write(
-        self, ticket: Ticket, actions: Sequence[Action], report: CycleReport
-    ) -> Ticket | None:
-        """Write one ticket's actions; the ticket as it now stands if anything was done (or
-        it was re-read after a conflict), else None."""
-        name = self._owner.get(ticket.key)
-        start = len(report.written)
-        own: list[Action] = []
-        elsewhere: list[Notify | CreateLinkedIssue] = []
-        for action in actions:
-            if not self.store.begin(action, name or ""):
-                continue  # another process (or an earlier attempt still pending) owns it
-            if isinstance(action, Notify | CreateLinkedIssue):
-                elsewhere.append(action)
-            else:
-                own.append(action)
-        try:
-            written, now_shown = (
-                self._write_own(ticket, own, name, report) if own else (True, ticket)
-            )
-        except AuthError:
-            for action in elsewhere:
-                self.store.finish(action.key, ActionStatus.FAILED, "not sent: the source failed")
-            raise
-        # chat and linked issues only once the ticket itself shows the escalation; otherwise
-        # they are released and decided again, with the ticket, in the next cycle
-        for action in elsewhere:
-            if not written:
-                self._finish(
-                    action,
-                    ActionResult(
-                        action.key, ActionStatus.FAILED, "not sent: the ticket was not updated"
-                    ),
-                    name,
-                    report,
-                )
-                continue
-            if isinstance(action, Notify):
-                self._finish(action, self._notify(action, ticket), name, report)
-            else:
-                self._finish(action, self._create_linked(ticket, action), name, report)
-        progressed = any(r.status in _DONE for _, r in report.written[start:])
-        if now_shown is not ticket and now_shown is not None:
-            return now_shown  # written, or re-read after a conflict
-        return ticket if progressed else None
-
-    def _write_own(
-        self, ticket: Ticket, own: list[Action], name: str | None, report: CycleReport
-    ) -> tuple[bool, Ticket | None]:
-        """The actions the ticket's own helpdesk carries out, in as few calls as it allows.
-        First: True unless the ticket changed under us or a level's label could not be
-        written (then the ticket does not show the escalation its notifications would
-        announce). Second: the ticket as it now stands (None if a conflict's re-read failed)."""
-        source = self.sources.get(name) if name else None
-        if source is None:
-            for action in own:
-                self._finish(
-                    action,
-                    ActionResult(
-                        action.key, ActionStatus.FAILED, "no configured source owns this ticket"
-                    ),
-                    name,
-                    report,
-                )
-            return False, ticket
-        try:
-            with self.io_lock(source.name):
-                results = source.connector.apply(ticket, own)
-        except AuthError:
-            for action in own:
-                self.store.finish(action.key, ActionStatus.FAILED, "authentication failed")
-            raise
-        except ConnectorError as exc:
-            results = [
-                ActionResult(a.key, ActionStatus.FAILED, f"{type(exc).__name__}: {exc}")
-                for a in own
-            ]
-        by_key = {r.key: r for r in results}
-        conflict = False
-        written = True
-        shown = ticket
-        for action in own:
-            result = by_key.get(action.key) or ActionResult(
-                action.key, ActionStatus.FAILED, "the connector returned no result for it"
-            )
-            conflict = conflict or result.status is ActionStatus.CONFLICT
-            if isinstance(action, AddLabels) and action.level is not None:
-                written = written and result.status in (ActionStatus.APPLIED, ActionStatus.ALREADY)
-            self._finish(action, result, name, report)
-            if result.status is ActionStatus.APPLIED:
-                shown = apply_action(shown, action)
-        if shown is not ticket and name and not conflict:
-            # what the helpdesk shows now, until the next pull brings its own copy
-            self._remember(name, [shown])
-        if conflict and name:
-            # the ticket changed under us: re-read it now, and re-plan it once in this cycle
-            # (not again after a second conflict) so the person's change is seen, not fought
-            fresh = self.refresh(name, [ticket.id])
-            if not fresh or ticket.key in report.conflicts:
-                return False, None
-            report.conflicts.add(ticket.key)
-            again = fresh[0]
-            if not again.linked_issues and ticket.linked_issues:
-                again = replace(again, linked_issues=ticket.linked_issues)
-            return False, again
-        return written and not conflict, shown
-
-    def _finish(
-        self, action: Action, result: ActionResult, source: str | None, report: CycleReport
-    ) -> None:
-        self.store.finish(action.key, result.status, result.detail, result.external_id)
-        if result.status in (ActionStatus.APPLIED, ActionStatus.ALREADY):
-            self._recorded(action)
-        report.written.append((action, result))
-        now = self.clock()
-        self.metrics.actions.labels(source or "", action.kind.value, result.status.value).inc()
-        if result.status is ActionStatus.APPLIED:
-            self.metrics.clock_lag.observe(max(0.0, (now - action.at).total_seconds()))
-        self.store.audit(
-            action.ticket,
-            "write",
-            {
-                "key": action.key,
-                "kind": action.kind.value,
-                "rule": action.rule,
-                "status": result.status.value,
-                "detail": result.detail,
-                "external_id": result.external_id,
-                "decided_at": format_instant(action.at),
-            },
-            now,
-        )
-        done = result.status in (ActionStatus.APPLIED, ActionStatus.ALREADY)
-        level = "info" if done else "warning"
-        self.log.event(
-            "action",
-            level,
-            ticket=action.ticket,
-            key=action.key,
-            kind=action.kind.value,
-            rule=action.rule,
-            status=result.status.value,
-            detail=result.detail,
-            escalation_level=action.level,
-        )
-
-    def _notify(self, action: Notify, ticket: Ticket) -> ActionResult:
-        if self.notifier is None:
-            return ActionResult(action.key, ActionStatus.FAILED, "no notification channels set up")
-        return self.notifier.send(action, ticket_url=ticket.url)
-
-    def _create_linked(self, ticket: Ticket, action: CreateLinkedIssue) -> ActionResult:
-        for source in self.sources.values():
-            tracker = source.tracker
-            if tracker is not None and source.kind == action.system:
-                try:
-                    with self.io_lock(source.name):
-                        return tracker.create_linked_issue(ticket, action)
-                except ConnectorError as exc:
-                    return ActionResult(action.key, ActionStatus.FAILED, str(exc))
-        return ActionResult(
-            action.key,
-            ActionStatus.FAILED,
-            f"no {action.system} source is configured to create the issue in",
-        )
-
-    # -- crash recovery ---------------------------------------------------------------------
-    def resolve_pending(self) -> int:
-        """Settle writes begun before a crash: read the ticket back, never write twice."""
-        resolved = 0
-        with self.lock:
-            for action in self.store.pending():
-                name = self._owner.get(action.ticket)
-                source = self.sources.get(name) if name else None
-                status, detail = ActionStatus.FAILED, "interrupted before it was recorded"
-                external_id: str | None = None
-                settle = getattr(self.notifier, "settle", None)
-                if isinstance(action, Notify) and settle is not None:
-                    # the channel's own idempotency settles it: a dedup key, an alias looked up,
-                    # the same Message-ID (a chat webhook has none: FAILED, decided again)
-                    known = (self._tickets or {}).get(action.ticket)
-                    settled = settle(action, ticket_url=known.url if known else None)
-                    status, detail = settled.status, settled.detail
-                    external_id = settled.external_id
-                elif isinstance(action, PostComment) and source is not None:
-                    ticket_id = action.ticket.split(":", 1)[1]
-                    try:
-                        with self.io_lock(source.name):
-                            fresh = source.connector.fetch(ticket_id)
-                    except ConnectorError as exc:
-                        self.log.warning("pending.unreadable", key=action.key, error=str(exc))
-                        continue  # try again next cycle; the key stays pending, never re-sent
-                    self._remember(name or "", [fresh])
-                    if any(c.marker == action.key for c in fresh.comments):
-                        status, detail = ActionStatus.ALREADY, "found on the ticket after a restart"
-                self.store.finish(action.key, status, detail, external_id)
-                if status in (ActionStatus.ALREADY, ActionStatus.APPLIED):
-                    self._recorded(action)
-                self.log.info("pending.resolved", key=action.key, status=status.value)
-                resolved += 1
-        return resolved
 
     # -- the cycle --------------------------------------------------------------------------
     def cycle(self, *, pull: bool = True, now: datetime | None = None) -> CycleReport:
@@ -635,6 +351,17 @@ class Sidecar:
             )
             return report
 
+    def resolve_pending(self) -> int:
+        """Settle writes begun before a crash: read the ticket back, never write twice."""
+        with self.lock:
+            return self.writer.resolve_pending()
+
+    def apply(
+        self, plan: Plan, tickets: Mapping[str, Ticket], report: CycleReport
+    ) -> dict[str, Ticket]:
+        """Record and write ``plan`` (see ``Writer.apply``)."""
+        return self.writer.apply(plan, tickets, report)
+
     def _follow_pages(self, tickets: Mapping[str, Ticket], report: CycleReport) -> None:
         """Pages (PagerDuty, Opsgenie) follow their ticket: acknowledged when a person takes
         it up, resolved when it is solved; each step through the ledger, like any write."""
@@ -647,7 +374,7 @@ class Sidecar:
             ticket = tickets.get(key)
             due = follow_ups(ticket, self.store.applied(key), channels) if ticket else []
             if ticket is not None and due:
-                self._write(ticket, due, report)
+                self.writer.write(ticket, due, report)
 
     def _settle(
         self,
@@ -658,10 +385,10 @@ class Sidecar:
     ) -> Plan:
         """Write ``plan``, then re-plan at the same instant the tickets it changed, so a
         decision that makes another rule hold is carried out now, as ``simulate`` does."""
-        _, memories = self._load()
+        _, memories = self.cache.load()
 
         def carry_out(round_plan: Plan) -> Collection[str]:
-            changed = self.apply(round_plan, tickets, report)
+            changed = self.writer.apply(round_plan, tickets, report)
             tickets.update(changed)
             return changed.keys()
 

@@ -72,7 +72,7 @@ class Runner:
         self._hooked_lock = threading.Lock()
         # the lease has a thread of its own: busy jobs must never starve its renewal
         self._lease_thread = threading.Thread(target=self._hold_lease, name="lease", daemon=True)
-        sidecar.may_write = lambda: self.active and not self._stopping.is_set()
+        sidecar.set_write_guard(lambda: self.active and not self._stopping.is_set())
 
     # -- life -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -261,15 +261,10 @@ class Runner:
             where = str(self.config_path)
             self._reject([Problem(where, 1, 1, f"{type(exc).__name__}: {exc}")])
             return False
-        with self.sidecar.lock:
-            old = self.sidecar.sources
-            self.sidecar.config = config
-            self.sidecar.sources = sources
-            for name, source in old.items():
-                with self.sidecar.io_lock(name):  # a poll in flight finishes first
-                    source.connector.close()
-        self.sidecar.learn_owners()  # and memories cached for the old policy are rebuilt
+        self.sidecar.reconfigure(config, sources)  # a poll in flight finishes first
         self._schedule_polls()
+        # a fixed mapping may make quarantined records readable: try them now
+        self._scheduler.add_job(self._retry_quarantined, id="quarantine-reload")
         self.config_rejected = None
         if config.warnings:
             log.warning("config.warnings", warnings=[str(w) for w in config.warnings])

@@ -121,3 +121,40 @@ def test_plan_changes_nothing_and_sync_then_writes_what_it_showed(
     assert shown
     assert written == shown
     store.close()
+
+
+def test_the_cycle_writes_hubspot_property_changes_in_batches(
+    world: DemoWorld, tmp_path: Path
+) -> None:
+    """HubSpot's batch update carries many tickets' property changes in one call."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    world.seed(now)
+    for n in range(3):  # more breached tickets of the same customer: several writes at once
+        world.hubspot.seed(
+            [
+                SeedTicket(
+                    f"Invoice export broken {n}",
+                    now - timedelta(days=3),
+                    status="open",
+                    priority="high",
+                    organization="Acme",
+                    category="billing",
+                )
+            ]
+        )
+    config = load_config(ROOT / "config")
+    store = open_store(f"sqlite:///{tmp_path}/state.db")
+    with open_sidecar(config, world.env(), store=store) as sidecar:
+        sidecar.clock = lambda: now
+        report = sidecar.cycle()
+    hubspot_writes = {
+        a.ticket for a, r in report.written
+        if a.ticket.startswith("hubspot:") and r.status is ActionStatus.APPLIED
+        and a.kind.value in ("set_priority", "add_labels", "remove_labels", "assign")
+    }  # fmt: skip
+    assert len(hubspot_writes) >= 3
+    batches = world.hubspot.server.calls("POST", r".*/tickets/batch/update")
+    singles = world.hubspot.server.calls("PATCH", r".*/tickets/\d+")
+    assert batches
+    assert len(batches) + len(singles) < len(hubspot_writes)
+    store.close()

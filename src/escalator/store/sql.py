@@ -192,6 +192,21 @@ class StateStore:
         with self._tx() as conn:
             return {key: (ticket, ext) for key, ticket, ext in conn.execute(stmt)}
 
+    def linked_issues_created(self) -> list[tuple[str, str, str, str]]:
+        """Issues the sidecar created in another system: (action key, origin ticket, the
+        system hosting the issue, the issue's key)."""
+        a = t.actions
+        stmt = select(a.c.key, a.c.ticket, a.c.payload, a.c.external_id).where(
+            a.c.kind == "create_linked_issue",
+            a.c.status.in_(t.DONE_STATUSES),
+            a.c.external_id.is_not(None),
+        )
+        with self._tx() as conn:
+            return [
+                (key, ticket, str((payload or {}).get("system") or "jira"), ext)
+                for key, ticket, payload, ext in conn.execute(stmt)
+            ]
+
     def is_done(self, key: str) -> bool:
         """True when the action was applied or found already there."""
         stmt = select(t.actions.c.status).where(t.actions.c.key == key)
