@@ -15,7 +15,16 @@ from datetime import datetime
 from typing import Any
 
 from engine.calendar import to_epoch
-from engine.criteria import AllOf, AnyOf, Context, Criterion, NoneOf, Population, Recurrence
+from engine.criteria import (
+    AllOf,
+    AnyOf,
+    Context,
+    Criterion,
+    NoneOf,
+    Population,
+    Recurrence,
+    Surge,
+)
 from engine.explain import ticket_as_of
 from engine.model import (
     ACTIVE_STATUSES,
@@ -157,19 +166,20 @@ def decode_ticket(d: dict[str, Any]) -> Ticket:
 
 
 # -- which rules mean what ------------------------------------------------------------------------
-def _has_recurrence(criterion: Criterion) -> bool:
-    if isinstance(criterion, Recurrence):
+def _uses(criterion: Criterion, kinds: tuple[type[Criterion], ...]) -> bool:
+    """``criterion`` is, or contains, a criterion of one of ``kinds``."""
+    if isinstance(criterion, kinds):
         return True
     if isinstance(criterion, AllOf | AnyOf):
-        return any(_has_recurrence(c) for c in criterion.children)
+        return any(_uses(c, kinds) for c in criterion.children)
     if isinstance(criterion, NoneOf):
-        return _has_recurrence(criterion.child)
+        return _uses(criterion.child, kinds)
     return False
 
 
 def recurrence_rules(policy: Policy) -> frozenset[str]:
     """Rules that fire on repeated problems (a recurrence criterion)."""
-    return frozenset(r.name for r in policy.rules if _has_recurrence(r.when))
+    return frozenset(r.name for r in policy.rules if _uses(r.when, (Recurrence,)))
 
 
 def confirmation_rules(policy: Policy) -> frozenset[str]:
@@ -199,7 +209,10 @@ def ticket_facts(
         if ticket.updated_at > as_of:
             ticket = ticket_as_of(ticket, as_of)
         tickets.append(ticket)
-    population = Population(tickets)
+    # choosing a ticket's SLA policy looks at other tickets only if a policy's `when` counts
+    # them (recurrence, surge): index every ticket only then
+    across = any(_uses(p.when, (Recurrence, Surge)) for p in policy.sla_policies)
+    population = Population(tickets if across else ())
     confirm = confirmation_rules(policy)
     by_ticket: dict[str, list[LedgerEntry]] = {}
     for entry in ledger:
@@ -254,7 +267,7 @@ def _facts(
         if priority_sets
         else ticket.priority
     )
-    created = population.created[key]
+    created = int(ticket.created_at.timestamp())
     agent_actions: list[int] = []
     replies: list[int] = []  # public agent replies: what the SLA counts
     for c in ticket.comments:

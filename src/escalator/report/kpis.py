@@ -128,7 +128,7 @@ def build_report(
 
     # repeated problems: tickets a recurrence rule fired for
     repeat_rules = recurrence_rules(policy)
-    repeats = Counter((org(f), cat(f)) for f in scope if f.rules & repeat_rules)
+    repeats = Counter((org(f), cat(f)) for f in scope if not f.rules.isdisjoint(repeat_rules))
 
     # SLA attainment, and every breach
     met: Counter[TargetName] = Counter()
