@@ -89,7 +89,7 @@ class Memory:
             if action.level is not None:
                 if _STEP_DOWN_KEY in action.key:
                     if isinstance(action, RemoveLabels):  # a step-down's first write marks it
-                        memory._step_down(action.level, first_reached)
+                        memory._step_down(action.level)
                     continue
                 if isinstance(action, AddLabels) and action.level not in first_reached:
                     first_reached[action.level] = action.at  # the level label marks arrival
@@ -102,8 +102,9 @@ class Memory:
             memory.reached = sorted(first_reached.items())
         return memory
 
-    def _step_down(self, target: int, reached: Mapping[int, datetime]) -> None:
-        self.left = self.left | {n for n in reached if n > target}
+    def _step_down(self, target: int) -> None:
+        # every level from the one left down to above the target: not reached again
+        self.left = self.left | set(range(target + 1, self.level + 1))
         self.downs = (*self.downs, target)
         self.level = target
 
@@ -136,7 +137,7 @@ class Memory:
         self.done.add(action.key[len(ticket_key) + 1 :])
         if action.level is not None and _STEP_DOWN_KEY in action.key:
             if isinstance(action, RemoveLabels):
-                self._step_down(action.level, dict(self.reached))
+                self._step_down(action.level)
         elif action.level is not None:
             if isinstance(action, AddLabels) and action.level not in self.level_rule:
                 self.level_rule[action.level] = action.rule

@@ -452,7 +452,7 @@ class Compiler:
                 self.problem(("rules", i, "name"), f"rule name {rule.name!r} is used twice")
             seen.add(rule.name)
         for i, rule in enumerate(self.model.rules):
-            if not rule.then and rule.escalate_to is None:
+            if not rule.then and rule.escalate_to is None and rule.step_down_to is None:
                 self.warn(
                     ("rules", i, "name"),
                     f"rule {rule.name!r} has no steps and no escalate_to: it does nothing",
