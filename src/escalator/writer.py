@@ -118,6 +118,7 @@ class Writer:
         changed: dict[str, Ticket] = {}
         queued: dict[str | None, list[tuple[Ticket, Sequence[Action]]]] = {}
         refused: dict[str | None, AuthError] = {}  # sources that refused our credentials
+        self._prepare_linked_issues(plan)
         for tp in plan.tickets:
             ticket = tickets.get(tp.ticket)
             if ticket is None:
@@ -140,6 +141,26 @@ class Writer:
         if refused:
             raise next(iter(refused.values()))
         return changed
+
+    def _prepare_linked_issues(self, plan: Plan) -> None:
+        """Let each hosting source check a whole plan's new linked issues for duplicates at
+        once (Jira: one JQL search instead of one per issue), where it offers to."""
+        wanted: dict[str, list[CreateLinkedIssue]] = {}
+        for tp in plan.tickets:
+            for action in tp.actions:
+                if isinstance(action, CreateLinkedIssue):
+                    wanted.setdefault(action.system, []).append(action)
+        for system, actions in wanted.items():
+            for source in self.access.sources.values():
+                prepare = getattr(source.connector, "prepare_linked_issues", None)
+                if source.kind != system or prepare is None:
+                    continue
+                try:
+                    with self.access.io_lock(source.name):
+                        prepare(actions)
+                except ConnectorError as exc:  # each creation then checks on its own
+                    self.log.warning("linked_issues.unprepared", source=source.name, error=str(exc))
+                break
 
     def _batch_size(self, name: str | None) -> int:
         source = self.access.sources.get(name) if name else None

@@ -158,3 +158,40 @@ def test_the_cycle_writes_hubspot_property_changes_in_batches(
     assert batches
     assert len(batches) + len(singles) < len(hubspot_writes)
     store.close()
+
+
+def test_a_plans_linked_issues_are_checked_for_duplicates_in_one_search(
+    world: DemoWorld, tmp_path: Path
+) -> None:
+    """Three technical tickets reach level 2 together: three ENG issues, one duplicate check."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    world.zendesk.seed(
+        [
+            SeedTicket(
+                f"API errors {n}",
+                now - timedelta(days=3),
+                status="open",
+                priority="high",
+                organization=f"Org {n}",
+                category="technical",
+            )
+            for n in range(3)
+        ]
+    )
+    config = load_config(ROOT / "config")
+    store = open_store(f"sqlite:///{tmp_path}/state.db")
+    with open_sidecar(config, world.env(), store=store) as sidecar:
+        sidecar.clock = lambda: now
+        report = sidecar.cycle()
+    created = [
+        a for a, r in report.written
+        if a.kind.value == "create_linked_issue" and r.status is ActionStatus.APPLIED
+    ]  # fmt: skip
+    assert len(created) == 3
+    jira = world.jira.server
+    searches = [
+        r for r in (*jira.calls("GET", "/search"), *jira.calls("POST", "/search"))
+        if "labels in" in (r.query.get("jql", [""])[0] + r.body.decode(errors="replace"))
+    ]  # fmt: skip
+    assert len(searches) == 1
+    store.close()
