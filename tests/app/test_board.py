@@ -39,7 +39,6 @@ def client(runner: Runner, monkeypatch: pytest.MonkeyPatch, **env: str) -> TestC
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    runner.sidecar.metrics.__init__()  # type: ignore[misc]  # a fresh registry per app
     return TestClient(create_app(runner))
 
 
