@@ -67,9 +67,13 @@ def config_files(path: Path) -> list[Path]:
 def load_located(path: Path, budget: LoadBudget | None = None) -> Located:
     """Read ``path`` (a file or a directory of ``*.yaml``); top-level sections are merged."""
     budget = LoadBudget() if budget is None else budget
-    if not path.exists():
-        raise ConfigError([Problem(str(path), 1, 1, "no such file or directory")])
-    files = config_files(path)
+    try:
+        if not path.exists():
+            raise ConfigError([Problem(str(path), 1, 1, "no such file or directory")])
+        files = config_files(path)
+    except (OSError, ValueError) as exc:  # unreadable directory, a NUL in the name
+        detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ConfigError([Problem(str(path), 1, 1, f"cannot read: {detail}")]) from None
     if not files:
         raise ConfigError([Problem(str(path), 1, 1, "no *.yaml files in this directory")])
     located = Located(root=str(path))
