@@ -23,6 +23,7 @@ from connectors.errors import ConnectorError
 from escalator.config import ConfigError, Problem, load_config
 from escalator.config.yamlsource import config_files
 from escalator.cycle import CycleReport, Sidecar
+from escalator.digest import DigestJobs
 from escalator.http import poll_freshness
 from escalator.sources import build_sources, source_problems
 
@@ -73,6 +74,7 @@ class Runner:
         # the lease has a thread of its own: busy jobs must never starve its renewal
         self._lease_thread = threading.Thread(target=self._hold_lease, name="lease", daemon=True)
         sidecar.set_write_guard(lambda: self.active and not self._stopping.is_set())
+        self.digests = DigestJobs(self._scheduler, sidecar, sidecar.may_write)
 
     # -- life -------------------------------------------------------------------------------
     def start(self) -> None:
@@ -82,6 +84,7 @@ class Runner:
         self._schedule_polls()
         # quarantined records are fetched again hourly, and after each reload (see reload)
         s.add_job(self._retry_quarantined, "interval", hours=1, id="quarantine")
+        self.digests.arm()  # the reviews of open escalations, each at its next instant
         s.start()
         self._lease_thread.start()
         self.sidecar.log.info(
@@ -263,6 +266,7 @@ class Runner:
             return False
         self.sidecar.reconfigure(config, sources)  # a poll in flight finishes first
         self._schedule_polls()
+        self.digests.arm()
         # a fixed mapping may make quarantined records readable: try them now
         self._scheduler.add_job(self._retry_quarantined, id="quarantine-reload")
         self.config_rejected = None
