@@ -61,20 +61,22 @@ def open_escalations(
         if not digest.when.holds(ctx):
             continue
         sla = plan_ticket(policy, ticket, memory, now, population).sla
-        running = [
+        running = sorted(
             (to_epoch(t.due), t.name.value.replace("_", " "))
             for t in (sla.targets if sla else ())
             if t.running and t.due is not None
-        ]
-        due, target = min(running) if running else (None, None)
+        )
+        # the next breach ahead; when every running target is past due, the earliest of them
+        ahead = [r for r in running if r[0] > now]
+        first = (ahead or running)[0] if running else None
         since = min((to_epoch(at) for _, at in memory.reached), default=now)
         rows.append(
             OpenEscalation(
                 ticket=ticket,
                 level=memory.level,
                 since=since,
-                next_breach=due,
-                breach_target=target,
+                next_breach=first[0] if first else None,
+                breach_target=first[1] if first else None,
                 owner=ticket.assignee or ticket.group or "unassigned",
                 last_update=to_epoch(ticket.updated_at),
             )
@@ -182,7 +184,7 @@ class DigestJobs:
         if at is None:
             return
         self._scheduler.add_job(
-            self._fire,
+            self.fire,
             "date",
             run_date=from_epoch(at),
             args=[digest.name, at],
@@ -190,7 +192,8 @@ class DigestJobs:
             replace_existing=True,
         )
 
-    def _fire(self, name: str, at: int) -> None:
+    def fire(self, name: str, at: int) -> None:
+        """The job: send digest ``name`` for its instant ``at``, then arm its next instant."""
         digest = next((d for d in self._sidecar.config.policy.digests if d.name == name), None)
         if digest is None:
             return
