@@ -26,9 +26,11 @@ from engine.criteria import (
     NoneOf,
     Population,
     Recurrence,
+    Requested,
     SlaBreached,
     SlaThreshold,
     Surge,
+    requested_level,
 )
 from engine.model import Action, Status, TargetName, Ticket
 from engine.planner import Memory, choose_sla_policy, sla_priority
@@ -279,6 +281,9 @@ def _seen(criterion: Criterion, ctx: Context) -> str:
     if isinstance(criterion, LinkedIssueResolved):
         resolved = [i.key for i in t.linked_issues if i.resolved_at is not None]
         return "resolved: " + ", ".join(resolved) if resolved else "none resolved"
+    if isinstance(criterion, Requested):
+        wanted, label = requested_level(criterion.requests, t)
+        return f"label {label} asks for level {wanted}" if label else "no request label"
     if isinstance(criterion, NoneOf):
         return "the negated condition " + ("holds" if criterion.child.holds(ctx) else "fails")
     return ""

@@ -257,7 +257,11 @@ def people_changes(
             claimed.add(mark)  # the sidecar's own write, read back from the helpdesk
             continue
         out.append(
-            {"at": format_instant(c.at), "what": f"{c.field}: {c.old} → {c.new}", "by": "person"}
+            {
+                "at": format_instant(c.at),
+                "what": f"{c.field}: {c.old} → {c.new}",
+                "by": c.by or "person",  # who, where the helpdesk's history says
+            }
         )
     for comment in ticket.comments:
         if comment.at > now or comment.author_role is AuthorRole.SIDECAR or comment.marker:

@@ -147,7 +147,7 @@ def decode_ticket(d: dict[str, Any]) -> Ticket:
         ),
         history=tuple(
             [
-                Change(_instant(h["at"]), h["field"], h.get("old"), h.get("new"))
+                Change(_instant(h["at"]), h["field"], h.get("old"), h.get("new"), h.get("by"))
                 for h in d.get("history") or ()
             ]
         ),
