@@ -2,7 +2,8 @@
 until acknowledged (3), a round robin (1), agent requests, a step-down rule and a digest.
 
 The examples are read from ``config/`` itself (not copied here), so a test of them is a test of
-what an admin would uncomment."""
+what an admin would uncomment. Shared by the engine, app and end-to-end tests (tests/ must be on
+sys.path, as tests/store/conftest.py shows)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import re
 import shutil
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def uncomment_block(path: Path, marker: str) -> None:
