@@ -25,7 +25,11 @@ def image_uid() -> int:
 
 
 def secrets_named_in(texts: list[str]) -> set[str]:
-    return {name for text in texts for name in _SECRET.findall(text)}
+    """The variables the config reads; commented-out examples (an email or paging channel
+    that needs a real account) are not read, so a deployment need not pass them."""
+    lines = [line.split(" #", 1)[0] for text in texts for line in text.splitlines()]
+    live = [line for line in lines if not line.lstrip().startswith("#")]
+    return {name for line in live for name in _SECRET.findall(line)}
 
 
 def manifest(name: str) -> dict[str, Any]:
