@@ -99,7 +99,10 @@ def run(tickets: int, hours: int, polls_per_hour: int, seed: int = 5) -> list[Ho
         with tempfile.TemporaryDirectory() as tmp:
             store = open_store(f"sqlite:///{tmp}/state.db")
             config = load_config(ROOT / "config")
-            with open_sidecar(config, world.env(), store=store) as sidecar:
+            with (
+                Path(tmp, "sidecar.log").open("w") as quiet,  # figures here, not logs
+                open_sidecar(config, world.env(), store=store, log_stream=quiet) as sidecar,
+            ):
                 made = 0
                 for poll in range(polls):
                     now = DAY_START + poll * interval
