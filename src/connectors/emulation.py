@@ -2,16 +2,20 @@
 
 Each system's emulator (``connectors/<kind>/emulator.py``) registers its routes on an
 ``EmulatorServer`` and keeps its tickets in memory. The frame gives them a controllable clock,
-fault injection (429 with Retry-After, 5xx, slow or malformed responses) and a request log that
+fault injection (429 with Retry-After, 5xx, slow or malformed responses, connection resets)
+and a request log that
 tests read to prove a call was made, or was not.
 """
 
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import queue
 import re
+import socket
+import struct
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -94,6 +98,18 @@ class Fault:
     headers: dict[str, str] = field(default_factory=dict)
 
 
+@dataclass
+class Reset:
+    """Drop the next ``count`` matching connections with a TCP reset instead of answering:
+    before the request is carried out or, with ``after_handling``, after it (the answer is
+    lost with the connection)."""
+
+    method: str
+    path: re.Pattern[str]
+    count: int
+    after_handling: bool
+
+
 Handler = Callable[[Request], Response]
 
 
@@ -106,6 +122,7 @@ class EmulatorServer:
         self.requests: list[Request] = []
         self._routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self._faults: list[Fault] = []
+        self._resets: list[Reset] = []
         self._lock = threading.RLock()
         self._host = host
         self._port = port
@@ -148,9 +165,20 @@ class EmulatorServer:
                 )
             )
 
+    def inject_reset(
+        self, method: str, path_pattern: str, *, count: int = 1, after_handling: bool = False
+    ) -> None:
+        """Drop the next ``count`` matching connections with a TCP reset, as a load balancer
+        or a restarting server does."""
+        with self._lock:
+            self._resets.append(
+                Reset(method.upper(), re.compile(path_pattern), count, after_handling)
+            )
+
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+            self._resets.clear()
 
     # -- life -----------------------------------------------------------------------------
     @property
@@ -210,7 +238,41 @@ class EmulatorServer:
                     return fault
         return None
 
+    def _take_reset(self, method: str, path: str) -> Reset | None:
+        with self._lock:
+            for reset in self._resets:
+                if reset.method in (method, "*") and reset.path.search(path):
+                    reset.count -= 1
+                    if reset.count <= 0:
+                        self._resets.remove(reset)
+                    return reset
+        return None
+
     def _dispatch(self, h: BaseHTTPRequestHandler) -> None:
+        reset = self._take_reset(h.command, urlsplit(h.path).path)
+        if reset is None:
+            self._answer(h)
+            return
+        if reset.after_handling:
+            answer, h.wfile = h.wfile, io.BytesIO()  # handled; the answer goes nowhere
+            try:
+                self._answer(h)
+            finally:
+                h.wfile = answer
+        else:
+            length = int(h.headers.get("Content-Length") or 0)
+            if length:
+                h.rfile.read(length)
+            with self._lock:
+                self.requests.append(
+                    Request(h.command, urlsplit(h.path).path, {}, dict(h.headers), b"")
+                )
+        # SO_LINGER 0: closing sends RST, as a load balancer dropping the connection does
+        h.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        h.close_connection = True
+        h.connection.close()
+
+    def _answer(self, h: BaseHTTPRequestHandler) -> None:
         split = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
         body = h.rfile.read(length) if length else b""

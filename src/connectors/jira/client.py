@@ -8,12 +8,14 @@ after writes; each of those is a call this connector does not need.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import httpx
 
 from connectors.jira.auth import JiraAuth
 from connectors.jira.http_errors import error_for, error_messages
+from connectors.jira.mapping import properties_of
 from connectors.jira.settings import Settings
 from connectors.retry import RetryPolicy
 
@@ -56,10 +58,22 @@ class JiraClient:
         params: dict[str, str] | None = None,
         json: Any = None,
         headers: dict[str, str] | None = None,
+        landed: Callable[[], Any] | None = None,
     ) -> Any:
-        """One JSON request through httpx; the parsed body, or None for 204."""
+        """One JSON request through httpx; the parsed body, or None for 204.
+
+        ``landed``, for a create that is not idempotent: before each retry it looks for what
+        an earlier attempt may have made (its answer lost with a reset connection or a
+        timeout) and returns it, so the create is not sent twice."""
+        tries = 0
 
         def attempt() -> Any:
+            nonlocal tries
+            tries += 1
+            if tries > 1 and landed is not None:
+                made = landed()
+                if made is not None:
+                    return made
             self.requests_made += 1
             try:
                 response = self._http.request(
@@ -210,18 +224,33 @@ class JiraClient:
     ) -> dict[str, Any]:
         # httpx: the SDK's add_comment can only add the JSM internal flag, not our marker property.
         payload = {"body": body, "properties": properties}
+
+        def landed() -> dict[str, Any] | None:  # the same marker property: our earlier attempt
+            return next((c for c in self.comments(key) if same_properties(c, properties)), None)
+
         result: dict[str, Any] = self.http_call(
-            "POST", f"{self.api}/issue/{key}/comment", params={"expand": "properties"}, json=payload
+            "POST",
+            f"{self.api}/issue/{key}/comment",
+            params={"expand": "properties"},
+            json=payload,
+            landed=landed,
         )
         return result
 
     def create_issue(
-        self, fields: dict[str, Any], properties: list[dict[str, Any]]
+        self,
+        fields: dict[str, Any],
+        properties: list[dict[str, Any]],
+        *,
+        landed: Callable[[], dict[str, Any] | None] | None = None,
     ) -> dict[str, Any]:
         # httpx: the SDK's create_issue cannot send entity properties with the create (so the
         # marker would need a second, crash-prone call) and re-GETs the new issue.
         result: dict[str, Any] = self.http_call(
-            "POST", f"{self.api}/issue", json={"fields": fields, "properties": properties}
+            "POST",
+            f"{self.api}/issue",
+            json={"fields": fields, "properties": properties},
+            landed=landed,
         )
         return result
 
@@ -231,3 +260,9 @@ class JiraClient:
         path = f"{self.api}/issue/{key}/remotelink"
         result: dict[str, Any] = self.http_call("POST", path, json=link)
         return result
+
+
+def same_properties(raw: dict[str, Any], properties: list[dict[str, Any]]) -> bool:
+    """``raw`` (a comment as read) carries every entity property of ``properties``."""
+    have = properties_of(raw)
+    return all(have.get(str(p["key"])) == p["value"] for p in properties)

@@ -78,11 +78,12 @@ class LinkedIssues:
             key = self._existing(action)
             status = ActionStatus.ALREADY
             if key is None:
-                key = str(
-                    self._client.create_issue(self._fields(action), self._props(origin, action))[
-                        "key"
-                    ]
+                made = self._client.create_issue(
+                    self._fields(action),
+                    self._props(origin, action),
+                    landed=lambda: self._labelled(action),  # a retry after a lost answer
                 )
+                key = str(made["key"])
                 status = ActionStatus.APPLIED
             if origin.url:  # re-posted every time: heals a crash between create and link
                 link = remote_link(origin, self._settings.linked_issue.relationship)
@@ -178,6 +179,11 @@ class LinkedIssues:
         with self._lock:
             if action.key in self._checked:  # the batch's one search answered it
                 return self._checked.pop(action.key)
+        found = self._labelled(action)
+        return str(found["key"]) if found else None
+
+    def _labelled(self, action: CreateLinkedIssue) -> dict[str, Any] | None:
+        """The issue carrying this action's label, if one exists."""
         jql = (
             f'project = "{action.project}" AND labels = "{link_label(action.key)}" ORDER BY key ASC'
         )
@@ -185,8 +191,8 @@ class LinkedIssues:
             page = self._client.search_page(jql, token=None, max_results=1, fields=["labels"])
         else:
             page = self._client.search_offset(jql, start_at=0, max_results=1, fields=["labels"])
-        issues = page.get("issues") or []
-        return str(issues[0]["key"]) if issues else None
+        issues: list[dict[str, Any]] = page.get("issues") or []
+        return issues[0] if issues else None
 
     def _fields(self, action: CreateLinkedIssue) -> dict[str, Any]:
         linked = self._settings.linked_issue

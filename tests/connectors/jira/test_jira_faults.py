@@ -176,3 +176,61 @@ def test_site_lookups_are_made_once_per_process(
     assert calls["/rest/api/3/myself"] == 1
     assert calls["/rest/api/3/field"] == 1
     assert calls["/rest/api/2/serverInfo"] + calls["/rest/api/3/serverInfo"] == 0
+
+
+def test_connection_resets_and_read_timeouts_are_retried_and_skip_nothing(
+    emulator: JiraEmulator,
+    make_connector: Callable[..., JiraConnector],
+    seed: Callable[..., SeedTicket],
+) -> None:
+    keys = emulator.seed([seed(i) for i in range(8)])
+    connector = make_connector(timeout_seconds=0.5)
+    emulator.server.inject_reset("GET", SEARCH, count=2)  # a load balancer drops the connection
+    emulator.server.inject("GET", SEARCH, status=200, delay=1.0, count=1)  # slower than 0.5 s
+
+    got, _ = pull_all(connector)
+
+    assert Counter(got) == Counter(keys)  # each exactly once
+
+
+def test_a_comment_whose_answer_was_lost_is_posted_once(
+    emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
+) -> None:
+    """The comment lands, then the connection resets before the answer: the retry finds our
+    marker on the issue instead of posting again (a POST is not idempotent)."""
+    [key] = emulator.seed([seed(0)])
+    ticket = connector.fetch(key)
+    emulator.server.inject_reset("POST", rf"/issue/{key}/comment$", after_handling=True)
+    action = PostComment(
+        key=f"jira:{key}:L1:comment", ticket=f"jira:{key}", rule="r", at=T0, public=True,
+        body="We escalated your request.",
+    )  # fmt: skip
+
+    (result,) = connector.apply(ticket, [action])
+
+    assert result.status is ActionStatus.APPLIED
+    ours = [c for c in emulator.comments(key) if "escalated your request" in str(c["body"])]
+    assert len(ours) == 1
+    assert len(emulator.server.calls("POST", rf"/issue/{key}/comment$")) == 1
+
+
+def test_a_linked_issue_whose_answer_was_lost_is_created_once(
+    emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
+) -> None:
+    [key] = emulator.seed([seed(0)])
+    origin = connector.fetch(key)
+    emulator.server.inject_reset("POST", r"/rest/api/3/issue$", after_handling=True)
+    action = CreateLinkedIssue(
+        key=f"jira:{key}:engineering:create_linked_issue", ticket=f"jira:{key}", rule="engineering",
+        at=T0, system="jira", project="ENG", summary="Printer on fire",
+        description="Escalated from support.", priority=Priority.HIGH,
+    )  # fmt: skip
+
+    result = connector.create_linked_issue(origin, action)
+
+    assert result.status is ActionStatus.APPLIED
+    posts = emulator.server.calls("POST", r"/rest/api/3/issue$")
+    assert len(posts) == 1  # sent once; the retry found it by its label
+    assert result.external_id is not None
+    assert result.external_id.startswith("ENG-")
+    assert emulator.record(result.external_id)["fields"]["summary"] == "Printer on fire"
