@@ -663,6 +663,8 @@ def _step_down(
         out.append(AddLabels(key=prefix + "add_labels", labels=(label,), **common))
     stood_down = policy.levels[current]
     channel, _ = contact_of(stood_down, ticket)
+    if channel in policy.paging_channels:
+        channel = None  # its page is resolved (escalator.notify.follow), not paged again
     if channel and f"{rule.name}:{STEP_DOWN}:notify" not in done:
         if rule.stand_down is not None:
             text = rule.stand_down(render.context(rule, stood_down, None))

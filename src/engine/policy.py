@@ -181,6 +181,9 @@ class Policy:
     # labels an agent adds to ask for a level: system -> label -> level ("" for every system)
     requests: Mapping[str, Mapping[str, int]] = field(default_factory=dict)
     digests: tuple[Digest, ...] = ()  # reviews of open escalations, on their schedules
+    # channels whose alert follows the ticket (PagerDuty, Opsgenie): a step-down resolves the
+    # stood-down level's alert there instead of raising a new one to say so
+    paging_channels: frozenset[str] = frozenset()
     # levels whose notification repeats until acknowledged (empty: the planner skips it all)
     repeating: frozenset[int] = field(init=False, default=frozenset())
     # users the sidecar itself assigns: an assignee change to anyone else is a person's

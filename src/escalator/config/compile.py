@@ -138,6 +138,9 @@ class Compiler:
             time_format=m.time_format,
             requests=requests,
             digests=digests,
+            paging_channels=frozenset(
+                name for name, c in m.channels.items() if c.type in ("pagerduty", "opsgenie")
+            ),
         )
 
     # -- templates -----------------------------------------------------------------------------

@@ -11,12 +11,14 @@ from collections.abc import Collection, Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from engine.model import Action, Assign, Notify, Status, Ticket
+from engine.model import Action, Assign, Notify, RemoveLabels, Status, Ticket
+from engine.policy import STEP_DOWN
 from escalator.notify.delivery import FollowUp
 
 SEPARATOR = "~"
 STEPS: tuple[FollowUp, ...] = ("acknowledge", "resolve")
 _DONE = (Status.SOLVED, Status.CLOSED)
+_STEP_DOWN = f":{STEP_DOWN}:"
 
 
 def follow_key(page_key: str, step: FollowUp) -> str:
@@ -49,6 +51,10 @@ def follow_ups(
         if ticket.status in _DONE:
             due.append(_follow(page, "resolve", _solved_at(ticket)))
             continue
+        stood_down_at = _stood_down_at(page, done)
+        if stood_down_at is not None:  # the level de-escalated below the page's: no longer needed
+            due.append(_follow(page, "resolve", stood_down_at))
+            continue
         acknowledge = follow_key(page.key, "acknowledge")
         taken_at = _taken_up_at(ticket, page.at, own_assignees)
         if acknowledge not in keys and taken_at is not None:
@@ -59,6 +65,23 @@ def follow_ups(
 def _follow(page: Notify, step: FollowUp, at: datetime) -> Notify:
     # level None: a follow-up never counts as reaching a level in the planner's memory
     return replace(page, key=follow_key(page.key, step), at=max(at, page.at), level=None)
+
+
+def _stood_down_at(page: Notify, done: Sequence[Action]) -> datetime | None:
+    """When a step-down took the ticket below the page's level (its marker: the step's
+    ``…:step_down:remove_labels``, whose level is the level stepped down to)."""
+    if page.level is None:
+        return None
+    for action in done:
+        if (
+            isinstance(action, RemoveLabels)
+            and action.level is not None
+            and action.level < page.level
+            and action.at >= page.at
+            and _STEP_DOWN in action.key
+        ):
+            return action.at
+    return None
 
 
 def _solved_at(ticket: Ticket) -> datetime:
