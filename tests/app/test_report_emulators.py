@@ -72,7 +72,9 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
             open_sidecar(config, world.env(), store=store, log_stream=io.StringIO()) as sidecar,
         ):
             for _ in range(5):
-                if not sidecar.cycle().written:
+                done = sidecar.cycle()
+                assert not done.failed_sources, done.failed_sources
+                if not done.written:
                     break
             else:
                 raise AssertionError("the sidecar never settled")

@@ -17,6 +17,7 @@ from typing import Any
 from engine.calendar import to_epoch
 from engine.criteria import (
     AllOf,
+    Always,
     AnyOf,
     Context,
     Criterion,
@@ -39,7 +40,7 @@ from engine.model import (
     Ticket,
 )
 from engine.planner import Memory, choose_sla_policy, sla_priority
-from engine.policy import CommentStep, Policy
+from engine.policy import CommentStep, Policy, SlaPolicy
 from engine.sla import build_clocks
 from escalator.store.records import LedgerEntry
 
@@ -199,12 +200,12 @@ def ticket_facts(
     ledger: Sequence[LedgerEntry],
     as_of: datetime,
 ) -> list[TicketFacts]:
-    """Facts of every ticket created before ``as_of``, each as it was at ``as_of``."""
+    """Facts of every ticket created by ``as_of``, each as it was at that instant."""
     end = to_epoch(as_of)
     tickets = []
     for payload in payloads:
         ticket = decode_ticket(payload)
-        if to_epoch(ticket.created_at) >= end:
+        if to_epoch(ticket.created_at) > end:  # as of ``as_of``, that instant included
             continue
         if ticket.updated_at > as_of:
             ticket = ticket_as_of(ticket, as_of)
@@ -218,11 +219,14 @@ def ticket_facts(
     for entry in ledger:
         if entry.status in DONE:
             by_ticket.setdefault(entry.ticket, []).append(entry)
+    # one SLA policy for every ticket (no `when`): chosen once, not per ticket
+    first = policy.sla_policies[0] if policy.sla_policies else None
+    fixed = first if first is not None and isinstance(first.when, Always) else None
     out = []
     for ticket in tickets:
         key = ticket.key
         entries = by_ticket.get(key, ())
-        out.append(_facts(policy, ticket, key, entries, end, population, confirm))
+        out.append(_facts(policy, ticket, key, entries, end, population, confirm, fixed))
     return out
 
 
@@ -234,6 +238,7 @@ def _facts(
     end: int,
     population: Population,
     confirm: frozenset[str],
+    fixed: SlaPolicy | None,
 ) -> TicketFacts:
     reaches: dict[int, Reach] = {}
     rules: set[str] = set()
@@ -242,7 +247,7 @@ def _facts(
     for e in entries:
         p = e.payload
         at = to_epoch(_instant(p["at"]))
-        if at >= end:
+        if at > end:  # decided after ``as_of``
             continue
         rules.add(e.rule)
         level = p.get("level")
@@ -276,8 +281,9 @@ def _facts(
             agent_actions.append(at)
             if c.public:
                 replies.append(at)
-    agent_actions.sort()
-    replies.sort()
+    if len(agent_actions) > 1:  # usually in order already, and mostly one or two
+        agent_actions.sort()
+        replies.sort()
     facts = TicketFacts(
         ticket=ticket,
         created=created,
@@ -288,8 +294,10 @@ def _facts(
         confirmation_at=confirmation_at,
         agent_actions=agent_actions,
     )
-    ctx = Context(ticket, end, facts.level, population, policy.at_risk_percent)
-    sla_policy = choose_sla_policy(policy, ctx)
+    sla_policy = fixed
+    if sla_policy is None:
+        ctx = Context(ticket, end, facts.level, population, policy.at_risk_percent)
+        sla_policy = choose_sla_policy(policy, ctx)
     if sla_policy is not None and priority in sla_policy.targets:
         clocks = build_clocks(
             ticket,
