@@ -48,7 +48,8 @@ def report_from_store(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        facts = ticket_facts(config.policy, store.ticket_payloads(), store.ledger(), as_of)
+        payloads, applied = store.ticket_payloads(), store.applied_payloads()
+        facts = ticket_facts(config.policy, payloads, applied, as_of)
         return build_report(config.policy, facts, period, dict(config.model.contracts))
     finally:
         if collecting:

@@ -42,9 +42,10 @@ from engine.model import (
 from engine.planner import Memory, choose_sla_policy, sla_priority
 from engine.policy import CommentStep, Policy, SlaPolicy
 from engine.sla import build_clocks
-from escalator.store.records import LedgerEntry
 
-DONE = frozenset({"applied", "already"})
+# (ticket, kind, rule, payload) of an action applied or found already there: the ledger as
+# ``StateStore.applied_payloads`` reads it
+Applied = tuple[str, str, str, dict[str, Any]]
 AGENT = AuthorRole.AGENT
 FINAL = frozenset({Status.SOLVED, Status.CLOSED})
 
@@ -197,7 +198,7 @@ def confirmation_rules(policy: Policy) -> frozenset[str]:
 def ticket_facts(
     policy: Policy,
     payloads: Iterable[dict[str, Any]],
-    ledger: Sequence[LedgerEntry],
+    applied: Iterable[Applied],
     as_of: datetime,
 ) -> list[TicketFacts]:
     """Facts of every ticket created by ``as_of``, each as it was at that instant."""
@@ -215,10 +216,9 @@ def ticket_facts(
     across = any(_uses(p.when, (Recurrence, Surge)) for p in policy.sla_policies)
     population = Population(tickets if across else ())
     confirm = confirmation_rules(policy)
-    by_ticket: dict[str, list[LedgerEntry]] = {}
-    for entry in ledger:
-        if entry.status in DONE:
-            by_ticket.setdefault(entry.ticket, []).append(entry)
+    by_ticket: dict[str, list[Applied]] = {}
+    for done in applied:
+        by_ticket.setdefault(done[0], []).append(done)
     # one SLA policy for every ticket (no `when`): chosen once, not per ticket
     first = policy.sla_policies[0] if policy.sla_policies else None
     fixed = first if first is not None and isinstance(first.when, Always) else None
@@ -234,7 +234,7 @@ def _facts(
     policy: Policy,
     ticket: Ticket,
     key: str,
-    entries: Sequence[LedgerEntry],
+    entries: Sequence[Applied],
     end: int,
     population: Population,
     confirm: frozenset[str],
@@ -244,28 +244,27 @@ def _facts(
     rules: set[str] = set()
     priority_sets: list[SetPriority] = []
     confirmation_at: int | None = None
-    for e in entries:
-        p = e.payload
+    for _, kind, rule, p in entries:
         at = to_epoch(_instant(p["at"]))
         if at > end:  # decided after ``as_of``
             continue
-        rules.add(e.rule)
+        rules.add(rule)
         level = p.get("level")
-        if e.kind == "add_labels" and level is not None and level not in reaches:
-            reaches[level] = Reach(level, at, e.rule)  # the level label marks arrival
-        elif e.kind == "set_priority":
+        if kind == "add_labels" and level is not None and level not in reaches:
+            reaches[level] = Reach(level, at, rule)  # the level label marks arrival
+        elif kind == "set_priority":
             priority_sets.append(
                 SetPriority(
-                    key=e.key,
-                    ticket=e.ticket,
-                    rule=e.rule,
+                    key=p["key"],
+                    ticket=p["ticket"],
+                    rule=rule,
                     at=_instant(p["at"]),
                     level=level,
                     priority=Priority(p["priority"]),
                     previous=Priority(p["previous"]),
                 )
             )
-        elif e.kind == "comment" and p.get("public") and e.rule in confirm:
+        elif kind == "comment" and p.get("public") and rule in confirm:
             confirmation_at = at if confirmation_at is None else min(confirmation_at, at)
     priority = (
         sla_priority(ticket, Memory(priority_sets=priority_sets))

@@ -276,6 +276,18 @@ class StateStore:
         with self._tx() as conn:
             return [LedgerEntry(*row) for row in conn.execute(stmt)]
 
+    def applied_payloads(self) -> list[tuple[str, str, str, dict[str, Any]]]:
+        """(ticket, kind, rule, payload) of every action applied or found already there, in
+        the order begun, undecoded: what a report over every ticket counts."""
+        a = t.actions
+        stmt = (
+            select(a.c.ticket, a.c.kind, a.c.rule, a.c.payload)
+            .where(a.c.status.in_(t.DONE_STATUSES))
+            .order_by(a.c.begun_at, a.c.key)
+        )
+        with self._tx() as conn:
+            return [tuple(row) for row in conn.execute(stmt)]
+
     # -- cursors ------------------------------------------------------------------------------
 
     def get_cursor(self, source: str) -> str | None:
