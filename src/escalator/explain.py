@@ -83,7 +83,10 @@ def resolve_key(wanted: str, keys: Sequence[str]) -> str:
 
 
 def story_from_store(store: StateStore, wanted: str) -> Story:
-    tickets = store.load_tickets()
+    from escalator.report.facts import decode_ticket
+
+    # every ticket: to resolve a bare id, and for the criteria that count other tickets
+    tickets = [decode_ticket(p) for p in store.ticket_payloads()]
     by_key = {t.key: t for t in tickets}
     key = resolve_key(wanted, list(by_key))
     fired = [
