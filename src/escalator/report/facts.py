@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.calendar import to_epoch
 from engine.criteria import (
@@ -50,8 +50,7 @@ AGENT = AuthorRole.AGENT
 FINAL = frozenset({Status.SOLVED, Status.CLOSED})
 
 
-@dataclass(frozen=True, slots=True)
-class Reach:
+class Reach(NamedTuple):  # a tuple: a report makes hundreds of thousands of these
     """A ticket reached ``level`` at ``at`` (epoch seconds) through ``rule``."""
 
     level: int
@@ -59,8 +58,7 @@ class Reach:
     rule: str
 
 
-@dataclass(frozen=True, slots=True)
-class TargetFact:
+class TargetFact(NamedTuple):
     name: TargetName
     met_at: int | None
     breached_at: int | None
