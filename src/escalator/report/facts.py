@@ -112,56 +112,60 @@ _ROLE = {r.value: r for r in AuthorRole}
 
 
 def decode_ticket(d: dict[str, Any]) -> Ticket:
-    """``engine.codec.ticket_to_dict`` back into a Ticket, without validation overhead."""
+    """``engine.codec.ticket_to_dict`` back into a Ticket, without validation overhead.
+    Keys the model has had from the start are read directly; later ones may be missing from
+    tickets a previous version stored (``opening``, ``by``, ``satisfaction``)."""
     return Ticket(
-        system=d["system"],
-        id=d["id"],
-        created_at=_instant(d["created_at"]),
-        updated_at=_instant(d["updated_at"]),
-        status=_STATUS[d["status"]],
-        priority=_PRIORITY[d["priority"]],
-        title=d.get("title") or "",
-        url=d.get("url"),
-        requester=d.get("requester"),
-        organization=d.get("organization"),
-        assignee=d.get("assignee"),
-        group=d.get("group"),
-        labels=frozenset(d.get("labels") or ()),
-        category=d.get("category"),
-        customer_tier=d.get("customer_tier"),
-        affected_users=d.get("affected_users"),
-        comments=tuple(
+        d["system"],
+        d["id"],
+        _instant(d["created_at"]),
+        _instant(d["updated_at"]),
+        _STATUS[d["status"]],
+        _PRIORITY[d["priority"]],
+        d["title"] or "",
+        d["url"],
+        d["requester"],
+        d["organization"],
+        d["assignee"],
+        d["group"],
+        frozenset(d["labels"] or ()),
+        d["category"],
+        d["customer_tier"],
+        d["affected_users"],
+        tuple(
             [
                 Comment(
                     _instant(c["at"]),
                     _ROLE[c["author_role"]],
                     c["public"],
-                    c.get("body") or "",
-                    c.get("id"),
-                    c.get("author_id"),
-                    c.get("marker"),
+                    c["body"] or "",
+                    c["id"],
+                    c["author_id"],
+                    c["marker"],
                     c.get("opening", False),
                 )
-                for c in d.get("comments") or ()
+                for c in d["comments"] or ()
             ]
         ),
-        history=tuple(
+        tuple(
             [
-                Change(_instant(h["at"]), h["field"], h.get("old"), h.get("new"), h.get("by"))
-                for h in d.get("history") or ()
+                Change(_instant(h["at"]), h["field"], h["old"], h["new"], h.get("by"))
+                for h in d["history"] or ()
             ]
         ),
-        linked_issues=tuple(
-            LinkedIssue(
-                i["system"],
-                i["key"],
-                i.get("url"),
-                _instant(i["resolved_at"]) if i.get("resolved_at") else None,
-                i.get("marker"),
-            )
-            for i in d.get("linked_issues") or ()
+        tuple(
+            [
+                LinkedIssue(
+                    i["system"],
+                    i["key"],
+                    i["url"],
+                    _instant(i["resolved_at"]) if i["resolved_at"] else None,
+                    i["marker"],
+                )
+                for i in d["linked_issues"] or ()
+            ]
         ),
-        satisfaction=d.get("satisfaction"),
+        d.get("satisfaction"),
     )
 
 
