@@ -310,6 +310,23 @@ class JiraEmulator(Emulator):
             self._touch(ticket_id)
         self._announce(ticket_id, "jira:issue_updated")
 
+    def add_labels(self, ticket_id: str, *labels: str, by: str = AGENT_ACCOUNT) -> None:
+        """A person adds labels in the issue view: one changelog entry, as Jira records it
+        (``field: labels``, space-separated ``fromString``/``toString``)."""
+        with self._lock:
+            fields = self._issues[ticket_id]["fields"]
+            old = list(fields.get("labels") or [])
+            new = list(dict.fromkeys([*old, *labels]))
+            fields["labels"] = new
+            item = {
+                "field": "labels", "fieldtype": "jira", "fieldId": "labels",
+                "from": None, "fromString": " ".join(old) or None,
+                "to": None, "toString": " ".join(new),
+            }  # fmt: skip
+            self._history(ticket_id, self.account(by), [item])
+            self._touch(ticket_id)
+        self._announce(ticket_id, "jira:issue_updated")
+
     def corrupt(self, ticket_id: str, field: str, value: Any) -> None:
         """Make one issue malformed (tests of quarantine)."""
         with self._lock:

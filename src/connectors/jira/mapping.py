@@ -235,6 +235,12 @@ class IssueMapper:
         for entry in sorted(histories, key=lambda h: parse_jira_time(h["created"])):
             at = parse_jira_time(entry["created"])
             for item in entry.get("items") or []:
+                if str(item.get("field") or "").casefold() == "labels":
+                    # who labelled: an agent's escalation request names its requester
+                    old, new = item.get("fromString"), item.get("toString")
+                    by = user_id(entry.get("author"))
+                    changes.append(Change(at, "labels", old, new, by=by))
+                    continue
                 changes.extend(self._changes(at, item, keys or {}))
         return tuple(changes)
 

@@ -56,6 +56,13 @@ BOT_CHANNELS = frozenset(
         "ai_agent",
     }
 )
+def _tag_text(value: Any) -> str | None:
+    """Zendesk sends a tags change's values as lists of tags (older audits: one string)."""
+    if isinstance(value, list):
+        return " ".join(str(v) for v in value)
+    return str(value) if value is not None else None
+
+
 TRACKED_FIELDS = {
     "status": "status",
     "priority": "priority",
@@ -269,6 +276,18 @@ class TicketMapper:
                             author_id=str(uid) if uid is not None else None,
                             marker=marker if ours else None,
                             opening=creates and role is not AuthorRole.SIDECAR,
+                        )
+                    )
+                elif kind == "Change" and event.get("field_name") == "tags":
+                    # who tagged: an agent's escalation request names its requester
+                    who = as_id(audit.get("author_id"))
+                    history.append(
+                        Change(
+                            at=at,
+                            field="labels",
+                            old=_tag_text(event.get("previous_value")),
+                            new=_tag_text(event.get("value")),
+                            by=str(who) if who is not None else None,
                         )
                     )
                 elif kind in ("Change", "Create") and event.get("field_name") in TRACKED_FIELDS:

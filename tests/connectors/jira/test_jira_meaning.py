@@ -25,6 +25,7 @@ from connectors.jira.emulator import (
 )
 from connectors.jira.site import resolve_fields
 from connectors.retry import RetryPolicy
+from engine.criteria import requester
 from engine.model import AuthorRole, Priority
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # the emulator's clock (conftest)
@@ -241,3 +242,20 @@ def test_timestamps_at_the_sites_own_offset_read_as_the_same_instant(
 
     assert raw == "2026-11-19T22:00:00.000-0800"  # 06:00 UTC, as a Los Angeles site writes it
     assert ticket.created_at == created
+
+
+def test_an_agents_label_is_a_labels_change_that_names_the_agent(
+    emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
+) -> None:
+    """An agent asks for escalation by labelling the issue: the changelog entry's author is
+    the requester (``items[].field: labels`` with space-separated ``toString``, as in
+    Atlassian's "Get changelogs" example)."""
+    (key,) = emulator.seed([seed(0)])
+    emulator.add_labels(key, "escalate-l2")
+
+    ticket = connector.fetch(key)
+
+    (change,) = [c for c in ticket.history if c.field == "labels"]
+    assert "escalate-l2" in (change.new or "").split()
+    assert change.by == AGENT_ACCOUNT
+    assert requester(ticket, "escalate-l2") == AGENT_ACCOUNT

@@ -20,6 +20,7 @@ from connectors.emulation import SeedComment, SeedTicket
 from connectors.errors import RetryableError
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
+from engine.criteria import requester
 from engine.model import AuthorRole, Comment, Priority, Status, Ticket
 from engine.sla import public_agent_comment_times
 
@@ -283,3 +284,19 @@ def test_a_ticket_deleted_between_the_export_and_its_audits_is_returned_as_delet
     assert by_id[old].status is Status.CLOSED
     assert by_id[kept].status is Status.NEW
     assert result.quarantined == ()
+
+
+def test_an_agents_tag_is_a_labels_change_that_names_the_agent(
+    emulator: ZendeskEmulator, connector: ZendeskConnector
+) -> None:
+    """An agent asks for escalation by tagging the ticket: the audit's author is the requester
+    (a ``Change`` event on ``tags``, values as lists: Zendesk's "Ticket Audits" reference)."""
+    (tid,) = emulator.seed([seed_ticket(0)])
+    emulator.add_tags(tid, "escalate-l2")
+
+    ticket = connector.fetch(tid)
+
+    (change,) = [c for c in ticket.history if c.field == "labels"]
+    assert "escalate-l2" in (change.new or "").split()
+    assert change.by == str(emulator.agent_id)
+    assert requester(ticket, "escalate-l2") == str(emulator.agent_id)
