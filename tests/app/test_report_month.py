@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from report_pg import fresh_postgres_url, postgres_server, postgres_url
 from report_world import DAYS, MONTH_END, MONTH_START, ROOT, at, fill_store
 
 from escalator.config import load_config
@@ -20,6 +21,8 @@ from escalator.explain import explain, story_from_store
 from escalator.report import Period, parse_period, render, report_from_store
 from escalator.report.text import flatten
 from escalator.store import StateStore, open_store
+
+__all__ = ["fresh_postgres_url", "postgres_server", "postgres_url"]  # fixtures, re-exported
 
 NOW = datetime(2026, 12, 10, tzinfo=UTC)  # the report is run after the month: as of 1 December
 END = int(MONTH_END.timestamp())
@@ -284,3 +287,11 @@ def test_the_command_writes_every_format(tmp_path: Path, store: StateStore) -> N
     assert bad.exit_code == 2
     both = CliRunner().invoke(app, ["report", "--since", "7d", "--month", "2026-11"], env=env)
     assert both.exit_code == 2
+
+
+def test_postgresql_gives_the_same_report(report: dict[str, Any], fresh_postgres_url: str) -> None:
+    config = load_config(ROOT / "config")
+    with open_store(fresh_postgres_url) as pg_store:
+        fill_store(config, pg_store)
+        on_postgres = report_from_store(pg_store, config, parse_period(None, "2026-11", NOW), NOW)
+    assert on_postgres == report
