@@ -71,6 +71,9 @@ class ActionResult:
     status: ActionStatus
     detail: str = ""
     external_id: str | None = None  # e.g. the comment id or the created issue key
+    # the ticket's own stamp after the write, where the API returns it: the next write of the
+    # same instant (a settled plan's later round) is then sent against the fresh stamp
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

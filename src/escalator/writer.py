@@ -324,6 +324,8 @@ class Writer:
             self._finish(action, result, name, report)
             if result.status is ActionStatus.APPLIED:
                 shown = apply_action(shown, action)
+                if result.updated_at is not None and result.updated_at > shown.updated_at:
+                    shown = replace(shown, updated_at=result.updated_at)
         if shown is not ticket and name and not conflict:
             # what the helpdesk shows now, until the next pull brings its own copy
             self.cache.remember(name, [shown])

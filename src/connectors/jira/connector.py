@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 from connectors.base import ActionResult, PullResult, WebhookEvent
 from connectors.jira.client import JiraClient
@@ -54,9 +55,17 @@ class JiraConnector:
             is_customer=self.site.is_customer,
             source=name,
         )
-        self._pull = IssuePull(self.client, settings, self.mapper, self.site, source=name, now=now)
+        # the entity properties (our marker) of comments this process wrote, by comment id:
+        # search results embed comments without properties, and these need no read to know
+        own_comments: dict[str, list[dict[str, Any]]] = {}
+        self._pull = IssuePull(
+            self.client, settings, self.mapper, self.site, source=name, now=now,
+            own_comments=own_comments,
+        )  # fmt: skip
         self._links = LinkedIssues(self.client, settings, self.site, now=now)
-        self._writer = IssueWriter(self.client, settings, create_linked=self._links.create)
+        self._writer = IssueWriter(
+            self.client, settings, create_linked=self._links.create, own_comments=own_comments
+        )
         secret = (
             settings.webhook_secret.get_secret_value().encode() if settings.webhook_secret else None
         )

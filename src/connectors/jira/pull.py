@@ -124,11 +124,13 @@ class IssuePull:
         *,
         source: str,
         now: Callable[[], datetime],
+        own_comments: Mapping[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
         self._mapper = mapper
         self._site = site
+        self._own_comments = own_comments if own_comments is not None else {}
         self._source = source
         self._now = now
         self.last_echoes: tuple[str, ...] = ()
@@ -205,7 +207,15 @@ class IssuePull:
         comments = embedded.get("comments") or []
         total = embedded.get("total", len(comments))
         sidecar = self._mapper.sidecar_account
-        ours = any(user_id(c.get("author")) == sidecar for c in comments)
-        if total > len(comments) or (sidecar is not None and ours):
+        ours = [c for c in comments if user_id(c.get("author")) == sidecar]
+        unknown = [c for c in ours if str(c.get("id")) not in self._own_comments]
+        if total > len(comments) or (sidecar is not None and unknown):
             return self._client.comments(str(raw["key"]))  # markers live in comment properties
+        if ours:  # written by this process: their properties are known without a read
+            return [
+                {**c, "properties": self._own_comments[str(c.get("id"))]}
+                if c in ours
+                else c
+                for c in comments
+            ]
         return None

@@ -67,10 +67,12 @@ class IssueWriter:
         settings: Settings,
         *,
         create_linked: Callable[[Ticket, CreateLinkedIssue], ActionResult],
+        own_comments: dict[str, list[dict[str, Any]]] | None = None,
     ) -> None:
         self._client = client
         self._settings = settings
         self._create_linked = create_linked
+        self._own_comments = own_comments if own_comments is not None else {}
 
     def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
         results: dict[str, ActionResult] = {}
@@ -173,11 +175,15 @@ class IssueWriter:
         # v3 takes an ADF document; Data Center's v2 takes the text (wiki markup) as it is
         body = adf.to_adf(action.body) if self._settings.is_cloud else action.body
 
+        properties = comment_properties(action)
+
         def post() -> None:
-            created.append(self._client.add_comment(ticket.id, body, comment_properties(action)))
+            created.append(self._client.add_comment(ticket.id, body, properties))
 
         status, detail = self._write(post)
         external = str(created[0].get("id")) if created else None
+        if external is not None:
+            self._own_comments[external] = properties
         return ActionResult(action.key, status, detail, external)
 
     @staticmethod

@@ -218,10 +218,11 @@ class ZendeskConnector:
                     results[action.key] = ActionResult(action.key, ActionStatus.FAILED, detail)
                 stop = ActionResult("", ActionStatus.FAILED, f"not attempted after {detail}")
                 continue
+            written_at = parse_stamp(stamp)
             for action in write.actions:
                 external = comment_id if isinstance(action, PostComment) else None
                 results[action.key] = ActionResult(
-                    action.key, ActionStatus.APPLIED, external_id=external
+                    action.key, ActionStatus.APPLIED, external_id=external, updated_at=written_at
                 )
         return [results[action.key] for action in actions]
 
@@ -468,3 +469,13 @@ class ZendeskConnector:
         if record_id is None and isinstance(raw, Mapping) and raw.get("id") is not None:
             record_id = str(raw.get("id"))
         return Quarantined(source=self.name, record_id=record_id, reason=str(exc))
+
+
+def parse_stamp(stamp: str | None) -> datetime | None:
+    """The ``updated_at`` Zendesk answered a write with, as an instant."""
+    if not stamp:
+        return None
+    try:
+        return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None

@@ -234,3 +234,27 @@ def test_a_linked_issue_whose_answer_was_lost_is_created_once(
     assert result.external_id is not None
     assert result.external_id.startswith("ENG-")
     assert emulator.record(result.external_id)["fields"]["summary"] == "Printer on fire"
+
+
+def test_our_own_comments_cost_no_read_in_the_next_pull(
+    emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
+) -> None:
+    """Search embeds comments without their entity properties (our marker): the comments this
+    process wrote are known by id, so a pull does not read the issue's comments for them."""
+    [key] = emulator.seed([seed(0)])
+    _, cursor = pull_all(connector)
+    action = PostComment(
+        key=f"jira:{key}:L1:comment", ticket=f"jira:{key}", rule="r", at=T0, public=True,
+        body="We escalated your request.",
+    )  # fmt: skip
+    (result,) = connector.apply(connector.fetch(key), [action])
+    assert result.status is ActionStatus.APPLIED
+    emulator.add_comment(key, SeedComment(T0 + timedelta(minutes=1), "customer", True, "thanks"))
+    reads = len(emulator.server.calls("GET", rf"/issue/{key}/comment$"))
+
+    pulled = connector.pull(cursor, start=T0 - timedelta(days=2))
+
+    (ticket,) = [t for t in pulled.tickets if t.id == key]
+    ours = [c for c in ticket.comments if c.marker == action.key]
+    assert len(ours) == 1
+    assert len(emulator.server.calls("GET", rf"/issue/{key}/comment$")) == reads
