@@ -28,7 +28,14 @@ from escalator.report.credits import service_credits
 from escalator.report.facts import TicketFacts, recurrence_rules
 
 UNKNOWN = "(none)"
-OUTCOMES = ("confirmed", "reopened", "silent")  # after the sidecar asked to confirm the fix
+OUTCOMES = ("confirmed", "reopened", "silent")
+ESCALATION_DIMENSIONS = (
+    "category",
+    "level",
+    "rule",
+    "source",
+    "organization",
+)  # after the sidecar asked to confirm the fix
 TIMELINES = 25  # the slowest escalated tickets whose timeline the summary shows
 # buckets of the time-at-level distribution: (label, upper bound in seconds)
 BUCKETS = (("< 1 h", 3600), ("1–4 h", 4 * 3600), ("4–8 h", 8 * 3600), ("8–24 h", 86400),
@@ -108,15 +115,20 @@ def build_report(
 
     # escalations: each level a ticket reached is one escalation
     events = [(f, r) for f in escalated for r in f.reaches]
-    escalations = {
-        "total": len(events),
-        "by_category": dict(sorted(Counter(cat(f) for f, _ in events).items())),
-        "by_level": dict(sorted(Counter(str(r.level) for _, r in events).items())),
-        "by_rule": dict(sorted(Counter(r.rule for _, r in events).items())),
-        "by_source": dict(sorted(Counter(src(f) for f, _ in events).items())),
-        "by_organization": dict(sorted(Counter(org(f) for f, _ in events).items())),
-    }
-    cat_level = Counter((cat(f), r.level) for f, r in events)
+    by: dict[str, Counter[str]] = {k: Counter() for k in ESCALATION_DIMENSIONS}
+    cat_level: Counter[tuple[str, int]] = Counter()
+    for f, r in events:  # one pass: a month can hold a hundred thousand escalations
+        ticket = f.ticket
+        category = ticket.category or UNKNOWN
+        by["category"][category] += 1
+        by["level"][str(r.level)] += 1
+        by["rule"][r.rule] += 1
+        by["source"][ticket.system] += 1
+        by["organization"][ticket.organization or UNKNOWN] += 1
+        cat_level[(category, r.level)] += 1
+    escalations: dict[str, Any] = {"total": len(events)}
+    for k in ESCALATION_DIMENSIONS:
+        escalations[f"by_{k}"] = dict(sorted(by[k].items()))
 
     # time to resolution and at each level
     resolved = [f for f in escalated if f.resolved_at is not None]
