@@ -38,10 +38,11 @@ sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))  # the e2e harness for `e
 
 from sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
 
+from connectors import registry
 from connectors.emulation import SeedTicket
 from escalator.demo import DemoWorld
 
-SYSTEMS = ("zendesk", "jira", "hubspot")
+SYSTEMS = tuple(registry.known_kinds())  # every registered helpdesk, built in or not
 PATHS = ("webhook", "poll", "clock")
 TARGET_P95 = 2.0  # seconds, by webhook and by clock (the issue's target)
 LONG_POLL = 300  # seconds: the poll interval while webhooks or the clock are measured
@@ -92,22 +93,11 @@ def percentile(values: Sequence[float], q: float) -> float:
 # -- the emulators ----------------------------------------------------------------------------
 def labels(world: DemoWorld, system: str, ticket_id: str) -> set[str]:
     """The labels/tags the helpdesk shows on the ticket now."""
-    if system == "zendesk":
-        return set(world.zendesk.record(ticket_id)["tags"])
-    if system == "jira":
-        return set(world.jira.record(ticket_id)["fields"]["labels"])
-    raw = world.hubspot.record(ticket_id)["properties"].get("escalation_labels") or ""
-    return set(raw.split(";")) - {""}
+    return world.emulators[system].labels(ticket_id)
 
 
 def seed(world: DemoWorld, system: str, ticket: SeedTicket) -> str:
-    if system == "zendesk":
-        ids = world.zendesk.seed([ticket])
-    elif system == "jira":
-        ids = world.jira.seed([ticket])
-    else:
-        ids = world.hubspot.seed([ticket])
-    (ticket_id,) = ids
+    (ticket_id,) = world.emulators[system].seed([ticket])
     return ticket_id
 
 

@@ -18,7 +18,7 @@ import socket
 import struct
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -337,9 +337,11 @@ class EmulatorServer:
 
 
 class Emulator:
-    """What every system's emulator shares: its server's life, and webhooks it sends out.
+    """What every system's emulator shares: its server's life, the webhooks it sends out, and
+    the contract the demo, the benchmarks and the end-to-end tests drive every helpdesk by.
 
-    A subclass sets ``server`` and ``webhook_url`` and implements ``signed_delivery``.
+    A subclass (one per ``connectors/<kind>/emulator.py``, found by ``registry``) takes
+    ``webhook_url`` as a keyword, sets ``server`` and implements the contract below.
     """
 
     server: EmulatorServer
@@ -363,6 +365,56 @@ class Emulator:
     @property
     def base_url(self) -> str:
         return self.server.base_url
+
+    # -- the contract ----------------------------------------------------------------------
+    def seed(self, tickets: Sequence[SeedTicket]) -> list[str]:
+        """Create ``tickets`` as people did, at their times; their ids, in order."""
+        raise NotImplementedError
+
+    def update(
+        self,
+        ticket_id: str,
+        *,
+        status: str | None = None,
+        priority: str | None = None,
+        group: str | None = None,
+    ) -> None:
+        """A person changes the ticket now (normalised status and priority names)."""
+        raise NotImplementedError
+
+    def add_comment(self, ticket_id: str, comment: SeedComment) -> None:
+        """A customer or an agent writes on the ticket."""
+        raise NotImplementedError
+
+    def labels(self, ticket_id: str) -> set[str]:
+        """The labels (tags) the ticket shows now, as the helpdesk stores them."""
+        raise NotImplementedError
+
+    def comments(self, ticket_id: str) -> list[dict[str, Any]]:
+        """The ticket's comments as the helpdesk stores them (tests count them)."""
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str]:
+        """The environment a source section of this kind reads (URLs, secrets)."""
+        raise NotImplementedError
+
+    def settings(self, name: str) -> dict[str, Any]:
+        """The connector's ``Settings``, as a dict, pointing at this emulator (for tests and
+        benchmarks that build the connector themselves)."""
+        raise NotImplementedError
+
+    @classmethod
+    def source_section(cls, name: str) -> dict[str, Any]:
+        """A ``sources`` section for this emulator (secrets as ``${VAR}`` of ``env``), for a
+        config with none of its kind; the shipped ``config/`` has one per built-in helpdesk."""
+        raise NotImplementedError(f"{cls.__name__} has its section in config/")
+
+    def prepare_demo(self) -> None:
+        """Anything the demo's escalation matrix expects to exist (groups, say)."""
+
+    def seed_demo(self, tickets: Sequence[SeedTicket]) -> list[str]:
+        """Seed a support day: ``seed``, plus whatever makes the tickets fully alive."""
+        return self.seed(tickets)
 
     def signed_delivery(self, payload: dict[str, Any]) -> tuple[dict[str, str], bytes]:
         raise NotImplementedError

@@ -1,4 +1,4 @@
-"""A realistic support day on the three emulators, for ``escalator demo`` and end-to-end tests.
+"""A realistic support day on the emulators, for ``escalator demo`` and end-to-end tests.
 
 Tickets are created minutes to days before now, so escalations fall due within the first
 minute. Urgent tickets run on the 24x7 calendar, so the demo behaves the same at any hour.
@@ -7,15 +7,20 @@ minute. Urgent tickets run on the 24x7 calendar, so the demo behaves the same at
 from __future__ import annotations
 
 import json
+import shutil
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
-from connectors.emulation import SeedComment, SeedTicket
+import yaml
+
+from connectors import registry
+from connectors.emulation import Emulator, SeedComment, SeedTicket
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.hubspot.paths import ApiPaths
 from connectors.jira.emulator import JiraEmulator
@@ -200,9 +205,43 @@ def hubspot_day(now: datetime) -> list[SeedTicket]:
     ]
 
 
+def any_day(now: datetime) -> list[SeedTicket]:
+    """The day of a helpdesk the demo has no day of its own for (one the registry found)."""
+    return [
+        SeedTicket(
+            "Payments page returns 500",
+            _ago(now, minutes=20),
+            status="open",
+            priority="urgent",
+            organization="Globex",
+            category="technical",
+            customer_tier="enterprise",
+            affected_users=250,
+        ),
+        SeedTicket(
+            "Reset link expired",
+            _ago(now, hours=3),
+            status="new",
+            priority="normal",
+            organization="Acme",
+            category="account",
+            customer_tier="standard",
+        ),
+    ]
+
+
+DEMO_DAYS: dict[str, Callable[[datetime], list[SeedTicket]]] = {
+    "zendesk": zendesk_day,
+    "jira": jira_day,
+    "hubspot": hubspot_day,
+}
+
+
 @dataclass
 class DemoWorld:
-    """The three emulators and a chat receiver, seeded with a day of tickets.
+    """An emulator of every registered helpdesk and a chat receiver, seeded with a day of
+    tickets. A helpdesk is found through the connector registry: a new one joins the demo,
+    the benchmarks and the end-to-end tests by being registered.
 
     With ``sidecar_url``, every emulator sends signed webhook deliveries to the sidecar at
     ``{sidecar_url}/webhooks/{system}`` whenever a ticket changes.
@@ -210,57 +249,85 @@ class DemoWorld:
 
     sidecar_url: str | None = None
     jira_flavour: str = "cloud"  # or "datacenter": the Jira emulator serves Data Center's API
-    zendesk: ZendeskEmulator = field(init=False)
-    jira: JiraEmulator = field(init=False)
-    hubspot: HubSpotEmulator = field(init=False)
+    kinds: Sequence[str] | None = None  # the helpdesks to emulate; every registered one if None
+    emulators: dict[str, Emulator] = field(init=False)
     chat: ChatReceiver = field(default_factory=ChatReceiver)
     chat_url: str = ""
 
     def __post_init__(self) -> None:
-        hook = (lambda name: f"{self.sidecar_url}/webhooks/{name}") if self.sidecar_url else None
-        self.zendesk = ZendeskEmulator(webhook_url=hook("zendesk") if hook else None)
-        self.jira = JiraEmulator(
-            webhook_url=hook("jira") if hook else None,
-            flavour="datacenter" if self.jira_flavour == "datacenter" else "cloud",
-        )
-        self.hubspot = HubSpotEmulator(webhook_url=hook("hubspot") if hook else None)
+        options: dict[str, dict[str, Any]] = {
+            "jira": {"flavour": "datacenter" if self.jira_flavour == "datacenter" else "cloud"}
+        }
+        self.emulators = {}
+        for kind in self.kinds or registry.known_kinds():
+            hook = f"{self.sidecar_url}/webhooks/{kind}" if self.sidecar_url else None
+            emulator = registry.emulator_class(kind)
+            self.emulators[kind] = emulator(webhook_url=hook, **options.get(kind, {}))  # type: ignore[call-arg]
+
+    # the built-in helpdesks, typed, for tests that speak one system's language
+    @property
+    def zendesk(self) -> ZendeskEmulator:
+        return cast(ZendeskEmulator, self.emulators["zendesk"])
+
+    @property
+    def jira(self) -> JiraEmulator:
+        return cast(JiraEmulator, self.emulators["jira"])
+
+    @property
+    def hubspot(self) -> HubSpotEmulator:
+        return cast(HubSpotEmulator, self.emulators["hubspot"])
 
     def start(self) -> None:
-        self.zendesk.start()
-        for group in ("Support", "Tier 2 Support", "Support Managers", "Executive Escalations"):
-            self.zendesk.group_id(group)  # the groups the escalation levels assign to
-        self.jira.start()
-        self.hubspot.start()
+        for emulator in self.emulators.values():
+            emulator.start()
+            emulator.prepare_demo()
         self.chat_url = self.chat.start()
 
     def seed(self, now: datetime | None = None) -> dict[str, list[str]]:
         now = now or datetime.now(UTC)
-        ids = {
-            "zendesk": self.zendesk.seed(zendesk_day(now)),
-            "jira": self.jira.seed(jira_day(now)),
-            "hubspot": self.hubspot.seed(hubspot_day(now)),
+        return {
+            kind: emulator.seed_demo(DEMO_DAYS.get(kind, any_day)(now))
+            for kind, emulator in self.emulators.items()
         }
-        for ticket_id in ids["hubspot"]:
-            self.hubspot.open_thread(ticket_id)  # customers wrote in through the inbox
-        return ids
 
     def env(self) -> dict[str, str]:
-        """The environment the shipped ``config/`` reads its URLs and secrets from."""
-        sidecar_url = self.sidecar_url or "http://127.0.0.1:8080"
+        """The environment the config's sources and channels read URLs and secrets from."""
+        merged: dict[str, str] = {}
+        for emulator in self.emulators.values():
+            merged.update(emulator.env())
         return {
-            **self.zendesk.env(),
-            **self.jira.env(),
-            **self.hubspot.env(),
-            "HUBSPOT_WEBHOOK_URL": f"{sidecar_url}/webhooks/hubspot",
+            **merged,
             "TEAM_LEAD_WEBHOOK_URL": f"{self.chat_url}/team-lead",
             "SUPPORT_MANAGER_WEBHOOK_URL": f"{self.chat_url}/support-manager",
             "EXECUTIVE_WEBHOOK_URL": f"{self.chat_url}/executive",
         }
 
     def stop(self) -> None:
-        for part in (self.zendesk, self.jira, self.hubspot):
-            part.stop()
+        for emulator in self.emulators.values():
+            emulator.stop()
         self.chat.stop()
+
+
+def with_every_source(config_dir: Path, target: Path) -> Path:
+    """A copy of ``config_dir`` with a ``sources`` section for every registered helpdesk: one
+    the config does not name gets its emulator's section (its secrets from ``env``)."""
+    shutil.copytree(config_dir, target)
+    sources = target / "sources.yaml"
+    named = (yaml.safe_load(sources.read_text()) or {}).get("sources") or {}
+    missing = {
+        kind: registry.emulator_class(kind).source_section(kind)
+        for kind in registry.known_kinds()
+        if kind not in named
+    }
+    if missing:
+        block = yaml.safe_dump(missing, sort_keys=False)
+        indented = "".join(f"  {line}\n" for line in block.splitlines())
+        text = sources.read_text()
+        head, sep, rest = text.partition("\nsources:\n")
+        if not sep and text.startswith("sources:\n"):
+            head, sep, rest = "", "sources:\n", text[len("sources:\n") :]
+        sources.write_text(head + sep + indented + rest)
+    return target
 
 
 HUBSPOT_API_ENV = "ESCALATOR_DEMO_HUBSPOT_API"

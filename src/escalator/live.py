@@ -25,6 +25,7 @@ from escalator.demo import (
     demo_jira_flavour,
     use_demo_hubspot_api,
     use_demo_jira_flavour,
+    with_every_source,
 )
 from escalator.runner import Runner
 from escalator.simulate_report import describe
@@ -44,6 +45,8 @@ def run_demo(config_path: Path, seconds: float, console: Console) -> int:
         ids = world.seed()
         env = world.env()
         try:
+            if config_path.is_dir():  # every registered helpdesk runs, a new one included
+                config_path = with_every_source(config_path, Path(tempfile.mkdtemp()) / "config")
             config = load_config(config_path)
             use_demo_hubspot_api(config, os.environ)
             use_demo_jira_flavour(config, world)
@@ -56,8 +59,8 @@ def run_demo(config_path: Path, seconds: float, console: Console) -> int:
             return 2
         console.rule("[bold]Escalation sidecar demo")
         console.print(
-            f"Emulators on 127.0.0.1: Zendesk {world.zendesk.server.base_url}, "
-            f"Jira {world.jira.server.base_url}, HubSpot {world.hubspot.server.base_url}"
+            "Emulators on 127.0.0.1: "
+            + ", ".join(f"{kind} {e.server.base_url}" for kind, e in world.emulators.items())
         )
         console.print(
             f"Seeded {sum(len(v) for v in ids.values())} tickets created minutes to days ago; "

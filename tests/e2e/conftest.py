@@ -26,11 +26,12 @@ if _TESTS not in sys.path:
     sys.path.insert(0, _TESTS)
 from sidecar_process import ROOT, SidecarProcess  # noqa: E402
 
+from connectors import registry  # noqa: E402
 from connectors.emulation import SeedTicket  # noqa: E402
 from connectors.jira.links import link_label  # noqa: E402
 from escalator.app import open_sidecar  # noqa: E402
 from escalator.config import Config, load_config  # noqa: E402
-from escalator.demo import DemoWorld  # noqa: E402
+from escalator.demo import DemoWorld, with_every_source  # noqa: E402
 from escalator.store import open_store  # noqa: E402
 from escalator.store import schema as tables  # noqa: E402
 from escalator.store.connect import create_store_engine, parse_store_url  # noqa: E402
@@ -38,7 +39,6 @@ from pg import fresh_postgres_url, postgres_server, postgres_url  # noqa: E402
 
 __all__ = ["fresh_postgres_url", "postgres_server", "postgres_url"]  # fixtures, re-exported
 
-SYSTEMS = ("zendesk", "jira", "hubspot")
 MAJOR = 14  # urgent + enterprise: major-impact, level 3
 LATE = 14  # urgent, created 2 h ago: first response at risk and breached, level 2
 REPEATS = 2  # organisations with three tickets of one category: the newest is recurring, level 1
@@ -103,9 +103,9 @@ def busy_tickets(now: datetime, tag: str) -> list[tuple[SeedTicket, Expected]]:
     return out
 
 
-def engineering_issues_required() -> int:
-    """Technical tickets that reach level 2 or more, in all three systems."""
-    return len(SYSTEMS) * (MAJOR // 2 + LATE // 2)
+def engineering_issues_required(systems: int) -> int:
+    """Technical tickets that reach level 2 or more, in every system."""
+    return systems * (MAJOR // 2 + LATE // 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,26 +141,25 @@ class BusyDay:
     def __init__(self, tmp_path: Path) -> None:
         self.now = datetime.now(UTC)
         self.tmp_path = tmp_path
-        self.config_path = ROOT / "config"
+        self.config_path = with_every_source(ROOT / "config", tmp_path / "config")
         self.config: Config = load_config(self.config_path)
-        self.plan = {system: busy_tickets(self.now, system[:2]) for system in SYSTEMS}
+        # every registered helpdesk: a new one joins the day by being registered
+        self.systems = tuple(registry.known_kinds())
+        self.plan = {system: busy_tickets(self.now, system[:2]) for system in self.systems}
         self._reference: tuple[dict[str, list[str]], WorldState, Ledger] | None = None
 
     # -- seeding --------------------------------------------------------------------------
     def seed(self, world: DemoWorld) -> dict[str, list[str]]:
-        ids = {
-            "zendesk": world.zendesk.seed([t for t, _ in self.plan["zendesk"]]),
-            "jira": world.jira.seed([t for t, _ in self.plan["jira"]]),
-            "hubspot": world.hubspot.seed([t for t, _ in self.plan["hubspot"]]),
+        # seed_demo: HubSpot's public replies go out through the inbox, which it opens
+        return {
+            system: world.emulators[system].seed_demo([t for t, _ in self.plan[system]])
+            for system in self.systems
         }
-        for ticket_id in ids["hubspot"]:
-            world.hubspot.open_thread(ticket_id)  # public replies go out through the inbox
-        return ids
 
     def expected(self, ids: dict[str, list[str]]) -> dict[str, Expected]:
         return {
             f"{system}:{ticket_id}": expected
-            for system in SYSTEMS
+            for system in self.systems
             for ticket_id, (_, expected) in zip(ids[system], self.plan[system], strict=True)
         }
 
@@ -192,14 +191,14 @@ class BusyDay:
     # -- reading a world back ---------------------------------------------------------------
     def observe(self, world: DemoWorld, ids: dict[str, list[str]]) -> WorldState:
         tickets: dict[str, TicketState] = {}
-        raw = {"zendesk": world.zendesk, "jira": world.jira, "hubspot": world.hubspot}
+        raw = world.emulators
         with (
             open_store("sqlite://") as scratch,
             open_sidecar(
                 self.config, world.env(), store=scratch, log_stream=io.StringIO()
             ) as reader,
         ):
-            for system in SYSTEMS:
+            for system in self.systems:
                 connector = reader.sources[system].connector
                 for ticket_id in ids[system]:
                     t = connector.fetch(ticket_id)
@@ -271,7 +270,7 @@ class BusyDay:
             assert levels == ({f"escalation-l{want.level}"} if want.level else set()), key
             assert want.labels <= state.labels, (key, state.labels)
             assert all(c == 1 for _, c in state.markers), (key, state.markers)
-        assert sum(ref.eng_issues.values()) == engineering_issues_required()
+        assert sum(ref.eng_issues.values()) == engineering_issues_required(len(self.systems))
         assert set(ref.notified.values()) == {1}
 
         # the crashed world: each comment once, every label, assignee and priority as required
@@ -287,7 +286,7 @@ class BusyDay:
         # one ENG issue per technical ticket at level >= 2, each created once
         twice = [label for label, c in seen.eng_issues.items() if c > 1]
         assert not twice, f"engineering issues created more than once: {twice}"
-        assert sum(seen.eng_issues.values()) == engineering_issues_required()
+        assert sum(seen.eng_issues.values()) == engineering_issues_required(len(self.systems))
         assert set(seen.eng_issues) == {link_label(k) for k in ledger.linked_keys}
         assert set(seen.eng_issues) == set(ref.eng_issues)
 

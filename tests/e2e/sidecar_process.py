@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -17,6 +16,9 @@ from typing import Any
 
 import httpx
 
+from connectors.registry import ENVIRONMENT
+from escalator.demo import with_every_source
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -27,8 +29,9 @@ def free_port() -> int:
 
 
 def e2e_config(target: Path, *, poll_interval: str = "30s") -> Path:
-    """A copy of the shipped config/ with another poll interval."""
-    shutil.copytree(ROOT / "config", target)
+    """A copy of the shipped config/ with another poll interval, and a source for every
+    registered helpdesk (a new one's section comes from its emulator)."""
+    with_every_source(ROOT / "config", target)
     sources = target / "sources.yaml"
     sources.write_text(
         re.sub(r"poll_interval: \S+", f"poll_interval: {poll_interval}", sources.read_text())
@@ -57,6 +60,8 @@ class SidecarProcess:
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": os.environ.get("HOME", "/root"),
             "NO_PROXY": "127.0.0.1,localhost",
+            # a helpdesk registered outside src/ (a test's) is found by the subprocess too
+            **{k: os.environ[k] for k in (ENVIRONMENT, "PYTHONPATH") if k in os.environ},
             **env,
             "ESCALATOR_LISTEN_HOST": "127.0.0.1",
             "ESCALATOR_LISTEN_PORT": str(port),

@@ -332,6 +332,16 @@ class HubSpotEmulator(Emulator):
         assert thread is not None
         return thread
 
+    def labels(self, ticket_id: str) -> set[str]:
+        value = self.record(ticket_id)["properties"].get("escalation_labels") or ""
+        return {label for label in str(value).split(";") if label}
+
+    def seed_demo(self, tickets: Sequence[SeedTicket]) -> list[str]:
+        ids = self.seed(tickets)
+        for ticket_id in ids:
+            self.open_thread(ticket_id)  # customers wrote in through the inbox
+        return ids
+
     def record(self, ticket_id: str) -> dict[str, Any]:
         with self._lock:
             ticket = self._tickets[ticket_id]
@@ -377,6 +387,8 @@ class HubSpotEmulator(Emulator):
             "HUBSPOT_BASE_URL": self.url,
             "HUBSPOT_ACCESS_TOKEN": TOKEN,
             "HUBSPOT_CLIENT_SECRET": CLIENT_SECRET,
+            # the sidecar's public webhook URL, which HubSpot's v3 signature covers
+            "HUBSPOT_WEBHOOK_URL": self.webhook_url or "http://127.0.0.1:8080/webhooks/hubspot",
         }
 
     def oauth_settings(self) -> dict[str, str]:

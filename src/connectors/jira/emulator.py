@@ -343,6 +343,9 @@ class JiraEmulator(Emulator):
             self.search.failing_pages[page] = (status, times)
 
     # -- inspection --------------------------------------------------------------------------
+    def labels(self, ticket_id: str) -> set[str]:
+        return set(self.record(ticket_id)["fields"]["labels"] or [])
+
     def record(self, ticket_id: str) -> dict[str, Any]:
         with self._lock:
             return self.render_issue(

@@ -166,6 +166,13 @@ class ZendeskEmulator(IncrementalExports, OAuthServer, Emulator):
                 self._audit(ticket, self.agent_id, now, events, channel="web")
         self._announce(ticket_id, "ticket.status_changed")
 
+    def labels(self, ticket_id: str) -> set[str]:
+        return set(self.record(ticket_id)["tags"])
+
+    def prepare_demo(self) -> None:
+        for group in ("Support", "Tier 2 Support", "Support Managers", "Executive Escalations"):
+            self.group_id(group)  # the groups the escalation levels assign to
+
     def record(self, ticket_id: str) -> dict[str, Any]:
         with self._lock:
             copy: dict[str, Any] = json.loads(json.dumps(self._ticket(ticket_id)))
