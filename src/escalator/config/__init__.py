@@ -109,7 +109,31 @@ def _load(path: Path, budget: LoadBudget) -> Config:
 
 
 def config_schema() -> dict[str, Any]:
+    """The JSON Schema of the config, each source's section checked against its connector's
+    own settings (by its ``kind``), for every registered helpdesk."""
+    from connectors import registry
+
     schema = ConfigModel.model_json_schema(by_alias=True)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "Escalation sidecar configuration"
+    defs: dict[str, Any] = schema.setdefault("$defs", {})
+    app = defs["SourceModel"]
+    variants = []
+    for kind in registry.known_kinds():
+        own = registry.load(kind).Settings.model_json_schema(
+            by_alias=True, ref_template=f"#/$defs/{kind}.{{model}}"
+        )
+        defs.update({f"{kind}.{name}": d for name, d in own.pop("$defs", {}).items()})
+        properties = {**own.get("properties", {}), **app.get("properties", {})}
+        properties["kind"] = {"const": kind}
+        defs[f"{kind}.Settings"] = {
+            "title": f"A {kind} source",
+            "type": "object",
+            "properties": properties,
+            "required": sorted({"kind", *own.get("required", [])}),
+            "additionalProperties": False,
+        }
+        variants.append({"$ref": f"#/$defs/{kind}.Settings"})
+    for pattern in schema["properties"]["sources"].get("patternProperties", {}):
+        schema["properties"]["sources"]["patternProperties"][pattern] = {"oneOf": variants}
     return schema
