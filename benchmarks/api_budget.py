@@ -10,11 +10,13 @@ request.
 The minimum a perfect client would need, per source and poll:
 - reads: one call per poll when nothing changed, else the pages of changed tickets at the
   API's largest page size (Zendesk's ticket export: 1,000; Jira search: 100; HubSpot search:
-  200), plus HubSpot's floor of one Conversations read per thread with a new message;
+  200), plus where the comments come from: Zendesk's event export (one page), HubSpot's floor
+  of one Conversations read per thread with a new message;
 - writes: one call per real change the sidecar made: per ticket it updated (one coalesced
-  call; HubSpot batches 100 tickets a call), plus each comment or note where the API writes
-  them apart from the ticket (Jira, HubSpot), plus each linked issue created (and its
-  remote link back, which Jira's create cannot carry).
+  call, which in Zendesk carries one comment: a second needs a second update; HubSpot
+  batches 100 tickets a call), plus each comment or note where the API writes them apart
+  from the ticket (Jira, HubSpot), plus each linked issue created (and its remote link back,
+  which Jira's create cannot carry).
 Target: at most 1.2 times the minimum per source.
 
 Run: .venv/bin/python benchmarks/api_budget.py [--tickets 5000] [--hours 8]
@@ -153,6 +155,8 @@ def run(tickets: int, hours: int, polls_per_hour: int, seed: int = 5) -> list[Ho
                         reads = max(1, math.ceil(len(changed[kind]) / PAGE[kind]))
                         if kind == "hubspot":
                             reads += len(new_threads)
+                        elif kind == "zendesk" and changed[kind]:
+                            reads += 1  # comments come from the event export, not the ticket one
                         hour.minimum[kind] += reads + writes[kind]
                         hour.changed[kind] += len(changed[kind])
                         hour.written[kind] += writes[kind]
@@ -166,6 +170,7 @@ def _minimum_writes(written: Sequence[tuple[object, object]]) -> Counter[str]:
     """One call per ticket updated (HubSpot: per 100), plus separate comments and creations."""
     updated: dict[str, set[str]] = defaultdict(set)
     extra: Counter[str] = Counter()
+    zendesk_comments: Counter[str] = Counter()  # one comment per Zendesk update: more cost more
     for action, result in written:
         kind_of = action.ticket.split(":", 1)[0]  # type: ignore[attr-defined]
         if result.status is not ActionStatus.APPLIED:  # type: ignore[attr-defined]
@@ -177,11 +182,15 @@ def _minimum_writes(written: Sequence[tuple[object, object]]) -> Counter[str]:
             extra["jira"] += 2  # the issue, then its remote link back (no create takes one)
         elif kind is ActionKind.COMMENT and kind_of in ("jira", "hubspot"):
             extra[kind_of] += 1
+        elif kind is ActionKind.COMMENT and kind_of == "zendesk":
+            zendesk_comments[action.ticket] += 1  # type: ignore[attr-defined]
+            updated[kind_of].add(action.ticket)  # type: ignore[attr-defined]
         else:
             updated[kind_of].add(action.ticket)  # type: ignore[attr-defined]
     out = Counter(extra)
     for kind_of, ids in updated.items():
         out[kind_of] += math.ceil(len(ids) / 100) if kind_of == "hubspot" else len(ids)
+    out["zendesk"] += sum(n - 1 for n in zendesk_comments.values() if n > 1)
     return out
 
 
