@@ -166,6 +166,16 @@ class ZendeskEmulator(IncrementalExports, OAuthServer, Emulator):
                 self._audit(ticket, self.agent_id, now, events, channel="web")
         self._announce(ticket_id, "ticket.status_changed")
 
+    def rate(self, ticket_id: str, score: str, comment: str = "") -> None:
+        """The customer answers the satisfaction survey (``good`` or ``bad``)."""
+        with self._lock:
+            ticket = self._ticket(ticket_id)
+            ticket["satisfaction_rating"] = {
+                "id": self._next_id(), "score": score, "comment": comment,
+            }  # fmt: skip
+            self._stamp(ticket, self.server.clock.now())
+        self._announce(ticket_id, "ticket.satisfaction_rated")
+
     def labels(self, ticket_id: str) -> set[str]:
         return set(self.record(ticket_id)["tags"])
 
@@ -485,6 +495,8 @@ class ZendeskEmulator(IncrementalExports, OAuthServer, Emulator):
             "due_at": None,
             "tags": list(dict.fromkeys(seed.labels)),
             "custom_fields": custom_fields,
+            # CSAT on: not yet asked (Zendesk's "Satisfaction Ratings" reference)
+            "satisfaction_rating": {"score": "unoffered"},
             "sharing_agreement_ids": [],
             "followup_ids": [],
             "brand_id": 1,

@@ -56,6 +56,13 @@ BOT_CHANNELS = frozenset(
         "ai_agent",
     }
 )
+def satisfaction(rating: Any) -> str | None:
+    """The customer's rating: ``satisfaction_rating.score`` is good, bad, offered (asked, not
+    answered) or unoffered (Zendesk's "Satisfaction Ratings" reference): only an answer counts."""
+    score = rating.get("score") if isinstance(rating, Mapping) else None
+    return score if score in ("good", "bad") else None
+
+
 def _tag_text(value: Any) -> str | None:
     """Zendesk sends a tags change's values as lists of tags (older audits: one string)."""
     if isinstance(value, list):
@@ -221,6 +228,7 @@ class TicketMapper:
             affected_users=_as_int(affected),
             comments=tuple(comments),
             history=tuple(history),
+            satisfaction=satisfaction(raw.get("satisfaction_rating")),
         )
 
     def _timeline(

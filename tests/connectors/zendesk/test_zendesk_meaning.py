@@ -300,3 +300,14 @@ def test_an_agents_tag_is_a_labels_change_that_names_the_agent(
     assert "escalate-l2" in (change.new or "").split()
     assert change.by == str(emulator.agent_id)
     assert requester(ticket, "escalate-l2") == str(emulator.agent_id)
+
+
+def test_a_satisfaction_rating_is_read_only_once_the_customer_answered(
+    emulator: ZendeskEmulator, connector: ZendeskConnector
+) -> None:
+    """``satisfaction_rating.score``: "unoffered"/"offered" are no answer; "good"/"bad" are
+    (Zendesk's "Satisfaction Ratings" reference)."""
+    (tid,) = emulator.seed([seed_ticket(0)])
+    assert connector.fetch(tid).satisfaction is None  # unoffered
+    emulator.rate(tid, "bad", "Took three days")
+    assert connector.fetch(tid).satisfaction == "bad"
