@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -70,3 +71,64 @@ def test_no_review_below_level_two(tmp_path: Path) -> None:
     events = [TicketEvent(solved_at, ticket.key, changes={"status": "solved"})]
     result = simulate(config.policy, [ticket], events, until=solved_at + timedelta(minutes=1))
     assert not [a for a in result.actions if a.rule == "post-escalation-review"]
+
+
+def test_the_report_lists_reviews_opened(tmp_path: Path) -> None:
+    """A review written through the cycle is listed by ``escalator report`` (opened; none
+    still open: a note-only review makes no linked issue)."""
+    from collections.abc import Sequence
+
+    from connectors.base import ActionResult, ActionStatus, PullResult
+    from connectors.retry import RetryPolicy
+    from engine.model import Action, apply_action
+    from escalator.cycle import Sidecar
+    from escalator.logs import EventLog
+    from escalator.report.build import Period, report_from_store
+    from escalator.sources import Source
+    from escalator.store import open_store
+
+    config_dir = tmp_path / "config"
+    shutil.copytree(ROOT / "config", config_dir)
+    _uncomment(config_dir / "escalation.yaml", "# - name: post-escalation-review")
+    _uncomment(config_dir / "templates.yaml", "# post-escalation-review: |")
+    config = load_config(config_dir)
+
+    class Helpdesk:
+        ticket = Ticket(
+            "zendesk", "9", CREATED, CREATED, Status.OPEN, Priority.URGENT, title="Checkout",
+            organization="Globex", category="technical",
+        )  # fmt: skip
+
+        def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
+            return PullResult((self.ticket,), "c")
+
+        def fetch(self, ticket_id: str) -> Ticket:
+            return self.ticket
+
+        def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
+            for action in actions:
+                self.ticket = apply_action(self.ticket, action)
+            return [ActionResult(a.key, ActionStatus.APPLIED) for a in actions]
+
+        def verify_webhook(self, *args: object, **kwargs: object) -> None:
+            raise NotImplementedError
+
+        def close(self) -> None:
+            return None
+
+    helpdesk = Helpdesk()
+    store = open_store(f"sqlite:///{tmp_path}/state.db")
+    source = Source("zendesk", "zendesk", 60, helpdesk, RetryPolicy("zendesk"))  # type: ignore[arg-type]
+    clock = [CREATED + timedelta(hours=1, minutes=1)]  # breached: level 2
+    car = Sidecar(config, store, {"zendesk": source}, log=EventLog(level="error"),
+                  clock=lambda: clock[0])  # fmt: skip
+    car.cycle()
+    clock[0] = CREATED + timedelta(hours=3)
+    helpdesk.ticket = replace(helpdesk.ticket, status=Status.SOLVED, updated_at=clock[0])
+    car.cycle()
+    period = Period(CREATED - timedelta(days=1), CREATED + timedelta(days=1), "a day")
+    report = report_from_store(store, config, period, clock[0])
+    assert report["reviews"]["opened"] == 1
+    assert report["reviews"]["still_open"] == 0
+    assert report["reviews"]["list"][0]["ticket"] == "zendesk:9"
+    store.close()

@@ -250,6 +250,7 @@ def build_report(
             **{k: outcomes[k] for k in OUTCOMES},
             **{f"share_{k}": share(outcomes[k], asked) for k in OUTCOMES},
         },
+        "reviews": _reviews(policy, scope),
         "common_problems": _common_problems(scope),
         "timelines": _timelines(escalated, levels),
         "credits": service_credits(facts, contracts or {}, start, end),
@@ -273,6 +274,30 @@ def _week_of_day(day: int) -> str:
     """The ISO week of a UTC day (days since the epoch): asked for 100,000 times, of a few."""
     year, week, _ = datetime.fromtimestamp(day * 86400, UTC).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def _reviews(policy: Policy, scope: Sequence[TicketFacts]) -> dict[str, Any]:
+    """Post-escalation reviews (rules marked ``review: true``) opened, and those still open: a
+    review's linked issue (if it made one) not yet resolved."""
+    rules = {r.name for r in policy.rules if r.review}
+    opened = []
+    for f in scope:
+        for rule in sorted(rules & f.rules):
+            issues = [i for i in f.ticket.linked_issues if i.marker and f":{rule}:" in i.marker]
+            opened.append(
+                {
+                    "ticket": f.ticket.key,
+                    "url": f.ticket.url,
+                    "rule": rule,
+                    "issue": issues[0].key if issues else None,
+                    "open": bool(issues) and issues[0].resolved_at is None,
+                }
+            )
+    return {
+        "opened": len(opened),
+        "still_open": sum(1 for r in opened if r["open"]),
+        "list": opened,
+    }
 
 
 def _common_problems(scope: Sequence[TicketFacts]) -> list[dict[str, Any]]:

@@ -174,6 +174,22 @@ def to_markdown(report: dict[str, Any]) -> str:
         f"{r['confirmation']['reopened']} ({percent(r['confirmation']['share_reopened'])}), "
         f"silent {r['confirmation']['silent']} ({percent(r['confirmation']['share_silent'])}).",
         "",
+        "## Post-escalation reviews",
+        "",
+        f"Opened {r['reviews']['opened']}, still open {r['reviews']['still_open']}.",
+        "",
+        *_table(
+            ["ticket", "review", "linked issue", "open"],
+            [
+                [
+                    _link(x["ticket"], x["url"]),
+                    x["rule"],
+                    x["issue"] or "-",
+                    "yes" if x["open"] else "no",
+                ]
+                for x in r["reviews"]["list"]
+            ],
+        ),
         "## Resolution timelines (slowest escalated tickets)",
         "",
         *_table(
