@@ -299,7 +299,9 @@ def render_text(data: dict[str, Any]) -> str:
         f"  created {local(data['created_at'])}; as of {local(data['now'])}"
         + (f" ({data['zone']})" if data["zone"] else ""),
         "",
-        f"SLA policy {data['sla']['policy'] or '—'} (priority {data['sla']['priority']})",
+        f"SLA policy {data['sla']['policy'] or '—'} (priority {data['sla']['priority']})"
+        + (f"; judged by policy version {data['policy_version']}" if data.get("policy_version")
+           else ""),
     ]
     for t in data["sla"]["targets"]:
         state = (

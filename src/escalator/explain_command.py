@@ -56,6 +56,7 @@ def run_explain(
                     err.print(str(problem), markup=False)
                 return EXIT_USAGE
             now = now or tl.until
+            version, policy = config.policy.version, config.policy
             try:
                 story = story_from_simulation(config.policy, tl.tickets, tl.events, now, wanted)
             except SimulationError as exc:
@@ -63,15 +64,21 @@ def run_explain(
                 return EXIT_USAGE
         else:
             from escalator.app import store_url
+            from escalator.logs import EventLog
+            from escalator.policies import PolicyBook
             from escalator.store import open_store
 
             now = now or datetime.now(UTC)
             with open_store(store_url(config, os.environ)) as store:
                 story = story_from_store(store, wanted)
+                # judged by the policy version it started under (a snapshot kept in the store)
+                book = PolicyBook(store, config, EventLog(level="error"), read_only=True)
+                version, policy = book.policy_for(story.ticket.key)
     except ExplainError as exc:
         err.print(str(exc.args[0]), markup=False)
         return EXIT_NOT_FOUND
-    data = explain(config.policy, story, now)
+    data = explain(policy, story, now)
+    data["policy_version"] = version
     if as_json:
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:

@@ -35,12 +35,15 @@ def config_snapshot(config: Config) -> dict[str, str] | None:
 class PolicyBook:
     """The policies tickets are judged by, by version, and which ticket has which."""
 
-    def __init__(self, store: StateStore, config: Config, log: EventLog) -> None:
+    def __init__(
+        self, store: StateStore, config: Config, log: EventLog, *, read_only: bool = False
+    ) -> None:
         self._store = store
         self._log = log
         self._policies: dict[str, Policy] = {}
         self._versions: dict[str, str] | None = None  # ticket key -> version
-        self._saved: set[str] = set()
+        # read_only (explain): nothing is saved; the current config's snapshot included
+        self._saved: set[str] = {config.policy.version} if read_only else set()
         self.current = config.policy
         self.use(config)
 
@@ -113,6 +116,13 @@ class PolicyBook:
         if self._versions is None:
             self._versions = self._store.policy_versions()
         return self._versions
+
+    def policy_for(self, ticket_key: str) -> tuple[str, Policy]:
+        """The version and policy ``ticket_key`` is judged by (the current one when it has
+        none recorded, or its version can no longer be rebuilt)."""
+        version = self.version_of(ticket_key) or self.current.version
+        policy = self._policy(version)
+        return (version, policy) if policy is not None else (self.current.version, self.current)
 
     def _policy(self, version: str) -> Policy | None:
         policy = self._policies.get(version)

@@ -4,6 +4,7 @@ says ``escalator migrate-policy``."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Sequence
 from dataclasses import replace
@@ -96,6 +97,19 @@ def test_a_ticket_keeps_the_policy_it_started_under(tmp_path: Path) -> None:
     # a restart on v2 rebuilds v1 from the store's snapshot
     restarted = _sidecar(config_dir, store, helpdesk)
     assert _resolution_target(restarted, "zendesk:1") == 8 * 3600
+
+    # explain tells the story by the version the ticket is judged by, and names it
+    told = CliRunner().invoke(
+        app,
+        ["explain", "zendesk:1", "--json", "--at", "2026-12-01T09:00:00Z",
+         "--config", str(config_dir)],
+        env={"ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db"},
+    )  # fmt: skip
+    assert told.exit_code == 0, told.output
+    story = json.loads(told.output)
+    assert story["policy_version"] == v1
+    targets = {t["name"]: t["target_seconds"] for t in story["sla"]["targets"]}
+    assert targets["resolution"] == 8 * 3600
 
     # the admin moves open tickets on
     result = CliRunner().invoke(
