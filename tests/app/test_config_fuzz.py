@@ -40,6 +40,7 @@ _COMMON = {
 settings.register_profile("ci", derandomize=True, database=None, **_COMMON)  # type: ignore[arg-type]
 settings.register_profile("nightly", max_examples=50_000, print_blob=True, **_COMMON)  # type: ignore[arg-type]
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "ci")
+HANG = 15.0  # CPU seconds
 NIGHTLY = PROFILE == "nightly"
 
 
@@ -64,7 +65,9 @@ def loads_cleanly(load: Callable[[Path], Any], path: Path) -> None:
     except ConfigError as exc:
         problems = exc.problems
         assert problems
-    assert time.thread_time() - started < 3  # the loaders' own budget is 1 s
+    # a hang detector, not the budget (tested in test_config_mistakes): after a long nightly
+    # run, one garbage collection of the test process's heap has taken 4 s
+    assert time.thread_time() - started < HANG
     for p in problems:
         assert p.file
         assert p.line >= 1
@@ -82,7 +85,7 @@ def replays_cleanly(path: Path) -> None:
     started = time.thread_time()
     with contextlib.suppress(SimulationError):
         simulate(POLICY, timeline.tickets, timeline.events, timeline.until)
-    assert time.thread_time() - started < 5
+    assert time.thread_time() - started < HANG
 
 
 # -- inputs ------------------------------------------------------------------------------------
