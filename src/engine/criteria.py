@@ -38,6 +38,21 @@ class Population:
         self._by_category = by_category
         self._counts: dict[tuple[str, str, int], int] = {}  # answers don't change: remember
 
+    def add(self, ticket: Ticket) -> bool:
+        """A ticket planned for the first time since the indexes were built. True when it is
+        older than a ticket already indexed with its organisation and category, or its
+        category: then counts already given for those may change (re-plan them)."""
+        created = to_epoch(ticket.created_at)
+        self.created[ticket.key] = created
+        group = self._by_org_category.setdefault((ticket.organization, ticket.category), [])
+        category = self._by_category.setdefault(ticket.category, [])
+        late = bool(group and group[-1] >= created) or bool(category and category[-1] >= created)
+        bisect.insort(group, created)
+        bisect.insort(category, created)
+        if late:
+            self._counts.clear()  # remembered answers may count it now
+        return late
+
     def same_org_category_before(self, ticket: Ticket, window: int) -> int:
         """Other tickets of the same organisation and category created in ``window`` before."""
         memo = ("recurrence", ticket.key, window)

@@ -14,11 +14,13 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from connectors.errors import ConnectorError, MalformedRecord, NotFoundError
+from engine.calendar import from_epoch, to_epoch
 from engine.codec import format_instant
 from engine.criteria import Population
 from engine.model import Action, LinkedIssue, Plan, Ticket, TicketPlan, apply_action
 from engine.planner import Memory
 from engine.planner import plan as plan_tickets
+from engine.queue import PlanQueue
 from engine.settle import UnsettledError, settle
 from escalator.config import Config
 from escalator.logs import EventLog
@@ -34,6 +36,8 @@ __all__ = ["FIRST_PULL_LOOKBACK", "CycleReport", "NotificationSender", "Sidecar"
 
 # how far back the first pull of a source looks: the recurrence window of the reference policy
 FIRST_PULL_LOOKBACK = timedelta(days=30)
+# a full re-plan this often checks that planning only what changed or fell due missed nothing
+FULL_REPLAN_EVERY = timedelta(hours=1)
 
 
 def utc_now() -> datetime:
@@ -76,6 +80,12 @@ class Sidecar:
         # why each source's last poll failed, and since when (cleared by a good poll): readiness
         self.poll_failures: dict[str, tuple[datetime, str]] = {}
         self._quarantined: set[tuple[str, str]] | None = None  # (source, record id)
+        # plan only what changed or fell due; a full re-plan at start, on reload and hourly
+        self.queue = PlanQueue()
+        self._population: Population | None = None
+        self._last_full: datetime | None = None
+        self._linked_seen: dict[str, tuple[str, ...]] = {}  # ticket -> its linked issues' state
+        self._linked_states: dict[tuple[str, str], LinkedIssue] = {}  # as last read
         self.learn_owners()
         self.metrics.track_retries(lambda: {n: s.retry.stats for n, s in self.sources.items()})
 
@@ -191,6 +201,7 @@ class Sidecar:
         with self.lock:
             self.cache.reset(self.sources)
             self.policies.forget()
+            self.queue.reset()
 
     def snapshot(self) -> tuple[list[Ticket], dict[str, Memory]]:
         """The tickets kept in memory and what was applied to each, as of the last cycle:
@@ -268,6 +279,69 @@ class Sidecar:
         plan = self._plan_some(created, memories, now, population, record=record)
         return plan, {t.key: t for t in created}, population
 
+    def _plan_due(self, now: datetime) -> tuple[Plan, dict[str, Ticket], Population]:
+        """The cycle's plan: the tickets that changed or whose next instant has come; every
+        ticket at start, after a reload or takeover, and hourly as a check that planning only
+        those missed nothing (a miss is logged and counted)."""
+        epoch = to_epoch(now)
+        self.cache.load()
+        self.queue.changed(self.cache.drain_changed())
+        hourly = self._last_full is None or now - self._last_full >= FULL_REPLAN_EVERY
+        if not self.queue.primed or hourly or self._population is None:
+            would = self.queue.take(epoch) if self.queue.primed else None
+            plan, tickets, population = self._plan_all(now)
+            self.queue.reset()
+            self.queue.record(plan)
+            self.queue.primed = True
+            for ticket in self.cache.load()[0].values():
+                if ticket.created_at > now:  # judged from its creation on
+                    self.queue.wake(ticket.key, to_epoch(ticket.created_at))
+            self.cache.drain_changed()  # every ticket was just planned
+            self._population, self._last_full = population, now
+            if would is not None:
+                missed = sorted(
+                    tp.ticket for tp in plan.tickets
+                    if (tp.actions or tp.satisfied) and tp.ticket not in would
+                )  # fmt: skip
+                if missed:
+                    self.metrics.incremental_missed.inc(len(missed))
+                    self.log.warning("plan.incremental_missed", tickets=missed[:20])
+            return plan, tickets, population
+        cached, memories = self.cache.load()
+        population = self._population
+        keys = self.queue.take(epoch) | self._linked_changes(cached)
+        for key in list(keys):
+            new = cached.get(key)
+            if new is not None and key not in population.created and population.add(new):
+                # an older ticket arrived late: counts of its organisation may change
+                keys |= {k for k, t in cached.items() if t.organization == new.organization}
+        chosen: list[Ticket] = []
+        for key in keys:
+            found = cached.get(key)
+            if found is None:
+                continue
+            if found.created_at > now:  # judged from its creation on
+                self.queue.wake(key, to_epoch(found.created_at))
+            else:
+                chosen.append(found)
+        chosen = self._with_linked_issues(chosen, read=False)
+        plan = self._plan_some(chosen, memories, now, population)
+        return plan, {t.key: t for t in chosen}, population
+
+    def _linked_changes(self, cached: Mapping[str, Ticket]) -> set[str]:
+        """Tickets whose linked issues (in another system) changed since the last cycle."""
+        if not self.store.linked_issues_created():
+            return set()
+        enriched = self._with_linked_issues(list(cached.values()))
+        changed = set()
+        for ticket in enriched:
+            if ticket.linked_issues:
+                state = tuple(f"{i.key}:{i.resolved_at}" for i in ticket.linked_issues)
+                if self._linked_seen.get(ticket.key) != state:
+                    self._linked_seen[ticket.key] = state
+                    changed.add(ticket.key)
+        return changed
+
     def _plan_some(
         self,
         tickets: Sequence[Ticket],
@@ -285,19 +359,23 @@ class Sidecar:
             )
         return Plan(now=now, tickets=tuple(planned))
 
-    def _with_linked_issues(self, tickets: list[Ticket]) -> list[Ticket]:
+    def _with_linked_issues(self, tickets: list[Ticket], *, read: bool = True) -> list[Ticket]:
         """Attach the issues the sidecar created for tickets, with their current state, read
-        from the system that hosts each (one call per hosting source)."""
+        from the system that hosts each (one call per hosting source), or with ``read``
+        false as last read."""
         created = self.store.linked_issues_created()
         if not created:
             return tickets
+        if not read:
+            wanted = {t.key for t in tickets}
+            created = [c for c in created if c[1] in wanted]
         by_origin: dict[str, list[tuple[str, str, str]]] = defaultdict(list)
         by_system: dict[str, set[str]] = defaultdict(set)
         for key, origin, system, issue_key in created:
             by_origin[origin].append((key, system, issue_key))
             by_system[system].add(issue_key)
-        states: dict[tuple[str, str], LinkedIssue] = {}
-        for system, wanted in by_system.items():
+        states: dict[tuple[str, str], LinkedIssue] = {} if read else self._linked_states
+        for system, wanted in by_system.items() if read else ():
             host = next(
                 (s for s in self.sources.values() if s.kind == system and s.tracker), None
             )
@@ -310,6 +388,8 @@ class Sidecar:
                 self.log.warning("linked_issues.unreadable", source=host.name, error=str(exc))
                 continue
             states.update(((system, linked.key), linked) for linked in found)
+        if read:
+            self._linked_states = states
         out = []
         for ticket in tickets:
             links = by_origin.get(ticket.key)
@@ -337,10 +417,12 @@ class Sidecar:
                     report.failed_sources[name] = str(exc)
         with self.lock:
             self.resolve_pending()
-            plan, tickets, population = self._plan_all(report.now)
+            plan, tickets, population = self._plan_due(report.now)
             report.planned = len(plan.tickets)
             settled = self._settle(plan, tickets, population, report)
-            report.next_due = settled.next_due
+            self.queue.record(settled)
+            next_due = self.queue.next_due
+            report.next_due = from_epoch(next_due) if next_due is not None else None
             self._follow_pages(tickets, report)
             self.log.info(
                 "cycle.done",

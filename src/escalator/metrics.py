@@ -35,6 +35,12 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.incremental_missed = Counter(
+            "escalator_incremental_plan_missed",
+            "Tickets the hourly full re-plan found a decision for that planning only changed or "
+            "due tickets had not (should stay 0)",
+            registry=r,
+        )
         self.mapping_warnings = Counter(
             "escalator_mapping_warnings",
             "Values understood only by falling back (e.g. an unmapped priority)",

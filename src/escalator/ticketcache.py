@@ -20,6 +20,12 @@ class TicketCache:
         self._owner: dict[str, str] = {}  # ticket key -> source name
         self._tickets: dict[str, Ticket] | None = None
         self._memories: dict[str, Memory] | None = None
+        self._changed: set[str] = set()  # keys read or written since the last drain
+
+    def drain_changed(self) -> set[str]:
+        """The tickets that changed (read anew, written, their memory grew) since last asked."""
+        changed, self._changed = self._changed, set()
+        return changed
 
     def load(self) -> tuple[dict[str, Ticket], dict[str, Memory]]:
         """The tickets and their memories, read from the store the first time."""
@@ -48,6 +54,7 @@ class TicketCache:
         kept = self._tickets
         for ticket in tickets:
             self._owner[ticket.key] = name
+            self._changed.add(ticket.key)
             if kept is not None:
                 old = kept.get(ticket.key)
                 if old is None or old.updated_at <= ticket.updated_at:  # as the store does
@@ -55,6 +62,7 @@ class TicketCache:
 
     def recorded(self, action: Action) -> None:
         """``action`` is done (applied, or found already there): remember it for planning."""
+        self._changed.add(action.ticket)
         if self._memories is not None:
             self._memories.setdefault(action.ticket, Memory()).record(action.ticket, action)
 
@@ -67,6 +75,7 @@ class TicketCache:
                 self._owner[ticket.key] = name
         self._tickets = None
         self._memories = None
+        self._changed.clear()
 
     def snapshot(self) -> tuple[list[Ticket], dict[str, Memory]]:
         """Copies of the mappings (for the board, which only reads them)."""

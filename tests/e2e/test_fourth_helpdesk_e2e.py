@@ -59,15 +59,16 @@ def test_the_demo_world_and_escalator_run_drive_a_registered_helpdesk(
             wait_for(lambda: "major-incident" in fake.labels(ids["fakedesk"][0]), 30)
             assert "escalation-l3" in fake.labels(ids["fakedesk"][0])
             # a webhook from the new helpdesk is verified and acted on at once
-            (late,) = fake.seed(
-                [
-                    SeedTicket(
-                        "Card terminal offline", datetime.now(UTC) - timedelta(minutes=1),
-                        status="open", priority="urgent", organization="Initech",
-                        category="billing", customer_tier="enterprise",
-                    )  # fmt: skip
-                ]
+            terminal = SeedTicket(
+                "Card terminal offline",
+                datetime.now(UTC) - timedelta(minutes=1),
+                status="open",
+                priority="urgent",
+                organization="Initech",
+                category="billing",
+                customer_tier="enterprise",
             )
+            (late,) = fake.seed([terminal])
             wait_for(lambda: "major-incident" in fake.labels(late), 10)
             comments = [c for c in fake.comments(ids["fakedesk"][0]) if c.get("marker")]
             assert len({c["marker"] for c in comments}) == len(comments)  # each written once

@@ -22,6 +22,7 @@ from connectors.base import ActionStatus
 from connectors.emulation import SeedTicket
 from engine.codec import format_instant
 from engine.simulation import simulate
+from escalator import cycle
 from escalator.app import open_sidecar
 from escalator.config import load_config
 from escalator.demo import DemoWorld
@@ -38,9 +39,15 @@ def world() -> Iterator[DemoWorld]:
         world.stop()
 
 
+@pytest.mark.parametrize("planning", ["incremental", "full"])
 def test_sync_at_each_instant_decides_what_simulate_decides(
-    world: DemoWorld, tmp_path: Path
+    world: DemoWorld, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, planning: str
 ) -> None:
+    """Incremental: each cycle plans only the tickets that changed or fell due (with the
+    hourly full check); full: every cycle re-plans every ticket. Both decide what simulate
+    decides, so they decide the same."""
+    if planning == "full":
+        monkeypatch.setattr(cycle, "FULL_REPLAN_EVERY", timedelta(0))
     now = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=5)
     world.seed(now)
     # the chains of one instant: the breach raises a high ticket of an enterprise customer to
@@ -74,9 +81,11 @@ def test_sync_at_each_instant_decides_what_simulate_decides(
         assert len(instants) >= 4  # a day of escalations, not a single instant
 
         written: set[tuple[str, str]] = set()
+        planned = []
         for instant in instants:
             sidecar.clock = lambda instant=instant: instant
             report = sidecar.cycle()
+            planned.append(report.planned)
             assert not report.failed_sources
             for action, result in report.written:
                 assert result.status is ActionStatus.APPLIED, (action.key, result.detail)
@@ -88,6 +97,11 @@ def test_sync_at_each_instant_decides_what_simulate_decides(
         } - written
 
     assert written == {(a.key, _stamp(a.at)) for a in expected.actions}
+    assert sidecar.metrics.render().decode().count("escalator_incremental_plan_missed_total 0.0")
+    if planning == "incremental":  # after the first cycle, only what changed or fell due
+        assert min(planned[1:]) < len(pulled), planned
+    else:
+        assert all(n >= len([t for t in pulled if t.created_at <= instants[0]]) for n in planned)
     assert recorded == {(a.key, _stamp(a.at)) for a in expected.satisfied}
     # the same-instant chains the parity is about are in this world
     chained = {a.rule for a in expected.actions if a.ticket == f"zendesk:{chained_id}"}

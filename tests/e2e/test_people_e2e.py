@@ -140,8 +140,10 @@ def test_an_agents_request_label_escalates_with_their_note_as_the_reason(
     record = world.zendesk.record(tid)
     assert {"escalate-l2", "escalation-l2"} <= set(record["tags"])
     bodies = [c["body"] for c in world.zendesk.comments(tid) if not c["public"]]
+    # the requester is the agent who tagged it (the tags change's audit author, by email)
     assert bodies[-1] == (
-        f"Escalation to level 2 requested with the label escalate-l2.\nReason given: {note}"
+        "Escalation to level 2 requested by agent@example.com with the label escalate-l2."
+        f"\nReason given: {note}"
     )
     assert len(received(world, "support-manager")) == 1
 

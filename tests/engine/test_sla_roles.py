@@ -1,4 +1,4 @@
-"""Only a human agent's public reply meets first response: not the ticket's opening comment, not a bot."""
+"""Only a human agent's public reply meets first response: not the opening comment, not a bot."""
 
 from __future__ import annotations
 

@@ -289,13 +289,15 @@ class TicketMapper:
                 elif kind == "Change" and event.get("field_name") == "tags":
                     # who tagged: an agent's escalation request names its requester
                     who = as_id(audit.get("author_id"))
+                    person = directory.users.get(who) if who is not None else None
                     history.append(
                         Change(
                             at=at,
                             field="labels",
                             old=_tag_text(event.get("previous_value")),
                             new=_tag_text(event.get("value")),
-                            by=str(who) if who is not None else None,
+                            # the person by name (an email), else by id
+                            by=str((person or {}).get("email") or who) if who is not None else None,
                         )
                     )
                 elif kind in ("Change", "Create") and event.get("field_name") in TRACKED_FIELDS:
