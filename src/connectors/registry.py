@@ -12,6 +12,8 @@ import importlib
 import inspect
 import os
 import pkgutil
+from collections.abc import Callable
+from datetime import datetime
 from types import ModuleType
 from typing import Protocol, cast
 
@@ -28,7 +30,14 @@ ENVIRONMENT = "ESCALATOR_CONNECTORS"
 class ConnectorPackage(Protocol):
     Settings: type[BaseModel]
 
-    def create(self, name: str, settings: BaseModel, *, retry: RetryPolicy) -> Connector: ...
+    def create(
+        self,
+        name: str,
+        settings: BaseModel,
+        *,
+        retry: RetryPolicy,
+        now: Callable[[], datetime] | None = None,
+    ) -> Connector: ...
 
 
 _NOT_KINDS = {"base", "errors", "retry", "registry", "emulation", "budget", "webhooks"}

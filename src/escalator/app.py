@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from escalator.clock import Clock
 from escalator.config import Config
 from escalator.config.yamlsource import walk_strings
 from escalator.cycle import Sidecar
@@ -55,8 +56,11 @@ def open_sidecar(
     try:
         channels = channels_from_config(config, env)
         notifier = Notifier(channels) if channels else None
-        sources = build_sources(config, env)
-        sidecar = Sidecar(config, state, sources, notifier=notifier, log=log, metrics=Metrics())
+        clock = Clock()  # one for the app: the connectors read it too
+        sources = build_sources(config, env, clock=clock)
+        sidecar = Sidecar(
+            config, state, sources, notifier=notifier, log=log, metrics=Metrics(), clock=clock
+        )
         yield sidecar
     finally:
         if sidecar is not None:

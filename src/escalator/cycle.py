@@ -11,7 +11,7 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from connectors.errors import ConnectorError, MalformedRecord, NotFoundError
 from engine.calendar import from_epoch, to_epoch
@@ -22,6 +22,7 @@ from engine.planner import Memory
 from engine.planner import plan as plan_tickets
 from engine.queue import PlanQueue
 from engine.settle import UnsettledError, settle
+from escalator.clock import Clock, utc_now
 from escalator.config import Config
 from escalator.logs import EventLog
 from escalator.metrics import Metrics
@@ -40,10 +41,6 @@ FIRST_PULL_LOOKBACK = timedelta(days=30)
 FULL_REPLAN_EVERY = timedelta(hours=1)
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
-
-
 class Sidecar:
     def __init__(
         self,
@@ -56,6 +53,8 @@ class Sidecar:
         metrics: Metrics | None = None,
         clock: Callable[[], datetime] = utc_now,
     ) -> None:
+        # the app's one clock (shared with the connectors when it is a Clock already)
+        self._clock = clock if isinstance(clock, Clock) else Clock(clock)
         self.store = store
         self.log = log or EventLog(level="warning")
         self.policies = PolicyBook(store, config, self.log)
@@ -63,7 +62,6 @@ class Sidecar:
         self.sources = dict(sources)
         self.notifier = notifier
         self.metrics = metrics or Metrics()
-        self.clock = clock
         # one plan-and-apply at a time; each source's API calls are serialised on their own lock
         self.lock = threading.RLock()
         self._io_locks: dict[str, threading.RLock] = {}
@@ -75,7 +73,7 @@ class Sidecar:
             notifier=notifier,
             log=self.log,
             metrics=self.metrics,
-            clock=lambda: self.clock(),  # noqa: PLW0108 (tests and demos set sidecar.clock)
+            clock=self._clock,
         )
         # why each source's last poll failed, and since when (cleared by a good poll): readiness
         self.poll_failures: dict[str, tuple[datetime, str]] = {}
@@ -88,6 +86,15 @@ class Sidecar:
         self._linked_states: dict[tuple[str, str], LinkedIssue] = {}  # as last read
         self.learn_owners()
         self.metrics.track_retries(lambda: {n: s.retry.stats for n, s in self.sources.items()})
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @clock.setter
+    def clock(self, source: Callable[[], datetime]) -> None:
+        """Move the app's clock (tests, benchmarks): the connectors follow it too."""
+        self._clock.follow(source)
 
     @property
     def config(self) -> Config:

@@ -24,7 +24,7 @@ from escalator.config import ConfigError, Problem, load_config
 from escalator.config.yamlsource import config_files
 from escalator.cycle import CycleReport, Sidecar
 from escalator.digest import DigestJobs
-from escalator.http import poll_freshness
+from escalator.health import poll_freshness
 from escalator.sources import build_sources, source_problems
 
 LEASE_NAME = "escalator-active"
@@ -134,7 +134,8 @@ class Runner:
             return
         store = self.sidecar.store
         try:
-            held = store.acquire_lease(LEASE_NAME, self.holder, self.lease_ttl, datetime.now(UTC))
+            now = self.sidecar.clock()
+            held = store.acquire_lease(LEASE_NAME, self.holder, self.lease_ttl, now)
         except Exception as exc:  # the store is unreachable: stand down until it is back
             self.sidecar.log.error("lease.error", error=str(exc))
             held = False
@@ -200,7 +201,7 @@ class Runner:
         taken as done (the ledger's pending entries are resolved once the store is back),
         and /readyz says so meanwhile. The next job tries again: no crash loop."""
         detail = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
-        since = self.store_failure[0] if self.store_failure else datetime.now(UTC)
+        since = self.store_failure[0] if self.store_failure else self.sidecar.clock()
         self.store_failure = (since, detail)
         self.sidecar.log.error("store.failed", error=detail)
 
@@ -209,6 +210,7 @@ class Runner:
         if due is None or self._stopping.is_set():
             return
         # a second late at most: the cycle plans at the wall clock, which must be past the due
+        # the scheduler runs on the wall clock (the app's clock is the wall clock but in tests)
         at = max(due, datetime.now(UTC)) + timedelta(milliseconds=50)
         job = self._scheduler.get_job("clock")
         if job is not None and job.next_run_time is not None and job.next_run_time <= at:
@@ -256,7 +258,7 @@ class Runner:
             problems = config.secret_problems() + source_problems(config)
             if problems:
                 raise ConfigError(problems)
-            sources = build_sources(config)
+            sources = build_sources(config, clock=self.sidecar.clock)
         except ConfigError as exc:
             self._reject(exc.problems)
             return False
@@ -290,7 +292,7 @@ class Runner:
 
     # -- readiness --------------------------------------------------------------------------
     def readiness(self) -> dict[str, dict[str, object]]:
-        now = datetime.now(UTC)
+        now = self.sidecar.clock()
         checks: dict[str, dict[str, object]] = {
             "config": {"ok": True, "version": self.sidecar.config.policy.version}
         }

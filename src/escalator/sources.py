@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -140,8 +141,10 @@ def build_sources(
     env: Mapping[str, str] | None = None,
     *,
     retry: RetryFactory | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> dict[str, Source]:
-    """Connect every enabled source; raises ConfigError listing what is wrong."""
+    """Connect every enabled source; raises ConfigError listing what is wrong. ``clock``: the
+    app's one clock, which the connectors read too."""
     sources: dict[str, Source] = {}
     problems: list[Problem] = []
     for name, spec in config.model.sources.items():
@@ -153,7 +156,7 @@ def build_sources(
             problems.extend(exc.problems)
             continue
         policy = retry(name) if retry else RetryPolicy(name, budget=request_budget(spec))
-        connector = registry.load(spec.kind).create(name, settings, retry=policy)
+        connector = registry.load(spec.kind).create(name, settings, retry=policy, now=clock)
         sources[name] = Source(name, spec.kind, spec.poll_interval, connector, policy)
     if problems:
         for source in sources.values():

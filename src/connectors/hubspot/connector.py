@@ -263,5 +263,14 @@ class HubSpotConnector:
         self.client.close()
 
 
-def create(name: str, settings: Settings, *, retry: RetryPolicy) -> HubSpotConnector:
-    return HubSpotConnector(name, settings, retry=retry)
+def create(
+    name: str,
+    settings: Settings,
+    *,
+    retry: RetryPolicy,
+    now: Callable[[], datetime] | None = None,
+) -> HubSpotConnector:
+    """``now``: the app's clock (the wall clock when not given)."""
+    if now is None:
+        return HubSpotConnector(name, settings, retry=retry)
+    return HubSpotConnector(name, settings, retry=retry, now=now)

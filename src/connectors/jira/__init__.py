@@ -9,6 +9,9 @@ Ticket), ``pull``, ``write``, ``links`` (ENG issues), ``webhook``, and ``emulato
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from connectors.jira.connector import JiraConnector
 from connectors.jira.settings import Settings
 from connectors.retry import RetryPolicy
@@ -16,5 +19,14 @@ from connectors.retry import RetryPolicy
 __all__ = ["JiraConnector", "Settings", "create"]
 
 
-def create(name: str, settings: Settings, *, retry: RetryPolicy) -> JiraConnector:
-    return JiraConnector(name, settings, retry=retry)
+def create(
+    name: str,
+    settings: Settings,
+    *,
+    retry: RetryPolicy,
+    now: Callable[[], datetime] | None = None,
+) -> JiraConnector:
+    """``now``: the app's clock (the wall clock when not given)."""
+    if now is None:
+        return JiraConnector(name, settings, retry=retry)
+    return JiraConnector(name, settings, retry=retry, now=now)

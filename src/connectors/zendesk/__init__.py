@@ -7,6 +7,9 @@ session; httpx for the OAuth token endpoint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from connectors.retry import RetryPolicy
 from connectors.zendesk.connector import ZendeskConnector
 from connectors.zendesk.settings import (
@@ -30,5 +33,14 @@ __all__ = [
 ]
 
 
-def create(name: str, settings: Settings, *, retry: RetryPolicy) -> ZendeskConnector:
-    return ZendeskConnector(name, settings, retry=retry)
+def create(
+    name: str,
+    settings: Settings,
+    *,
+    retry: RetryPolicy,
+    now: Callable[[], datetime] | None = None,
+) -> ZendeskConnector:
+    """``now``: the app's clock (the wall clock when not given)."""
+    if now is None:
+        return ZendeskConnector(name, settings, retry=retry)
+    return ZendeskConnector(name, settings, retry=retry, clock=lambda: now().timestamp())

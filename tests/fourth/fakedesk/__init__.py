@@ -9,6 +9,9 @@ PATCH for fields, POST for comments, webhooks signed with a hex HMAC of the body
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
+
 from pydantic import BaseModel
 
 from connectors.retry import RetryPolicy
@@ -17,6 +20,12 @@ from fakedesk.connector import FakedeskConnector, Settings
 __all__ = ["FakedeskConnector", "Settings", "create"]
 
 
-def create(name: str, settings: BaseModel, *, retry: RetryPolicy) -> FakedeskConnector:
+def create(
+    name: str,
+    settings: BaseModel,
+    *,
+    retry: RetryPolicy,
+    now: Callable[[], datetime] | None = None,  # the app's clock: Fakedesk needs none
+) -> FakedeskConnector:
     assert isinstance(settings, Settings)
     return FakedeskConnector(name, settings, retry=retry)
