@@ -26,7 +26,10 @@ REFUSED = [
     ("{% for i in range(90000) %}abcdef{% endfor %}", "is refused: it renders more than 50,000 "
      "characters"),
     ('{% set ns = namespace(s="x") %}{% for i in range(40) %}{% set ns.s = ns.s ~ ns.s %}'
-     "{% endfor %}{{ ns.s | length }}", "is refused: it needs more than 16 MB to render"),
+     "{% endfor %}{{ ns.s | length }}", "is refused: a joined value grew past 50,000 characters"),
+    ('{% set ns = namespace(l=[]) %}{% for i in range(100000) %}'
+     '{% set ns.l = ns.l + ["x" * 40000 ~ i] %}{% endfor %}{{ ns.l | length }}',
+     "is refused: it needs more than 16 MB to render"),
     ('{% for c in "x" * 40000 %}{% for d in "y" * 40000 %}{% endfor %}{% endfor %}',
      "is refused: it takes more than 0.5 s to render"),
     ("{{ range(10**6) | list }}", "is refused: a parameter of 1000000 is larger than the "

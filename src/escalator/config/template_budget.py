@@ -9,24 +9,24 @@ too long or an accumulating string fails at load instead of hanging the service.
 
 from __future__ import annotations
 
+import ctypes
 import functools
+import os
 import re
-import sys
-import tracemalloc
+import threading
+import time
 from collections.abc import Callable, Mapping
-from types import FrameType
 from typing import Any
 
-from jinja2 import StrictUndefined, Template
+from jinja2 import StrictUndefined, Template, nodes
+from jinja2.compiler import CodeGenerator, Frame
 from jinja2.sandbox import ImmutableSandboxedEnvironment
-
-from escalator.config.budget import cpu_clock
 
 MAX_TEMPLATE_CHARS = 20_000  # a template is a message, not a document
 MAX_RENDERED_CHARS = 50_000  # what one render may produce (a helpdesk comment, a chat message)
 MAX_PARAMETER = 100_000  # the largest number a filter or method may be given (widths, lengths)
 MAX_INT_BITS = 100_000  # integers a template computes (a googol has 333 bits)
-MAX_RENDER_BYTES = 16_000_000  # memory a test render may allocate
+MAX_RENDER_BYTES = 16_000_000  # memory a test render may add to the process
 MAX_RENDER_SECONDS = 0.5
 
 # a width or precision of 100,000 or more: in printf style (%999999d, %.999999f) or in a
@@ -87,8 +87,28 @@ def _guard_filter(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
     return guarded
 
 
+class _BudgetedCodeGenerator(CodeGenerator):
+    """Compiles ``a ~ b`` to a join that refuses a result past the size limit (Jinja's own
+    ``str_join`` cannot be intercepted, and doubling a string in a loop is how a template
+    would otherwise take all memory)."""
+
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        self.write("environment.checked_concat((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write("))")
+
+
 class BudgetedSandbox(ImmutableSandboxedEnvironment):
     intercepted_binops = frozenset({"*", "**", "%", "+", "//"})
+    code_generator_class = _BudgetedCodeGenerator
+
+    def checked_concat(self, values: tuple[Any, ...]) -> str:
+        parts = [str(v) for v in values]
+        if sum(map(len, parts)) > MAX_RENDERED_CHARS:
+            raise _refuse(f"a joined value grew past {MAX_RENDERED_CHARS:,} characters")
+        return "".join(parts)
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
@@ -153,35 +173,93 @@ def render_capped(template: Template, context: Mapping[str, Any]) -> str:
 def trial_render(template: Template, context: Mapping[str, Any], seconds: float) -> str:
     """Render under a deadline and a memory cap; ``TemplateTooCostly`` when past either.
 
-    A trace function sees every line the compiled template runs, so a loop that produces
-    nothing still meets the deadline; tracemalloc measures what the render allocated.
+    A watchdog thread measures the rendering thread's CPU time and the process's memory, and
+    past a limit raises ``TemplateTooCostly`` in it: a loop that produces nothing is stopped
+    between two bytecodes. (A trace function would see every line, but slows every render and
+    kept memory from each one.)
     """
-    deadline = cpu_clock() + min(seconds, MAX_RENDER_SECONDS)
     late = (
         f"it takes more than {MAX_RENDER_SECONDS:g} s to render"
         if seconds >= MAX_RENDER_SECONDS
         else "rendering it ran past the config's load budget (1 s in all)"
     )
-    started = not tracemalloc.is_tracing()
-    if started:
-        tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-
-    def tracer(frame: FrameType, event: str, arg: Any) -> Any:
-        if cpu_clock() > deadline:
-            raise _refuse(late)
-        if tracemalloc.get_traced_memory()[0] - base > MAX_RENDER_BYTES:
-            raise _refuse(f"it needs more than {MAX_RENDER_BYTES // 1_000_000} MB to render")
-        return tracer
-
-    previous = sys.gettrace()
-    sys.settrace(tracer)
+    watchdog = _Watchdog(min(seconds, MAX_RENDER_SECONDS), late)
     try:
-        return render_capped(template, context)
-    finally:
-        sys.settrace(previous)
-        if started:
-            tracemalloc.stop()
+        watchdog.start()
+        try:
+            return render_capped(template, context)
+        finally:
+            watchdog.stop()
+    except TemplateTooCostly as exc:
+        if exc.args:
+            raise
+        # raised by the watchdog, bare: say why, keeping where the template was
+        raise TemplateTooCostly(watchdog.reason).with_traceback(exc.__traceback__) from None
+
+
+class _Watchdog(threading.Thread):
+    """Raises ``TemplateTooCostly`` in the thread that made it once that thread has used
+    ``seconds`` of CPU, or the process has grown by ``MAX_RENDER_BYTES``."""
+
+    def __init__(self, seconds: float, late: str) -> None:
+        super().__init__(name="template-watchdog", daemon=True)
+        self._target = threading.get_ident()
+        self._clock = _cpu_clock_of(self._target)
+        self._deadline = self._clock() + seconds
+        self._late = late
+        self._memory = _resident_bytes()
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self._fired = False
+        self.reason = ""
+
+    def run(self) -> None:
+        while not self._done.wait(0.005):
+            if self._clock() > self._deadline:
+                reason = self._late
+            elif self._memory and _resident_bytes() - self._memory > MAX_RENDER_BYTES:
+                reason = f"it needs more than {MAX_RENDER_BYTES // 1_000_000} MB to render"
+            else:
+                continue
+            with self._lock:
+                if not self._done.is_set():
+                    self.reason, self._fired = reason, True
+                    _raise_in(self._target, TemplateTooCostly)
+            return
+
+    def stop(self) -> None:
+        """The render is over: no exception may reach the thread after this returns."""
+        with self._lock:
+            self._done.set()
+            if self._fired:
+                _raise_in(self._target, None)  # withdraw it if not delivered yet
+
+
+def _raise_in(thread_id: int, exc: type[BaseException] | None) -> None:
+    """Raise ``exc`` in another thread at its next bytecode (``None``: withdraw it)."""
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), None if exc is None else ctypes.py_object(exc)
+    )
+
+
+def _cpu_clock_of(thread_id: int) -> Callable[[], float]:
+    """The CPU time of thread ``thread_id`` (as the load budget counts); wall time where the
+    platform cannot tell."""
+    try:
+        clock = time.pthread_getcpuclockid(thread_id)
+        time.clock_gettime(clock)
+    except (AttributeError, OSError):
+        return time.monotonic
+    return lambda: time.clock_gettime(clock)
+
+
+def _resident_bytes() -> int:
+    """The process's resident memory (0 where /proc cannot tell: no memory cap then)."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def template_line(template: Template, exc: BaseException) -> int:
