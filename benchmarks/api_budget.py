@@ -10,8 +10,9 @@ request.
 The minimum a perfect client would need, per source and poll:
 - reads: one call per poll when nothing changed, else the pages of changed tickets at the
   API's largest page size (Zendesk's ticket export: 1,000; Jira search: 100; HubSpot search:
-  200), plus where the comments come from: Zendesk's event export (one page), HubSpot's floor
-  of one Conversations read per thread with a new message;
+  200; a HubSpot page is four calls, see PAGE_CALLS), plus where the comments come from:
+  Zendesk's event export (one page), HubSpot's threads list (which threads changed) and its
+  floor of one read per thread with a new message;
 - writes: one call per real change the sidecar made: per ticket it updated (one coalesced
   call, which in Zendesk carries one comment: a second needs a second update; HubSpot
   batches 100 tickets a call), plus each comment or note where the API writes them apart
@@ -51,6 +52,10 @@ ROOT = Path(__file__).resolve().parent.parent
 KINDS = ("zendesk", "jira", "hubspot")
 SHARE = {"zendesk": 0.4, "jira": 0.3, "hubspot": 0.3}  # where the day's tickets arrive
 PAGE = {"zendesk": 1000, "jira": 100, "hubspot": 200}
+# calls one page of changed tickets needs at the least: HubSpot's search returns neither the
+# history of a property nor associations, so a page is the search, a batch read with
+# propertiesWithHistory, and the ticket-to-note and ticket-to-company association reads
+PAGE_CALLS = {"zendesk": 1, "jira": 1, "hubspot": 4}
 API_PATH = {"zendesk": "/api/", "jira": "/rest/", "hubspot": "/"}
 DAY_START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # a Tuesday, 08:00 in London
 CATEGORIES = ("billing", "technical", "account", "shipping")
@@ -152,9 +157,11 @@ def run(tickets: int, hours: int, polls_per_hour: int, seed: int = 5) -> list[Ho
                     threads |= new_threads
                     for kind in KINDS:
                         hour.calls[kind] += after[kind] - before[kind]
-                        reads = max(1, math.ceil(len(changed[kind]) / PAGE[kind]))
-                        if kind == "hubspot":
-                            reads += len(new_threads)
+                        pages = math.ceil(len(changed[kind]) / PAGE[kind])
+                        reads = max(1, pages * PAGE_CALLS[kind])
+                        if kind == "hubspot" and new_threads:
+                            # the threads list says which threads changed; then one read each
+                            reads += math.ceil(len(new_threads) / 100) + len(new_threads)
                         elif kind == "zendesk" and changed[kind]:
                             reads += 1  # comments come from the event export, not the ticket one
                         hour.minimum[kind] += reads + writes[kind]

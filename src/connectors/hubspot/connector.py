@@ -148,11 +148,10 @@ class HubSpotConnector:
         tickets: list[Ticket] = []
         quarantined: list[Quarantined] = []
         wanted_ids = ids_of(wanted)
-        extra = [t for t in dict.fromkeys(messaged) if t not in set(wanted_ids)]
-        for part, required in [
-            *((p, True) for p in chunks(wanted_ids, BATCH_READ_MAX)),
-            *((p, False) for p in chunks(extra, BATCH_READ_MAX)),
-        ]:
+        required = set(wanted_ids)  # found by the search: one missing on the read is reported
+        extra = [t for t in dict.fromkeys(messaged) if t not in required]
+        # one batch read for both: the search's tickets and those with a new message only
+        for part in chunks([*wanted_ids, *extra], BATCH_READ_MAX):
             assembled = self.assembler.read(part)
             tickets.extend(assembled.tickets)
             quarantined.extend(assembled.quarantined)
@@ -160,7 +159,7 @@ class HubSpotConnector:
             quarantined.extend(
                 Quarantined(self.name, i, "missing on batch read")
                 for i in part
-                if required and i not in found
+                if i in required and i not in found
             )
         for record in wanted:
             stamp = modified_ms(record)

@@ -141,6 +141,20 @@ class ThreadIndex:
             while len(self._messages) > self._max:
                 self._messages.popitem(last=False)
 
+    def add_own_message(
+        self, thread_id: str, before: Sequence[JSON], message: JSON
+    ) -> None:
+        """A message the sidecar just posted: the thread is its messages read before plus
+        this one, and its latest stamp is this one's, so a listing that shows nothing newer
+        brings no read of the thread."""
+        created = message.get("createdAt")
+        if not created:
+            self.forget_messages(thread_id)
+            return
+        with self._lock:
+            self._latest[thread_id] = to_millis(parse_instant(created))
+        self.keep_messages(thread_id, [*before, message])
+
     def forget_messages(self, thread_id: str) -> None:
         """A webhook said the thread has a new message: read it again next time."""
         with self._lock:

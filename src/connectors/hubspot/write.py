@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from connectors.base import ActionResult, ActionStatus
 from connectors.errors import AuthError, ConnectorError, FatalError
@@ -78,6 +78,7 @@ class _Pending:
     changing: list[str] = field(default_factory=list)  # keys the property write carries
     stamps: list[int] = field(default_factory=list)
     unchanged: bool = False  # a fresh read showed nothing moved since the engine's read
+    current: JSON | None = None  # the ticket's properties the changes were decided against
 
 
 def _stamp(record: JSON) -> int | None:
@@ -234,7 +235,8 @@ class TicketWriter:
                     reason = str(exc)
                 else:
                     sent = self.client.post_message(thread_id, egg)
-                    self.threads.forget_messages(thread_id)  # read the thread afresh next time
+                    # our own message: known without reading the thread again
+                    self.threads.add_own_message(thread_id, messages, sent)
                     self.stats.messages += 1
                     created = sent.get("createdAt")
                     return (
@@ -250,6 +252,7 @@ class TicketWriter:
 
     # -- properties ------------------------------------------------------------------------
     def _decide_changes(self, p: _Pending, record: JSON) -> None:
+        p.current = record
         current: Mapping[str, str | None] = record.get("properties") or {}
         labels_prop = self.settings.labels_property
         labels = set(split_labels(current.get(labels_prop)))
@@ -316,10 +319,19 @@ class TicketWriter:
         self._applied(p, _stamp(updated))
 
     def _applied(self, p: _Pending, stamp: int | None) -> None:
+        written_at = datetime.fromtimestamp(stamp / 1000, UTC) if stamp is not None else None
         for key in p.changing:
-            p.results[key] = ActionResult(key, ActionStatus.APPLIED, external_id=p.ticket.id)
+            p.results[key] = ActionResult(
+                key, ActionStatus.APPLIED, external_id=p.ticket.id, updated_at=written_at
+            )
         if stamp is not None:
             p.stamps.append(stamp)
+            if p.current is not None and written_at is not None:
+                # the ticket as it is now, for a later write of the same cycle (a settled
+                # plan's next round): no read needed to know what we just wrote
+                props = {**(p.current.get("properties") or {}), **p.changes}
+                props[MODIFIED] = written_at.isoformat().replace("+00:00", "Z")
+                self.records.keep({**p.current, "properties": props})
 
     def _assignment(self, action: Assign) -> dict[str, str]:
         if action.group is not None:
