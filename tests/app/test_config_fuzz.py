@@ -28,6 +28,7 @@ from hypothesis import strategies as st
 
 from engine.simulation import SimulationError, simulate
 from escalator.config import ConfigError, load_config
+from escalator.config.templates import SAMPLE_CONTEXT, compile_template
 from escalator.timeline import load_timeline
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -214,3 +215,28 @@ def test_timeline_loader_survives_timeline_shaped_yaml(scratch: Path, data: dict
 def test_timeline_loader_survives_edits_of_the_example(scratch: Path, text: str) -> None:
     (scratch / "timeline.yaml").write_text(text)
     replays_cleanly(scratch / "timeline.yaml")
+
+
+# -- templates ---------------------------------------------------------------------------------
+FRAGMENTS = [
+    "{{ ", " }}", "{% ", " %}", "{% for i in range(", ") %}", "{% endfor %}", "{% if ",
+    "{% endif %}", "{% set ns = namespace(s='x') %}", "{% set ns.s = ns.s ~ ns.s %}", "ticket.",
+    "title", "id", "affected_users", "level", "target", "sla", ".items()", "levels_reached",
+    " | ", "truncate(", "center(", "format(", "join", "list", "length", "replace(", "upper",
+    "default(", " ~ ", " * ", " ** ", " / ", " // ", " % ", " + ", "(", ")", "[", "]", ",",
+    "'x'", '"%s"', '"%999999d"', "'{:>9999999}'", "0", "1", "9", "99999", "10**9", "-1", "none",
+    " is ", "defined", "divisibleby(0)", " and ", " or ", " not ", "{# c #}", "\n", "x", " ",
+]  # fmt: skip
+
+
+@fuzz(2000)
+@given(parts=st.lists(st.sampled_from(FRAGMENTS), max_size=24))
+def test_template_compiler_survives_any_template(parts: list[str]) -> None:
+    """Whatever an admin writes, compiling gives a renderer or problems, within the budget;
+    and a renderer renders the sample without raising."""
+    started = time.thread_time()
+    render, problems = compile_template("t", "".join(parts))
+    assert time.thread_time() - started < HANG
+    assert (render is None) == bool(problems)
+    if render is not None:
+        assert isinstance(render(SAMPLE_CONTEXT), str)
