@@ -76,6 +76,15 @@ MISTAKES = [
         id="unknown-filter",
     ),
     pytest.param(
+        "templates.yaml",
+        "{{ target.due }}.",
+        "{{ target.due }}.\n    {% for i in range(90000) %}{% for j in range(90000) %}"
+        "{% endfor %}{% endfor %}",
+        "{% for i in range(90000)",
+        re.escape("template 'sla-at-risk-note' is refused: it takes more than 0.5 s to render"),
+        id="template-loop-stopped-by-the-watchdog",
+    ),
+    pytest.param(
         "calendars.yaml",
         "dates: [2026-12-24]",
         "dates: [2026-02-30]",
