@@ -95,8 +95,26 @@ class HubSpotClient:
             api.api_client.rest_client.pool_manager.clear()
 
     # -- the one way a call is made ------------------------------------------------------
-    def _call(self, what: str, fn: Callable[[str], T], *, search: bool = False) -> T:
+    def _call(
+        self,
+        what: str,
+        fn: Callable[[str], T],
+        *,
+        search: bool = False,
+        landed: Callable[[], T | None] | None = None,
+    ) -> T:
+        """``landed``, for a create that is not idempotent: before each retry it looks for
+        what an earlier attempt may have made (its answer lost with a reset connection or a
+        timeout) and returns it, so the create is not sent twice."""
+        tries = 0
+
         def attempt() -> T:
+            nonlocal tries
+            tries += 1
+            if tries > 1 and landed is not None:
+                made = landed()
+                if made is not None:
+                    return made
             refused = False
             while True:
                 self._budget.acquire(search=search)
@@ -139,6 +157,7 @@ class HubSpotClient:
         params: Mapping[str, str | int | Sequence[str]] | None = None,
         body: JSON | None = None,
         search: bool = False,
+        landed: Callable[[], Any] | None = None,
     ) -> Any:
         def run(token: str) -> Any:
             try:
@@ -156,7 +175,7 @@ class HubSpotClient:
                 raise error_for(response.status_code, response.headers, response.content, what)
             return response.json() if response.content else None
 
-        return self._call(what, run, search=search)
+        return self._call(what, run, search=search, landed=landed)
 
     def _note_limits(self, headers: Mapping[str, str] | None) -> None:
         if not headers:
@@ -261,8 +280,22 @@ class HubSpotClient:
                 }
             ],
         }
+        wanted = properties.get("hs_note_body")
+
+        def landed() -> JSON | None:  # the same body (it carries our marker) on the ticket
+            if not wanted:
+                return None
+            ids = self.associated_ids("tickets", "notes", [ticket_id]).get(ticket_id) or []
+            notes = self.read_notes(ids, ["hs_note_body"]) if ids else []
+            return next(
+                (n for n in notes if (n.get("properties") or {}).get("hs_note_body") == wanted),
+                None,
+            )
+
         if self.paths.dated:
-            found: JSON = self._http("note create", "POST", self.paths.objects("notes"), body=body)
+            found: JSON = self._http(
+                "note create", "POST", self.paths.objects("notes"), body=body, landed=landed
+            )
             return found
         result: JSON = self._sdk(
             "note create",
@@ -429,7 +462,22 @@ class HubSpotClient:
             seen.add(after)
 
     def post_message(self, thread_id: str, message: JSON) -> JSON:
+        def landed() -> JSON | None:  # the same text (it carries our marker) in the thread
+            text = message.get("richText") or message.get("text")
+            return next(
+                (
+                    m
+                    for m in self.thread_messages(thread_id)
+                    if text and (m.get("richText") or m.get("text")) == text
+                ),
+                None,
+            )
+
         result: JSON = self._http(
-            "message send", "POST", f"{self.paths.threads}/{thread_id}/messages", body=message
+            "message send",
+            "POST",
+            f"{self.paths.threads}/{thread_id}/messages",
+            body=message,
+            landed=landed,
         )
         return result

@@ -131,3 +131,61 @@ def test_writes_retried_after_faults_land_once(emulator: HubSpotEmulator, sleeps
         assert sorted(c.marker or "" for c in mine) == [f"{tid}:m", f"{tid}:n"]  # once each
     assert emulator.writes_that_changed_nothing == 0
     connector.close()
+
+
+def test_connection_resets_and_read_timeouts_are_retried_and_skip_nothing(
+    paged: HubSpotEmulator, sleeps: Sleeps
+) -> None:
+    ids = _seed(paged, 5)
+    retry = RetryPolicy("hubspot", sleep=sleeps, initial_backoff=0.01)
+    connector = connect(paged, retry, timeout_seconds=0.5)
+    paged.server.inject_reset("POST", r"/tickets/search$", count=2)  # the connection drops
+    paged.server.inject("POST", r"/tickets/batch/read$", status=200, delay=1.0)  # too slow
+    result = connector.pull(None, start=START)
+    _pulled_once(ids, [t.id for t in result.tickets])
+    assert retry.stats.retries >= 3
+    connector.close()
+
+
+def test_a_note_whose_answer_was_lost_is_written_once(
+    emulator: HubSpotEmulator, sleeps: Sleeps
+) -> None:
+    """The note lands, then the connection drops before the answer: the marker on the
+    ticket's notes says it is there, so nothing is written twice (now or next cycle)."""
+    (tid,) = _seed(emulator, 1)
+    retry = RetryPolicy("hubspot", sleep=sleeps, initial_backoff=0.01)
+    connector = connect(emulator, retry)
+    ticket = next(t for t in connector.pull(None, start=START).tickets if t.id == tid)
+    emulator.server.inject_reset("POST", r"/objects/2026-09/notes$", after_handling=True)
+    note = PostComment(
+        key=f"hubspot:{tid}:L1:note", ticket=f"hubspot:{tid}", rule="r", at=NOW, public=False,
+        body="Escalated to the Team Lead.",
+    )  # fmt: skip
+    connector.apply(ticket, [note])
+    again = connector.apply(connector.fetch(tid), [note])  # the cycle decides it again
+    assert again[0].status is ActionStatus.ALREADY
+    mine = [c for c in connector.fetch(tid).comments if c.marker == note.key]
+    assert len(mine) == 1
+    connector.close()
+
+
+def test_a_customer_message_whose_answer_was_lost_is_sent_once(
+    emulator: HubSpotEmulator, sleeps: Sleeps
+) -> None:
+    """A reply to the customer lands, then the connection drops: the retry finds it in the
+    thread rather than sending the customer the same message twice."""
+    (tid,) = _seed(emulator, 1)
+    retry = RetryPolicy("hubspot", sleep=sleeps, initial_backoff=0.01)
+    connector = connect(emulator, retry)
+    ticket = next(t for t in connector.pull(None, start=START).tickets if t.id == tid)
+    emulator.server.inject_reset("POST", r"/messages$", after_handling=True)
+    reply = PostComment(
+        key=f"hubspot:{tid}:L1:comment", ticket=f"hubspot:{tid}", rule="r", at=NOW, public=True,
+        body="We escalated your request.",
+    )  # fmt: skip
+    (result,) = connector.apply(ticket, [reply])
+    assert result.status is ActionStatus.APPLIED
+    assert len(emulator.server.calls("POST", r"/messages$")) == 1
+    mine = [c for c in connector.fetch(tid).comments if c.marker == reply.key]
+    assert len(mine) == 1
+    connector.close()
