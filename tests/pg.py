@@ -101,6 +101,16 @@ class PostgresServer:
         self._pg_ctl("stop", "-m", "immediate", "-w")
         shutil.rmtree(self.root, ignore_errors=True)
 
+    def halt(self) -> None:
+        """Stop the server as a crash would (its data stays): a restart test's first half."""
+        self._pg_ctl("stop", "-m", "immediate", "-w")
+
+    def resume(self) -> None:
+        """Start it again on the same port, after ``halt``."""
+        log = str(self.root / "server.log")
+        started = self._pg_ctl("start", "-w", "-t", "30", "-l", log, "-o", f"-p {self.port}")
+        assert started.returncode == 0, started.stderr
+
 
 def _privilege_drop() -> tuple[tuple[str, ...], int | None, int | None]:
     """Command prefix and uid/gid to own the cluster: ourselves, or `postgres` when root."""
