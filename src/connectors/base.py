@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from engine.model import Action, CreateLinkedIssue, LinkedIssue, Ticket
 
@@ -109,6 +109,15 @@ class Connector(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+class TokenKeeper(Protocol):
+    """Where a connector keeps the OAuth tokens it was granted (the app gives it the state
+    store, so a restart or a standby taking over reuses them instead of a new grant)."""
+
+    def read(self) -> dict[str, Any] | None: ...
+
+    def write(self, data: dict[str, Any]) -> None: ...
 
 
 @runtime_checkable

@@ -31,6 +31,7 @@ from escalator.policies import PolicyBook
 from escalator.sources import Source
 from escalator.store import StateStore
 from escalator.ticketcache import TicketCache
+from escalator.tokens import StoredTokens
 from escalator.writer import CycleReport, NotificationSender, Writer
 
 __all__ = ["FIRST_PULL_LOOKBACK", "CycleReport", "NotificationSender", "Sidecar", "utc_now"]
@@ -84,6 +85,7 @@ class Sidecar:
         self._last_full: datetime | None = None
         self._linked_seen: dict[str, tuple[str, ...]] = {}  # ticket -> its linked issues' state
         self._linked_states: dict[tuple[str, str], LinkedIssue] = {}  # as last read
+        self._keep_tokens()
         self.learn_owners()
         self.metrics.track_retries(lambda: {n: s.retry.stats for n, s in self.sources.items()})
 
@@ -114,10 +116,18 @@ class Sidecar:
             old = self.sources
             self.config = config
             self.sources = dict(sources)
+            self._keep_tokens()
             for name, source in old.items():
                 with self.io_lock(name):
                     source.connector.close()
         self.learn_owners()  # and memories cached for the old policy are rebuilt
+
+    def _keep_tokens(self) -> None:
+        """Connectors that are granted OAuth tokens keep them in the store."""
+        for name, source in self.sources.items():
+            keep = getattr(source.connector, "keep_tokens_in", None)
+            if keep is not None:
+                keep(StoredTokens(self.store, name))
 
     def set_write_guard(self, may_write: Callable[[], bool]) -> None:
         """Whether this process may still write (it holds the lease and is not stopping)."""

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import httpx
 
+from connectors.base import TokenKeeper
 from connectors.errors import AuthError, RateLimited, RetryableError
 from connectors.retry import parse_retry_after
 from connectors.zendesk.settings import (
@@ -107,12 +108,28 @@ class OAuthCredentials:
         self._lock = threading.Lock()
         self._access: str | None = None
         self._expires_at: float | None = None
-        self._file = TokenFile(auth.token_file) if auth.token_file is not None else None
+        self._file: TokenKeeper | None = (
+            TokenFile(auth.token_file) if auth.token_file is not None else None
+        )
         self.grants = 0  # token requests made: tests and metrics read it
         if self._file is not None:  # a token from an earlier process, while it lasts
             saved = self._file.read() or {}
             self._access = saved.get("access_token")
             self._expires_at = saved.get("expires_at")
+
+    def keep_in(self, keeper: TokenKeeper) -> None:
+        """Keep the tokens in ``keeper`` (the state store) from now on: a token saved there
+        by an earlier process (or a ``token_file``'s, moved there) is used while it lasts."""
+        with self._lock:
+            saved = keeper.read()
+            if not saved and self._file is not None:
+                saved = self._file.read()
+                if saved:
+                    keeper.write(saved)
+            self._file = keeper
+            if saved:
+                self._access = saved.get("access_token")
+                self._expires_at = saved.get("expires_at")
 
     def authorization(self) -> str:
         with self._lock:

@@ -29,6 +29,7 @@ from connectors.base import (
     MappingWarning,
     PullResult,
     Quarantined,
+    TokenKeeper,
     WebhookEvent,
 )
 from connectors.errors import (
@@ -40,7 +41,7 @@ from connectors.errors import (
     RetryableError,
 )
 from connectors.retry import RetryPolicy
-from connectors.zendesk.auth import credentials_for
+from connectors.zendesk.auth import OAuthCredentials, credentials_for
 from connectors.zendesk.client import RequestRejected, ZendeskSession, make_zenpy
 from connectors.zendesk.directory import AccountDirectory
 from connectors.zendesk.mapping import (
@@ -230,6 +231,11 @@ class ZendeskConnector:
         self, headers: Mapping[str, str], body: bytes, *, now: datetime
     ) -> WebhookEvent:
         return self._verifier.verify(headers, body, now=now)
+
+    def keep_tokens_in(self, keeper: TokenKeeper) -> None:
+        """OAuth tokens go to ``keeper`` (the app's store), not a new grant per process."""
+        if isinstance(self.credentials, OAuthCredentials):
+            self.credentials.keep_in(keeper)
 
     def close(self) -> None:
         self.session.close()

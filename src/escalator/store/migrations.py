@@ -123,9 +123,23 @@ def _v2_policy_snapshots(conn: Connection) -> None:
     md.create_all(conn)
 
 
+def _v3_credentials(conn: Connection) -> None:
+    # OAuth tokens a connector was granted (a rotated refresh token among them): a restart or
+    # a standby taking over reuses them instead of asking for new ones
+    md = MetaData()
+    Table(
+        "credentials", md,
+        Column("source", String(200), primary_key=True),
+        Column("data", json_type(), nullable=False),
+        Column("saved_at", UtcDateTime, nullable=False),
+    )  # fmt: skip
+    md.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "initial tables", _v1_initial_tables),
     Migration(2, "policy snapshots", _v2_policy_snapshots),
+    Migration(3, "connector credentials", _v3_credentials),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -153,6 +153,14 @@ policy_snapshots = Table(
     Column("saved_at", UtcDateTime, nullable=False),
 )
 
+credentials = Table(
+    "credentials",
+    metadata,
+    Column("source", String(200), primary_key=True),
+    Column("data", json_type(), nullable=False),  # the connector's tokens, as it keeps them
+    Column("saved_at", UtcDateTime, nullable=False),
+)
+
 leases = Table(
     "leases",
     metadata,

@@ -431,6 +431,24 @@ class StateStore:
             files = conn.execute(select(ps.c.files).where(ps.c.version == version)).scalar()
         return dict(files) if files is not None else None
 
+    # -- connector credentials ----------------------------------------------------------------
+
+    def read_credentials(self, source: str) -> dict[str, Any] | None:
+        c = t.credentials
+        with self._tx() as conn:
+            data = conn.execute(select(c.c.data).where(c.c.source == source)).scalar()
+        return dict(data) if data is not None else None
+
+    def write_credentials(self, source: str, data: dict[str, Any]) -> None:
+        """Replace ``source``'s tokens (a rotated refresh token must never be lost)."""
+        c = t.credentials
+        ins = self._insert(c).values(source=source, data=data, saved_at=_now())
+        stmt = ins.on_conflict_do_update(
+            index_elements=[c.c.source], set_={"data": ins.excluded.data, "saved_at": _now()}
+        )
+        with self._tx() as conn:
+            conn.execute(stmt)
+
     # -- lease (one active instance) ----------------------------------------------------------
 
     def acquire_lease(self, name: str, holder: str, ttl_seconds: float, now: datetime) -> bool:

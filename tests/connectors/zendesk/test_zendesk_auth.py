@@ -117,3 +117,29 @@ def test_a_client_credentials_token_outlives_the_process_that_got_it(
     make_connector(auth=auth).fetch(tid)
     assert len(emulator.token_grants) == 2
     assert json.loads(token_file.read_text())["expires_at"] > 0
+
+
+def test_rotated_refresh_tokens_kept_in_the_state_store(
+    emulator: ZendeskEmulator, make_connector: Callable[..., ZendeskConnector], tmp_path: Path
+) -> None:
+    """The app keeps the tokens in its store: a restart (or a standby sharing the store) sends
+    the latest rotated refresh token, never the YAML's stale one, and the file is moved in."""
+    from escalator.store import open_store
+    from escalator.tokens import StoredTokens
+
+    token_file = tmp_path / "zendesk-token.json"
+    store = open_store(f"sqlite:///{tmp_path}/state.db")
+    (tid,) = emulator.seed([seed_ticket(0)])
+    first = make_connector(auth="oauth_refresh_token", token_file=str(token_file))
+    first.keep_tokens_in(StoredTokens(store, "zendesk"))
+    first.fetch(tid)
+    kept = store.read_credentials("zendesk")
+    assert kept is not None
+    assert kept["refresh_token"] != emulator.token_grants[0]["refresh_token"]  # rotated
+
+    emulator.server.clock.advance(2 * 3600)  # the access token expired
+    standby = make_connector(auth="oauth_refresh_token", token_file=str(tmp_path / "other"))
+    standby.keep_tokens_in(StoredTokens(store, "zendesk"))
+    standby.fetch(tid)
+    assert emulator.token_grants[-1]["refresh_token"] == kept["refresh_token"]
+    store.close()
