@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.pool import StaticPool
@@ -52,6 +53,7 @@ def create_store_engine(url: URL) -> Engine:
             poolclass=StaticPool,
             connect_args={"check_same_thread": False},
             json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,  # reports decode a hundred thousand tickets
         )
     else:
         assert url.database is not None
@@ -60,6 +62,7 @@ def create_store_engine(url: URL) -> Engine:
             url,
             connect_args={"timeout": BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             json_serializer=_json_dumps,
+            json_deserializer=orjson.loads,  # reports decode a hundred thousand tickets
         )
     event.listen(engine, "connect", _configure_sqlite)
     event.listen(engine, "begin", _begin_immediate)
