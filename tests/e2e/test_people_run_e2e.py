@@ -1,0 +1,98 @@
+"""Issue 12 once through ``escalator run`` (a subprocess on loopback, webhooks on): an agent's
+request label escalates at once with their note as the reason; a level's notification repeats
+until an agent replies; round robin names the ticket's turn. The to-the-second checks are in
+``tests/engine`` (simulate) and ``test_people_e2e`` (the cycle at exact instants)."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sidecar_process import SidecarProcess, free_port, wait_for
+
+from connectors.emulation import SeedComment, SeedTicket
+from escalator.demo import DemoWorld
+from people_config import people_config
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def world(port: int) -> Iterator[DemoWorld]:
+    world = DemoWorld(sidecar_url=f"http://127.0.0.1:{port}")
+    world.start()
+    yield world
+    world.stop()
+
+
+def received(world: DemoWorld, channel: str) -> list[dict[str, Any]]:
+    return [payload for where, payload in list(world.chat.messages) if where == channel]
+
+
+def test_requests_repeats_and_acknowledgement_through_run(
+    world: DemoWorld, port: int, tmp_path: Path
+) -> None:
+    config = people_config(tmp_path)
+    escalation = config / "escalation.yaml"
+    # level 3 repeats once, a minute after it was reached (every 30 minutes in the example);
+    # the runner's clock job must wake at that instant: nothing else happens meanwhile
+    escalation.write_text(
+        escalation.read_text().replace("every: 30m, times: 3", "every: 1m, times: 1")
+    )
+    sources = config / "sources.yaml"
+    sources.write_text(re.sub(r"poll_interval: \S+", "poll_interval: 300s", sources.read_text()))
+    env = {**world.env(), "ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db"}
+    process = SidecarProcess(config, env, port, tmp_path / "sidecar.log").start()
+    try:
+        process.wait_healthy()
+        wait_for(lambda: process.get("/readyz").status_code == 200, 20)
+        now = datetime.now(UTC)
+
+        # an agent asks for level 2 on a quiet ticket: the webhook brings it in at once
+        quiet = SeedTicket(
+            "Payroll export fails", now - timedelta(minutes=10), status="open",
+            priority="normal", organization="Initech", category="billing",
+        )  # fmt: skip
+        (asked,) = world.zendesk.seed([quiet])
+        note = "Export fails since 09:00. Tried: re-run, cache purge."
+        world.zendesk.comment_as(asked, world.zendesk.agent_id, note, public=False)
+        world.zendesk.add_tags(asked, "escalate-l2")
+        wait_for(lambda: "escalation-l2" in world.zendesk.labels(asked), 10)
+        bodies = [c["body"] for c in world.zendesk.comments(asked) if not c["public"]]
+        assert any(note in body and "agent@example.com" in body for body in bodies)
+
+        # two major incidents reach level 3; an agent answers the second within the minute
+        def major(title: str) -> SeedTicket:
+            return SeedTicket(
+                title, datetime.now(UTC) - timedelta(minutes=1), status="open",
+                priority="urgent", organization=title, category="billing",
+                customer_tier="enterprise", affected_users=500,
+            )  # fmt: skip
+
+        (alone,) = world.zendesk.seed([major("Checkout down")])
+        (answered,) = world.zendesk.seed([major("Payments down")])
+
+        def paged(ticket_id: str) -> int:
+            key = f"zendesk:{ticket_id}"
+            return sum(1 for p in received(world, "executive") if key in str(p))
+
+        wait_for(lambda: paged(alone) == 1 and paged(answered) == 1, 15)
+        world.zendesk.add_comment(
+            answered, SeedComment(datetime.now(UTC), "agent", True, "We are on it.")
+        )
+        wait_for(lambda: paged(alone) == 2, 75)  # the repeat, at its minute, by the clock job
+        time.sleep(2)
+        assert paged(alone) == 2  # once: times 1
+        assert paged(answered) == 1  # acknowledged by the agent's public reply: no repeat
+    finally:
+        process.stop()
