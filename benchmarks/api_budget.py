@@ -44,6 +44,7 @@ from connectors.base import ActionStatus
 from connectors.emulation import SeedComment, SeedTicket
 from engine.model import ActionKind
 from escalator.app import open_sidecar
+from escalator.clock import Clock
 from escalator.config import load_config
 from escalator.demo import DemoWorld
 from escalator.store import open_store
@@ -107,9 +108,12 @@ def run(tickets: int, hours: int, polls_per_hour: int, seed: int = 5) -> list[Ho
         with tempfile.TemporaryDirectory() as tmp:
             store = open_store(f"sqlite:///{tmp}/state.db")
             config = load_config(ROOT / "config")
+            app_clock = Clock()  # moved through the day with the emulators': connectors too
             with (
                 Path(tmp, "sidecar.log").open("w") as quiet,  # figures here, not logs
-                open_sidecar(config, world.env(), store=store, log_stream=quiet) as sidecar,
+                open_sidecar(
+                    config, world.env(), store=store, log_stream=quiet, clock=app_clock
+                ) as sidecar,
             ):
                 for source in sidecar.sources.values():
                     # the day runs in minutes: pacing to a per-minute budget would only wait
@@ -119,7 +123,7 @@ def run(tickets: int, hours: int, polls_per_hour: int, seed: int = 5) -> list[Ho
                     now = DAY_START + poll * interval
                     for clock in clocks:
                         clock.set(now)
-                    sidecar.clock = lambda now=now: now
+                    app_clock.follow(lambda now=now: now)
                     changed: dict[str, set[str]] = defaultdict(set)
                     new_threads: set[str] = set()
                     # arrivals in this window

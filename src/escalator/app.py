@@ -45,6 +45,7 @@ def open_sidecar(
     *,
     log_stream: IO[str] | None = None,
     store: StateStore | None = None,
+    clock: Clock | None = None,
 ) -> Iterator[Sidecar]:
     env = os.environ if env is None else env
     log = EventLog(log_stream, config.model.service.log_level, secret_values(config, env))
@@ -56,10 +57,12 @@ def open_sidecar(
     try:
         channels = channels_from_config(config, env)
         notifier = Notifier(channels) if channels else None
-        clock = Clock()  # one for the app: the connectors read it too
+        # one clock for the app; the connectors read it too when a caller moves the helpdesks'
+        # clocks along with it (a simulated day), else the wall clock, as the helpdesk does
+        app_clock = clock or Clock()
         sources = build_sources(config, env, clock=clock)
         sidecar = Sidecar(
-            config, state, sources, notifier=notifier, log=log, metrics=Metrics(), clock=clock
+            config, state, sources, notifier=notifier, log=log, metrics=Metrics(), clock=app_clock
         )
         yield sidecar
     finally:

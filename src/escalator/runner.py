@@ -258,7 +258,7 @@ class Runner:
             problems = config.secret_problems() + source_problems(config)
             if problems:
                 raise ConfigError(problems)
-            sources = build_sources(config, clock=self.sidecar.clock)
+            sources = build_sources(config)
         except ConfigError as exc:
             self._reject(exc.problems)
             return False

@@ -7,8 +7,11 @@ The browser tests fail, never skip, when chromium is missing: CI installs it wit
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
+import os
 import re
+import signal
 import subprocess
 import tempfile
 import threading
@@ -119,12 +122,16 @@ class Page:
 def chromium() -> Iterator[Page]:
     """A fresh headless chromium (its own profile directory) and its first tab."""
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: run .ci/install-chromium.sh"
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
+    # its helper processes may still be writing the profile as it is removed: not an error
+    with tempfile.TemporaryDirectory(
+        prefix="chromium-profile-", ignore_cleanup_errors=True
+    ) as profile:
         process = subprocess.Popen(
             [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            start_new_session=True,  # its own process group: the helpers end with it
         )
         try:
             browser_ws = _devtools_url(process)
@@ -138,11 +145,13 @@ def chromium() -> Iterator[Page]:
             finally:
                 page.close()
         finally:
-            process.terminate()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
             try:
                 process.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                process.kill()
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
 
 
