@@ -7,11 +7,15 @@
     ├── FatalError            stop this source until a person acts
     │   └── AuthError         credentials are wrong, expired or lack a scope (401/403)
     ├── NotFoundError         the ticket or record is gone: skip it
+    ├── RequestRejected       this one request was refused as it stands (400, 413, 422): it
+    │                         fails, the source goes on
     └── MalformedRecord       one record could not be understood: quarantine it, go on
     WebhookRejected           a webhook delivery is refused (carries the HTTP status to answer)
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 
 class ConnectorError(Exception):
@@ -42,6 +46,52 @@ class AuthError(FatalError):
 
 class NotFoundError(ConnectorError):
     pass
+
+
+class RequestRejected(ConnectorError):
+    """This one request was refused as it stands (a field the API cannot set, a closed ticket):
+    it fails; other requests, and the source, go on."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+# What each HTTP status means to the caller: one table for every connector and channel, each
+# overriding only its own rows (``error_for_status(..., rows=...)``).
+STATUS_ERRORS: Mapping[int, type[ConnectorError]] = {
+    400: RequestRejected,
+    401: AuthError,
+    403: AuthError,
+    404: NotFoundError,
+    408: RetryableError,
+    409: ConflictError,
+    413: RequestRejected,
+    422: RequestRejected,
+    423: RetryableError,
+}
+
+
+def error_for_status(
+    status: int | None,
+    message: str,
+    *,
+    retry_after: float | None = None,
+    rows: Mapping[int, type[ConnectorError]] | None = None,
+) -> ConnectorError:
+    """The error a failed response becomes (``status`` None or 0: no response at all)."""
+    if not status:
+        return RetryableError(message)
+    if status == 429:
+        return RateLimited(message, retry_after=retry_after)
+    kind = (rows or {}).get(status) or STATUS_ERRORS.get(status)
+    if kind is None:
+        kind = RetryableError if status >= 500 else FatalError
+    if kind is RequestRejected:
+        return RequestRejected(message, status)
+    if kind is RateLimited:
+        return RateLimited(message, retry_after=retry_after)
+    return kind(message)
 
 
 class MalformedRecord(ConnectorError):

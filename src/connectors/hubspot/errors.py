@@ -7,12 +7,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.errors import (
-    AuthError,
     ConnectorError,
     FatalError,
-    NotFoundError,
     RateLimited,
+    RequestRejected,
     RetryableError,
+    error_for_status,
 )
 from connectors.retry import parse_retry_after
 
@@ -53,6 +53,11 @@ def rate_limit_wait(headers: Mapping[str, str] | None, body: dict[str, Any]) -> 
     return _POLICY_WAIT.get(policy)
 
 
+# HubSpot's rows over the shared table: a 409 (a duplicate, a validation rule of the portal's)
+# fails only that call, as 400 and 422 do
+_ROWS: dict[int, type[ConnectorError]] = {409: RequestRejected}
+
+
 def error_for(
     status: int, headers: Mapping[str, str] | None, body: bytes | str | None, what: str
 ) -> ConnectorError:
@@ -64,19 +69,9 @@ def error_for(
         if data.get("policyName") == "DAILY" and wait is None:
             return FatalError(f"{message} (daily limit reached)")
         return RateLimited(message, retry_after=wait)
-    if status in (401, 403):
-        return AuthError(message)
     if status == 410:  # a retired API version: no ticket is gone, the paths are
         return FatalError(f"{message} (API version retired: set a dated api_version)")
-    if status == 404:
-        return NotFoundError(message)
-    if status in (408, 423) or status >= 500 or status == 0:
-        return RetryableError(message)
-    if status in (400, 409, 422):
-        # the request was refused as it stands (from 2026-09 a portal's own validation rules
-        # refuse CRM writes too): this call fails, the source goes on
-        return ConnectorError(message)
-    return FatalError(message)
+    return error_for_status(status, message, rows=_ROWS)
 
 
 def from_sdk(exc: Exception, what: str) -> ConnectorError:

@@ -1,4 +1,4 @@
-"""What each Jira HTTP status means to the caller: one table, not a chain of ifs."""
+"""What each Jira HTTP status means to the caller: the shared table, and Jira's own rows."""
 
 from __future__ import annotations
 
@@ -6,31 +6,17 @@ from collections.abc import Mapping
 from typing import Any
 
 from connectors.errors import (
-    AuthError,
-    ConflictError,
     ConnectorError,
     FatalError,
-    NotFoundError,
-    RateLimited,
-    RetryableError,
+    RequestRejected,
+    error_for_status,
 )
 from connectors.retry import parse_retry_after
 
+__all__ = ["RequestRejected", "error_for", "error_messages"]
 
-class RequestRejected(ConnectorError):
-    """Jira refused this one request (400/422: a field it cannot set); others may still work."""
-
-
-_BY_STATUS: dict[int, type[ConnectorError]] = {
-    400: RequestRejected,
-    401: AuthError,
-    403: AuthError,
-    404: NotFoundError,
-    409: ConflictError,
-    410: FatalError,  # a removed endpoint (the old /search): the code must change
-    413: RequestRejected,
-    422: RequestRejected,
-}
+# Jira's own rows over the shared table: 410 is a removed endpoint (the old /search)
+_ROWS: dict[int, type[ConnectorError]] = {410: FatalError}
 
 
 def error_messages(body: Any) -> str:
@@ -47,13 +33,9 @@ def error_messages(body: Any) -> str:
 def error_for(status: int | None, headers: Mapping[str, str], message: str) -> ConnectorError:
     """The connector error for a failed response (``status`` None: no response at all)."""
     text = f"Jira HTTP {status}: {message}" if status else f"Jira unreachable: {message}"
-    if status is None:
-        return RetryableError(text)
+    retry_after = None
     if status == 429:
         reason = headers.get("RateLimit-Reason") or headers.get("ratelimit-reason")
-        retry_after = headers.get("Retry-After") or headers.get("retry-after")
-        suffix = f" ({reason})" if reason else ""
-        return RateLimited(text + suffix, retry_after=parse_retry_after(retry_after))
-    if status >= 500:
-        return RetryableError(text)
-    return _BY_STATUS.get(status, FatalError)(text)
+        text += f" ({reason})" if reason else ""
+        retry_after = parse_retry_after(headers.get("Retry-After") or headers.get("retry-after"))
+    return error_for_status(status, text, retry_after=retry_after, rows=_ROWS)

@@ -18,42 +18,17 @@ from typing import Any
 import requests
 from zenpy import Zenpy
 
-from connectors.errors import (
-    AuthError,
-    ConflictError,
-    ConnectorError,
-    NotFoundError,
-    RateLimited,
-    RetryableError,
-)
+from connectors.errors import ConnectorError, RetryableError, error_for_status
 from connectors.retry import parse_retry_after
 from connectors.zendesk.auth import Credentials
 
 
-class RequestRejected(ConnectorError):
-    """A 4xx the caller cannot fix by waiting (400, 422: e.g. a closed ticket)."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"HTTP {status}: {message}")
-        self.status = status
-
-
 def _error_for(response: requests.Response) -> ConnectorError:
-    """What a non-2xx status means to the caller: the status → error table."""
+    """What a non-2xx status means to the caller: the shared status table."""
     status = response.status_code
     text = response.text[:300]
-    if status == 429:
-        retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return RateLimited(f"rate limited: {text}", retry_after)
-    if status >= 500:
-        return RetryableError(f"HTTP {status}: {text}")
-    if status in (401, 403):
-        return AuthError(f"HTTP {status}: {text}")
-    if status == 409:
-        return ConflictError(text)
-    if status == 404:
-        return NotFoundError(text)
-    return RequestRejected(status, text)
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    return error_for_status(status, f"HTTP {status}: {text}", retry_after=retry_after)
 
 
 class ZendeskSession(requests.Session):

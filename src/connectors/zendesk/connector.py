@@ -38,11 +38,12 @@ from connectors.errors import (
     FatalError,
     MalformedRecord,
     NotFoundError,
+    RequestRejected,
     RetryableError,
 )
 from connectors.retry import RetryPolicy
 from connectors.zendesk.auth import OAuthCredentials, credentials_for
-from connectors.zendesk.client import RequestRejected, ZendeskSession, make_zenpy
+from connectors.zendesk.client import ZendeskSession, make_zenpy
 from connectors.zendesk.directory import AccountDirectory
 from connectors.zendesk.mapping import (
     Directory,

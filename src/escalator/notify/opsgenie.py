@@ -27,8 +27,8 @@ from connectors.errors import (
     ConnectorError,
     FatalError,
     NotFoundError,
-    RateLimited,
     RetryableError,
+    error_for_status,
 )
 from connectors.retry import RetryPolicy, parse_retry_after
 from engine.model import Notify
@@ -168,19 +168,21 @@ def _classify(exc: BaseException | None) -> ConnectorError:
     if not isinstance(status, int) or status == 0:
         return RetryableError(f"Opsgenie unreachable ({type(exc).__name__})")
     message = f"HTTP {status}" + (f": {_message_of(exc)}" if _message_of(exc) else "")
-    if status == 429:
-        # Opsgenie names the throttled window in X-RateLimit-Period-In-Sec, not Retry-After
-        # (https://docs.opsgenie.com/docs/api-rate-limiting)
-        headers = getattr(exc, "headers", None) or {}
-        wait = headers.get("Retry-After") or headers.get("X-RateLimit-Period-In-Sec")
-        return RateLimited(message, retry_after=parse_retry_after(wait))
-    if status in (401, 402, 403):
-        return AuthError(message)
-    if status == 404:
-        return NotFoundError(message)
-    if status >= 500:
-        return RetryableError(message)
-    return FatalError(message)
+    # Opsgenie names the throttled window in X-RateLimit-Period-In-Sec, not Retry-After
+    # (https://docs.opsgenie.com/docs/api-rate-limiting)
+    headers = getattr(exc, "headers", None) or {}
+    wait = headers.get("Retry-After") or headers.get("X-RateLimit-Period-In-Sec")
+    return error_for_status(
+        status, message, retry_after=parse_retry_after(wait), rows=_OPSGENIE_ROWS
+    )
+
+
+# Opsgenie's rows over the shared table: 402 is an account without API access; a refused
+# alert is not worth sending again as it is
+_OPSGENIE_ROWS: dict[int, type[ConnectorError]] = {
+    402: AuthError,
+    **{code: FatalError for code in (400, 408, 409, 413, 422, 423)},
+}
 
 
 def _message_of(exc: BaseException | None) -> str:

@@ -17,11 +17,10 @@ import httpx
 
 from connectors.base import ActionResult, ActionStatus
 from connectors.errors import (
-    AuthError,
     ConnectorError,
     FatalError,
-    RateLimited,
     RetryableError,
+    error_for_status,
 )
 from connectors.retry import RetryPolicy, parse_retry_after
 from engine.model import Notify
@@ -133,15 +132,14 @@ def _classify(status: int, response: httpx.Response) -> ConnectorError:
     """Events API v2 response codes: 400 invalid event, 429 throttled, 5xx retry."""
     text = _errors_of(response)
     message = f"HTTP {status}" + (f": {text}" if text else "")
-    if status == 429:
-        return RateLimited(
-            message, retry_after=parse_retry_after(response.headers.get("Retry-After"))
-        )
-    if status in (401, 403):
-        return AuthError(message)
-    if status >= 500 or status == 408:
-        return RetryableError(message)
-    return FatalError(message)
+    retry_after = parse_retry_after(response.headers.get("Retry-After"))
+    return error_for_status(status, message, retry_after=retry_after, rows=_PAGERDUTY_ROWS)
+
+
+# PagerDuty's rows over the shared table: an event it refused is not worth sending again as is
+_PAGERDUTY_ROWS: dict[int, type[ConnectorError]] = {
+    code: FatalError for code in (400, 404, 409, 413, 422, 423)
+}
 
 
 def _json(response: httpx.Response) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 """``Notifier``: posts ``Notify`` actions through the one retry policy, one result each.
 
-What each HTTP answer means is a table, not a chain of ifs (``_OUTCOMES``). The channel URL
+What each HTTP answer means is the shared status table with a chat webhook's rows
+(``_OUTCOMES``). The channel URL
 is a secret: error details are built from status codes and exception class names, and any
 text that could echo the URL is redacted; httpx's own request log line is redacted too.
 """
@@ -20,11 +21,10 @@ import httpx
 
 from connectors.base import ActionResult, ActionStatus
 from connectors.errors import (
-    AuthError,
     ConnectorError,
     FatalError,
-    RateLimited,
     RetryableError,
+    error_for_status,
 )
 from connectors.retry import RetryPolicy, parse_retry_after
 from engine.model import Notify
@@ -48,14 +48,17 @@ USER_AGENT = "escalation-sidecar-notifier"
 HIDDEN = "<hidden>"
 
 # status -> exception to raise (None: delivered); anything not listed is classed by its hundred
+# a chat webhook's rows over the shared table (``connectors.errors.STATUS_ERRORS``): a refused
+# message is not worth sending again as it is
 _OUTCOMES: dict[int, type[ConnectorError]] = {
-    401: AuthError,
-    403: AuthError,
+    400: FatalError,
     404: FatalError,  # the webhook was deleted
-    408: RetryableError,
+    409: FatalError,
     410: FatalError,  # Slack: channel archived
+    413: FatalError,
+    422: FatalError,
+    423: FatalError,
     425: RetryableError,
-    429: RateLimited,
 }
 # legacy Teams connectors answer 200 with this text when the delivery actually failed
 _TEAMS_HIDDEN_ERROR = re.compile(r"delivery failed.*?returned HTTP error (\d{3})", re.I | re.S)
@@ -250,12 +253,7 @@ def _raise_for(channel: Channel, response: httpx.Response) -> None:
 
 
 def _raise_status(status: int, message: str, retry_after: float | None) -> NoReturn:
-    error = _OUTCOMES.get(status)
-    if error is None:
-        error = RetryableError if status >= 500 else FatalError
-    if error is RateLimited:
-        raise RateLimited(message, retry_after=retry_after)
-    raise error(message)
+    raise error_for_status(status, message, retry_after=retry_after, rows=_OUTCOMES)
 
 
 def _snippet(response: httpx.Response, limit: int = 200) -> str:
