@@ -2,7 +2,8 @@
 
     ConnectorError
     ├── RetryableError        try again later (5xx, timeouts, connection resets)
-    │   └── RateLimited       try again after ``retry_after`` seconds (429)
+    │   ├── RateLimited       try again after ``retry_after`` seconds (429)
+    │   └── PagingLoop        a page token came back: stop the walk, the next pull retries
     ├── ConflictError         the ticket changed under us (409): re-read, re-plan, retry
     ├── FatalError            stop this source until a person acts
     │   └── AuthError         credentials are wrong, expired or lack a scope (401/403)
@@ -24,6 +25,14 @@ class ConnectorError(Exception):
 
 class RetryableError(ConnectorError):
     """A transient failure: the same call may succeed later."""
+
+
+class PagingLoop(RetryableError):
+    """A page token (cursor, ``after``, next URL) came back that was already read: the walk
+    stops instead of looping; the next pull starts it again (Singer SDK's "loop detected")."""
+
+    def __init__(self, what: str, token: object) -> None:
+        super().__init__(f"{what}: page token repeated ({token!r}): paging loop detected")
 
 
 class RateLimited(RetryableError):

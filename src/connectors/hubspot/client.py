@@ -22,7 +22,7 @@ import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from connectors.errors import AuthError, ConnectorError, RetryableError
+from connectors.errors import AuthError, ConnectorError, PagingLoop, RetryableError
 from connectors.hubspot.auth import TokenSource
 from connectors.hubspot.errors import error_for, from_sdk
 from connectors.hubspot.limiter import RequestBudget
@@ -429,7 +429,7 @@ class HubSpotClient:
             if not after:
                 return
             if after in seen:
-                raise RetryableError(f"changed threads: paging loop at {after}")
+                raise PagingLoop("hubspot changed threads", after)
             seen.add(after)
 
     def get_thread(self, thread_id: str) -> JSON:
@@ -458,7 +458,7 @@ class HubSpotClient:
             if not after:
                 return messages
             if after in seen:
-                raise RetryableError(f"thread {thread_id} messages: paging loop at {after}")
+                raise PagingLoop(f"hubspot thread {thread_id} messages", after)
             seen.add(after)
 
     def post_message(self, thread_id: str, message: JSON) -> JSON:

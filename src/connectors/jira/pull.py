@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import MappingWarning, PullResult, Quarantined
-from connectors.errors import FatalError, MalformedRecord
+from connectors.errors import MalformedRecord, PagingLoop
 from connectors.jira.client import JiraClient
 from connectors.jira.cursor import Watermark, jql_minute, parse_jira_time
 from connectors.jira.mapping import IssueMapper, issue_fields
@@ -45,7 +45,7 @@ class IssuePager:
             if not token:  # absent on the last page (``isLast`` is not always sent)
                 return
             if token in used:
-                raise FatalError(f"jira search page token repeated ({token!r}): loop detected")
+                raise PagingLoop("jira search", token)
             used.add(token)
 
 

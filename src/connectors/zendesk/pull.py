@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from connectors.errors import FatalError, RetryableError
+from connectors.errors import FatalError, PagingLoop, RetryableError
 
 CURSOR_PREFIX = "zendesk-export-v1:"  # ticket export cursor only (before the event export)
 CURSOR_PREFIX_V2 = "zendesk-export-v2:"  # "{event export start_time}:{after_cursor}"
@@ -87,7 +87,7 @@ class ExportWalk:
                 self.sideloads.setdefault(kind, []).extend(records)
             if page.after_cursor:
                 if not page.end_of_stream and page.after_cursor in self._seen:
-                    raise RetryableError(f"export cursor repeated: {page.after_cursor!r}")
+                    raise PagingLoop("zendesk export cursor repeated", page.after_cursor)
                 self._seen.add(page.after_cursor)
                 cursor = page.after_cursor
             elif not page.end_of_stream:
@@ -147,7 +147,7 @@ class PageWalk:
             next_url = _next_url(body)
             if next_url is not None:
                 if next_url in seen:
-                    raise RetryableError(f"{self._key} page repeated: {next_url}")
+                    raise PagingLoop(f"zendesk {self._key} page repeated", next_url)
                 seen.add(next_url)
         return records
 

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from connectors.emulation import SeedComment, SeedTicket
-from connectors.errors import FatalError
+from connectors.errors import PagingLoop
 from connectors.jira import JiraConnector
 from connectors.jira.cursor import Watermark
 from connectors.jira.emulator import AGENT_ACCOUNT, TIER2_ACCOUNT, JiraEmulator
@@ -166,5 +166,5 @@ def test_a_repeated_page_token_stops_the_pull_instead_of_looping(
     stuck = {"issues": [], "nextPageToken": "same-token", "isLast": False}
     emulator.server.inject("GET", r"/search/jql$", status=200, body=stuck, count=3)
 
-    with pytest.raises(FatalError, match="loop detected"):
+    with pytest.raises(PagingLoop, match="loop detected"):
         connector.pull(None, start=T0)
