@@ -42,9 +42,15 @@ class ChatReceiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                if not length or len(body) < length:  # the sender died mid-request
+                    self.send_response(400)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 try:
-                    payload = json.loads(body or b"{}")
+                    payload = json.loads(body)
                 except ValueError:
                     payload = {"raw": body.decode(errors="replace")}
                 receiver.messages.append((self.path.strip("/"), payload))
