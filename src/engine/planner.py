@@ -10,6 +10,7 @@ written.
 from __future__ import annotations
 
 import gc
+import sys
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -62,28 +63,43 @@ from engine.sla import (
     sla_state,
 )
 
+# Memories of 100,000 tickets are mostly the same few sets of keys: one shared copy of each set
+# (and of each string in it) instead of one per ticket keeps a steady ``run`` small.
+_SHARED_SETS: dict[frozenset[str], frozenset[str]] = {}
+# the rules still live for a history, by (policy version, status, keys done, level)
+_LIVE_RULES: dict[tuple[str, Status, frozenset[str], int], list[Rule]] = {}
+
+
+def _shared(keys: frozenset[str]) -> frozenset[str]:
+    """The one copy of ``keys`` (its strings interned)."""
+    found = _SHARED_SETS.get(keys)
+    if found is None:
+        found = frozenset(sys.intern(k) for k in keys)
+        if len(_SHARED_SETS) < 100_000:  # distinct histories are few; never grow unbounded
+            _SHARED_SETS[found] = found
+    return found
+
 
 @dataclass(slots=True)
 class Memory:
     """What the sidecar did to one ticket before, derived from its applied actions."""
 
     # keys without the ticket's prefix: ``sla-breached:set_priority``, ``L2:notify``
-    done: set[str] = field(default_factory=set)
+    done: frozenset[str] = frozenset()
     level: int = 0
     reached: list[tuple[int, datetime]] = field(default_factory=list)
     priority_sets: list[SetPriority] = field(default_factory=list)
     level_rule: dict[int, str] = field(default_factory=dict)  # the rule that reached each level
-    level_done: dict[int, set[str]] = field(default_factory=dict)  # kinds done per level
+    level_done: dict[int, frozenset[str]] = field(default_factory=dict)  # kinds per level
     # de-escalation: levels stepped down from (never reached again) and each step's target
     left: frozenset[int] = frozenset()
     downs: tuple[int, ...] = ()
-    _live: dict[tuple[int, Status], list[Rule]] = field(default_factory=dict, repr=False)
     _unfinished: dict[int, bool] = field(default_factory=dict, repr=False)
 
     @classmethod
     def of(cls, ticket_key: str, actions: Sequence[Action]) -> Memory:
         cut = len(ticket_key) + 1
-        memory = cls({action.key[cut:] for action in actions})
+        memory = cls(_shared(frozenset(action.key[cut:] for action in actions)))
         first_reached: dict[int, datetime] = {}
         for action in actions:  # in the order they were decided: a step-down lowers the level
             if action.level is not None:
@@ -95,7 +111,8 @@ class Memory:
                     first_reached[action.level] = action.at  # the level label marks arrival
                     memory.level_rule[action.level] = action.rule
                     memory.level = max(memory.level, action.level)
-                memory.level_done.setdefault(action.level, set()).add(action.kind.value)
+                kinds = memory.level_done.get(action.level, frozenset())
+                memory.level_done[action.level] = _shared(kinds | {action.kind.value})
             if isinstance(action, SetPriority):
                 memory.priority_sets.append(action)
         if first_reached:
@@ -109,13 +126,14 @@ class Memory:
         self.level = target
 
     def live_rules(self, policy: Policy, status: Status) -> list[Rule]:
-        """The rules worth evaluating for this ticket in ``status`` (cached: memories are
-        re-used across plans and only grow through ``record``)."""
-        cache_key = (id(policy), status)
-        rules = self._live.get(cache_key)
+        """The rules worth evaluating for this ticket in ``status``: the same for every ticket
+        with the same history, so one list is kept for all of them."""
+        cache_key = (policy.version, status, self.done, self.level)
+        rules = _LIVE_RULES.get(cache_key)
         if rules is None:
             rules = [r for r in policy.rules if status in r.gate and not self.spent(r)]
-            self._live[cache_key] = rules
+            if len(_LIVE_RULES) < 100_000:
+                _LIVE_RULES[cache_key] = rules
         return rules
 
     def level_unfinished(self, policy: Policy) -> bool:
@@ -127,14 +145,16 @@ class Memory:
             answer = (
                 level is not None
                 and self.level not in self.downs
-                and not self.level_done.get(self.level, set()).issuperset(_level_kinds(level))
+                and not self.level_done.get(self.level, frozenset()).issuperset(
+                    _level_kinds(level)
+                )
             )
             self._unfinished[id(policy)] = answer
         return answer
 
     def record(self, ticket_key: str, action: Action) -> None:
         """Remember one more applied action."""
-        self.done.add(action.key[len(ticket_key) + 1 :])
+        self.done = _shared(self.done | {action.key[len(ticket_key) + 1 :]})
         if action.level is not None and _STEP_DOWN_KEY in action.key:
             if isinstance(action, RemoveLabels):
                 self._step_down(action.level)
@@ -143,10 +163,10 @@ class Memory:
                 self.level_rule[action.level] = action.rule
                 self.reached = sorted([*self.reached, (action.level, action.at)])
                 self.level = max(self.level, action.level)
-            self.level_done.setdefault(action.level, set()).add(action.kind.value)
+            kinds = self.level_done.get(action.level, frozenset())
+            self.level_done[action.level] = _shared(kinds | {action.kind.value})
         if isinstance(action, SetPriority):
             self.priority_sets.append(action)
-        self._live.clear()
         self._unfinished.clear()
 
     def spent(self, rule: Rule) -> bool:

@@ -33,8 +33,7 @@ class TicketCache:
             self._tickets = {t.key: t for t in self._store.load_tickets()}
         if self._memories is None:
             self._memories = {
-                key: Memory.of(key, actions)
-                for key, actions in self._store.applied_by_ticket().items()
+                key: Memory.of(key, actions) for key, actions in self._store.applied_per_ticket()
             }
         return self._tickets, self._memories
 
