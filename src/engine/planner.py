@@ -9,7 +9,6 @@ written.
 
 from __future__ import annotations
 
-import gc
 import sys
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,13 +18,12 @@ from functools import partial
 from typing import Any
 
 from engine.calendar import from_epoch, to_epoch
-from engine.criteria import Context, Population, requested_level, requester
+from engine.criteria import Context, Population, requested_level
 from engine.model import (
     ACTIVE_STATUSES,
     Action,
     AddLabels,
     Assign,
-    AuthorRole,
     CreateLinkedIssue,
     Decision,
     Notify,
@@ -36,7 +34,6 @@ from engine.model import (
     SetPriority,
     SlaState,
     Status,
-    TargetName,
     Ticket,
     TicketPlan,
 )
@@ -57,6 +54,7 @@ from engine.policy import (
     SlaPolicy,
     Step,
 )
+from engine.render import Renderer
 from engine.sla import (
     TargetClock,
     build_clocks,
@@ -212,18 +210,12 @@ def plan(
     ``population`` defaults to ``tickets`` themselves."""
     population = population if population is not None else Population(tickets)
     t = to_epoch(now)
-    # planning makes no reference cycles: pausing the cycle collector spares it from walking
-    # every ticket in memory again and again during a re-plan of many thousands
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        planned = tuple(
-            plan_ticket(policy, ticket, applied.get(ticket.key, ()), t, population)
-            for ticket in tickets
-        )
-    finally:
-        if collecting:
-            gc.enable()
+    # planning makes no reference cycles: a caller planning many thousands may pause the
+    # cycle collector around this (``escalator.gcpause``); that is the process's to decide
+    planned = tuple(
+        plan_ticket(policy, ticket, applied.get(ticket.key, ()), t, population)
+        for ticket in tickets
+    )
     return Plan(now=now, tickets=planned)
 
 
@@ -291,10 +283,10 @@ def plan_ticket(
     sla_of = partial(_sla_of, sla_policy.name, priority, ctx) if sla_policy else _no_sla
     retry = active and memory.level > 0 and memory.level_unfinished(policy)
     repeat: tuple[Notify | None, int | None] = (None, None)
-    render: _Renderer | None = None
+    render: Renderer | None = None
     if active and memory.level in policy.repeating and ctx.level == memory.level:
         # only a ticket at a level that repeats pays for this
-        render = _Renderer(policy, ctx, memory, sla_policy, priority)
+        render = Renderer(policy, ctx, memory, sla_policy, priority)
         repeat = _repeat(policy, ticket, memory, ctx, render)
     if not fired and not retry and repeat[0] is None:  # a re-plan's common case: nothing new
         due = _next_due(rules, ctx, set())
@@ -305,7 +297,7 @@ def plan_ticket(
     decisions: list[Decision] = []
     at = from_epoch(now)
     if render is None:
-        render = _Renderer(policy, ctx, memory, sla_policy, priority)
+        render = Renderer(policy, ctx, memory, sla_policy, priority)
     if fired:
         priority_now = ticket.priority  # a raise decided this instant counts for later steps
         for rule, reason, matched in fired:
@@ -466,7 +458,7 @@ def _bind(
     rule: Rule,
     ticket: Ticket,
     at: datetime,
-    render: _Renderer,
+    render: Renderer,
     matched: TargetClock | None,
     priority_now: Priority,
 ) -> Action:
@@ -520,7 +512,7 @@ def _reach_level(
     rule: Rule,
     ticket: Ticket,
     at: datetime,
-    render: _Renderer,
+    render: Renderer,
     memory: Memory,
 ) -> Iterator[Action]:
     """What reaching ``level`` does, skipping what was done before (keys in ``memory``)."""
@@ -561,7 +553,7 @@ def contact_of(level: Level, ticket: Ticket) -> tuple[str | None, str | None]:
 
 
 def _repeat(
-    policy: Policy, ticket: Ticket, memory: Memory, ctx: Context, render: _Renderer
+    policy: Policy, ticket: Ticket, memory: Memory, ctx: Context, render: Renderer
 ) -> tuple[Notify | None, int | None]:
     """The repeat of the current level's notification due now (the latest, if the sidecar was
     away for several), and the instant of the next one; nothing once acknowledged."""
@@ -662,7 +654,7 @@ def _step_down(
     ctx: Context,
     memory: Memory,
     at: datetime,
-    render: _Renderer,
+    render: Renderer,
 ) -> list[Action]:
     """Step from the level reached down to ``rule.step_down_to`` (never below a level a person
     set by hand): the higher levels' labels off, the target's on, the stood-down level told."""
@@ -696,169 +688,3 @@ def _step_down(
             )
         out.append(Notify(key=prefix + "notify", channel=channel, text=text, **common))
     return out
-
-
-def _duration(seconds: int) -> str:
-    """``1d 2h 5m`` (whole minutes; ``0m`` under one)."""
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    parts = [f"{days}d"] if days else []
-    parts += [f"{hours}h"] if hours else []
-    return " ".join([*parts, f"{rest // 60}m"]) if rest // 60 or not parts else " ".join(parts)
-
-
-class _Renderer:
-    """Builds template contexts for one ticket, lazily: only firing rules pay for it."""
-
-    def __init__(
-        self,
-        policy: Policy,
-        ctx: Context,
-        memory: Memory,
-        sla_policy: SlaPolicy | None,
-        priority: Priority,
-    ) -> None:
-        self._policy = policy
-        self._ctx = ctx
-        self._memory = memory
-        self._sla_policy = sla_policy
-        self._priority = priority
-        self._base: dict[str, Any] | None = None
-
-    def _format(self, epoch: int | None, clock: TargetClock | None = None) -> str | None:
-        if epoch is None:
-            return None
-        zone = (clock.calendar.zone if clock is not None else None) or self._zone()
-        return from_epoch(epoch).astimezone(zone).strftime(self._policy.time_format)
-
-    def _zone(self) -> Any:
-        if self._ctx.clocks:
-            return self._ctx.clocks[0].calendar.zone
-        first = next(iter(self._policy.calendars.values()), None)
-        return first.zone if first is not None else None
-
-    def _shared(self) -> dict[str, Any]:
-        if self._base is not None:
-            return self._base
-        ctx, t = self._ctx, self._ctx.ticket
-        sla: dict[str, Any] = {}
-        for clock in ctx.clocks:
-            sla[clock.name.value] = {
-                "due": self._format(clock.due(), clock),
-                "met_at": self._format(clock.met_at, clock),
-                "breached_at": self._format(clock.breached_at, clock),
-                "running": clock.running,
-                "elapsed_percent": (100 * clock.elapsed()) // clock.target if clock.target else 0,
-            }
-        promise = [
-            (due, c)
-            for c in ctx.clocks
-            if c.running
-            and c.name in (TargetName.FIRST_RESPONSE, TargetName.NEXT_UPDATE)
-            and (due := c.due()) is not None
-            and due >= ctx.now
-        ]
-        earliest = min(promise, key=lambda p: p[0]) if promise else None
-        self._base = {
-            "ticket": {
-                "id": t.id,
-                "key": t.key,
-                "system": t.system,
-                "title": t.title,
-                "url": t.url,
-                "status": t.status.value,
-                "priority": t.priority.value,
-                "sla_priority": self._priority.value,
-                "organization": t.organization,
-                "requester": t.requester,
-                "category": t.category,
-                "customer_tier": t.customer_tier,
-                "affected_users": t.affected_users,
-                "group": t.group,
-                "assignee": t.assignee,
-            },
-            "sla": sla,
-            "sla_policy": self._sla_policy.name if self._sla_policy else None,
-            "promised_update": self._format(*earliest) if earliest else None,
-            "levels_reached": self._levels_reached(),
-            "breaches": [
-                {"target": c.name.value.replace("_", " "), "at": self._format(c.breached_at, c)}
-                for c in ctx.clocks
-                if c.breached_at is not None
-            ],
-            # what was changed on the ticket, by whom it was assigned to: the review's "who acted"
-            "changes": [
-                {
-                    "at": self._format(to_epoch(c.at)),
-                    "field": c.field,
-                    "old": c.old,
-                    "new": c.new,
-                }
-                for c in t.history
-            ],
-            "now": self._format(ctx.now),
-            # an agent's request for escalation, and their latest internal note: its reason
-            "request": self._request(),
-            "agent_note": next(
-                (
-                    c.body
-                    for c in reversed(t.comments)
-                    if not c.public and c.author_role is AuthorRole.AGENT and not c.opening
-                ),
-                None,
-            ),
-        }
-        return self._base
-
-    def _request(self) -> dict[str, Any]:
-        ticket = self._ctx.ticket
-        level, label = requested_level(self._policy.requests, ticket)
-        return {
-            "level": level or None,
-            "label": label,
-            "by": requester(ticket, label) if label else None,
-        }
-
-    def _levels_reached(self) -> list[dict[str, Any]]:
-        """Each level reached, when, and how long the ticket stayed there (until the next
-        level, or until now)."""
-        reached = [(n, to_epoch(w)) for n, w in self._memory.reached if n in self._policy.levels]
-        out = []
-        for i, (n, at) in enumerate(reached):
-            left = reached[i + 1][1] if i + 1 < len(reached) else self._ctx.now
-            out.append(
-                {
-                    "number": n,
-                    "name": self._policy.levels[n].name,
-                    "at": self._format(at),
-                    "left_at": self._format(left),
-                    "time_at_level": _duration(max(0, left - at)),
-                }
-            )
-        return out
-
-    def context(
-        self, rule: Rule, level: Level | None, matched: TargetClock | None
-    ) -> dict[str, Any]:
-        context = dict(self._shared())
-        context["rule"] = {"name": rule.name, "description": rule.description}
-        context["level"] = (
-            {
-                "number": level.number,
-                "name": level.name,
-                "group": level.group,
-                "channel": level.channel,
-            }
-            if level is not None
-            else None
-        )
-        context["target"] = (
-            {
-                "name": matched.name.value,
-                "label": matched.name.value.replace("_", " "),
-                "due": self._format(matched.due(), matched),
-            }
-            if matched is not None
-            else None
-        )
-        return context

@@ -24,6 +24,7 @@ from engine.queue import PlanQueue
 from engine.settle import UnsettledError, settle
 from escalator.clock import Clock, utc_now
 from escalator.config import Config
+from escalator.gcpause import collector_paused
 from escalator.logs import EventLog
 from escalator.metrics import Metrics
 from escalator.notify.follow import follow_ups
@@ -370,10 +371,11 @@ class Sidecar:
     ) -> Plan:
         """``tickets`` planned at ``now``, each by the policy version it started under."""
         planned: list[TicketPlan] = []
-        for policy, group in self.policies.group(tickets, record=record).values():
-            planned.extend(
-                plan_tickets(policy, group, memories, now, population=population).tickets
-            )
+        with collector_paused():  # many thousands of objects, no reference cycles
+            for policy, group in self.policies.group(tickets, record=record).values():
+                planned.extend(
+                    plan_tickets(policy, group, memories, now, population=population).tickets
+                )
         return Plan(now=now, tickets=tuple(planned))
 
     def _with_linked_issues(self, tickets: list[Ticket], *, read: bool = True) -> list[Ticket]:

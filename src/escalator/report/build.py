@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import gc
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from escalator.config import Config
+from escalator.gcpause import collector_paused
 from escalator.report.facts import ticket_facts
 from escalator.report.kpis import Period, build_report
 
@@ -45,15 +45,10 @@ def report_from_store(
     as_of = min(period.end, now)
     # reading makes millions of objects and no reference cycles: pausing the cycle collector
     # spares it from walking them all again and again (as the planner does for a re-plan)
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_paused():
         payloads, applied = store.ticket_payloads(), store.applied_payloads()
         facts = ticket_facts(config.policy, payloads, applied, as_of)
         return build_report(config.policy, facts, period, dict(config.model.contracts))
-    finally:
-        if collecting:
-            gc.enable()
 
 
 def render(report: dict[str, Any], fmt: str) -> str:
