@@ -93,7 +93,7 @@ def _requests(world: DemoWorld) -> dict[str, int]:
     return counts
 
 
-def run(tickets: int, hours: int, polls_per_hour: int, seed: int = 5) -> list[Hour]:
+def run(tickets: int, hours: int, polls_per_hour: int, seed: int = 5) -> list[Hour]:  # noqa: PLR0915
     rng = random.Random(seed)
     world = DemoWorld()
     world.start()

@@ -251,7 +251,7 @@ def _check(criterion: Criterion, ctx: Context, seen: str) -> ConditionCheck:
     )
 
 
-def _seen(criterion: Criterion, ctx: Context) -> str:
+def _seen(criterion: Criterion, ctx: Context) -> str:  # noqa: PLR0911
     """The ticket's input the criterion looks at, as text."""
     t = ctx.ticket
     if isinstance(criterion, FieldIn):

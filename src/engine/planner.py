@@ -226,7 +226,7 @@ def choose_sla_policy(policy: Policy, ctx: Context) -> SlaPolicy | None:
     return None
 
 
-def plan_ticket(
+def plan_ticket(  # noqa: PLR0912, PLR0915
     policy: Policy,
     ticket: Ticket,
     applied: Sequence[Action] | Memory,
@@ -416,7 +416,7 @@ def _sort(action: Action, ticket: Ticket, actions: list[Action], satisfied: list
         actions.append(needed)
 
 
-def _still_needed(action: Action, ticket: Ticket) -> Action | None:
+def _still_needed(action: Action, ticket: Ticket) -> Action | None:  # noqa: PLR0911
     """The part of ``action`` the ticket does not show yet; None when it shows all of it."""
     if isinstance(action, AddLabels):
         missing = tuple(label for label in action.labels if label not in ticket.labels)

@@ -623,7 +623,7 @@ class JiraEmulator(Emulator):
             200, self.render_issue(issue, fields, expand, list_arg(request, "properties"))
         )
 
-    def _edit(self, request: Request) -> Response:
+    def _edit(self, request: Request) -> Response:  # noqa: PLR0912
         issue = self.find_issue(request.params["key"])
         if issue is None:
             return error(404, "Issue does not exist or you do not have permission to see it.")

@@ -783,7 +783,7 @@ class ZendeskEmulator(IncrementalExports, OAuthServer, Emulator):
             200, {"groups": groups, "next_page": None, "previous_page": None, "count": len(groups)}
         )
 
-    def _update_ticket(self, request: Request) -> Response:
+    def _update_ticket(self, request: Request) -> Response:  # noqa: PLR0912
         try:
             body = request.json()
         except ValueError:

@@ -61,7 +61,7 @@ def shows(ticket: Ticket, action: Action) -> bool:
     return False
 
 
-def plan_writes(
+def plan_writes(  # noqa: PLR0912
     ticket: Ticket,
     actions: Sequence[Action],
     *,

@@ -488,7 +488,7 @@ class Compiler:
         if w.not_ is not None:
             self._check_conditions(w.not_, (*path, "not"))
 
-    def _step(self, spec: StepModel, path: Path_, *, sla: bool) -> Step:
+    def _step(self, spec: StepModel, path: Path_, *, sla: bool) -> Step:  # noqa: PLR0911
         """``sla``: the rule's condition is about SLA targets, so ``target`` is known."""
         if spec.add_labels is not None:
             return AddLabelsStep(tuple(spec.add_labels))
@@ -601,7 +601,7 @@ class Compiler:
                 "but plan, sync and run cannot create the issue",
             )
 
-    def _when(self, w: WhenModel, path: Path_) -> Criterion:
+    def _when(self, w: WhenModel, path: Path_) -> Criterion:  # noqa: PLR0912
         self._check_bounds(w, path)
         parts: list[Criterion] = []
         targets = frozenset(w.targets) if w.targets else ALL_TARGETS

@@ -94,7 +94,7 @@ class TemplateProblem:
     message: str
 
 
-def compile_template(
+def compile_template(  # noqa: PLR0911
     name: str, source: str, seconds: float = MAX_RENDER_SECONDS
 ) -> tuple[Template | None, list[TemplateProblem]]:
     """Compile and check ``source``; returns the renderer or the problems found."""

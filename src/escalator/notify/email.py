@@ -135,7 +135,7 @@ class EmailDelivery:
         return {str(k): v for k, v in refused.items()}
 
 
-def _classify(exc: BaseException) -> ConnectorError:
+def _classify(exc: BaseException) -> ConnectorError:  # noqa: PLR0911
     """An SMTP failure as the retry policy understands it (RFC 5321 §4.2.1: 4yz transient)."""
     if isinstance(exc, smtplib.SMTPAuthenticationError):
         return AuthError(f"SMTP {exc.smtp_code}: authentication failed")
