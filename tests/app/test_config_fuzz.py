@@ -31,6 +31,9 @@ from escalator.config import ConfigError, load_config
 from escalator.config.templates import SAMPLE_CONTEXT, compile_template
 from escalator.timeline import load_timeline
 
+# heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 _COMMON = {
     "deadline": None,  # wall time varies with the machine's load: loads_cleanly counts CPU

@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from bench_script import load_script, table_rows
 
+# heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
+pytestmark = pytest.mark.slow
+
 
 def test_report_benchmark_prints_each_step(capsys: pytest.CaptureFixture[str]) -> None:
     script = load_script("report")

@@ -30,6 +30,9 @@ from escalator.demo import DemoWorld
 from escalator.http import create_app
 from escalator.runner import Runner
 
+# heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("zendesk", "jira", "hubspot")
 NIGHTLY = os.environ.get("HYPOTHESIS_PROFILE") == "nightly"

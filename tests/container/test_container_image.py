@@ -26,7 +26,8 @@ from container_harness import (
     wait_for_http,
 )
 
-pytestmark = pytest.mark.xdist_group("container")  # one worker owns podman and its cache
+# one worker owns podman and its cache; building images is slow
+pytestmark = [pytest.mark.xdist_group("container"), pytest.mark.slow]
 
 IMAGE_UID = 10001
 

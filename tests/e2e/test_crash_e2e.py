@@ -13,11 +13,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 from sidecar_process import SidecarProcess, e2e_config, free_port
 
 from escalator.demo import DemoWorld
 from escalator.runner import LEASE_NAME
 from escalator.store import open_store
+
+# heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
+pytestmark = pytest.mark.slow
 
 if TYPE_CHECKING:
     from conftest import BusyDay

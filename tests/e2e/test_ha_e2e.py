@@ -12,10 +12,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 from sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
 
 from escalator.demo import DemoWorld
 from escalator.store import open_store
+
+# heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
+pytestmark = pytest.mark.slow
 
 if TYPE_CHECKING:
     from conftest import BusyDay

@@ -16,6 +16,9 @@ from sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
 from connectors.emulation import SeedTicket
 from escalator.demo import DemoWorld
 
+# heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def port() -> int:

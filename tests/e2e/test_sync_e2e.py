@@ -17,6 +17,9 @@ from sidecar_process import ROOT
 from connectors.emulation import SeedComment, SeedTicket
 from escalator.demo import DemoWorld
 
+# heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
+pytestmark = pytest.mark.slow
+
 
 @pytest.fixture
 def world() -> Iterator[DemoWorld]:
