@@ -21,6 +21,7 @@ from connectors.retry import RetryPolicy
 from engine.model import Notify
 from escalator.config import ConfigError, load_config
 from escalator.notify import Channel, Notifier, build_request, channels_from_config
+from fakes import Sleeps
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 3, 30, 9, 45, tzinfo=UTC)
@@ -52,16 +53,6 @@ def notify(channel: str = "team-lead", *, level: int | None = 1) -> Notify:
         channel=channel,
         text=TEXT,
     )
-
-
-class Sleeps:
-    """A recording fake for RetryPolicy(sleep=...): the waits are asserted, never slept."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture

@@ -17,6 +17,7 @@ from engine.model import Notify
 from escalator.notify import EmailChannel, Notifier
 from escalator.notify.email import build_email
 from escalator.notify.keys import message_id
+from fakes import Sleeps
 
 AT = datetime(2026, 3, 30, 9, 45, tzinfo=UTC)
 TICKET_URL = "https://acme.zendesk.com/agent/tickets/42"
@@ -37,16 +38,6 @@ def notify(key: str = "zendesk:42:L3:notify") -> Notify:
         channel="executive-mail",
         text=TEXT,
     )
-
-
-class Sleeps:
-    """A recording fake for RetryPolicy(sleep=...): the waits are asserted, never slept."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from engine.model import Notify
 from escalator.notify import Notifier, OpsgenieChannel, PagerDutyChannel
 from escalator.notify.emulators.opsgenie import OpsgenieEmulator
 from escalator.notify.emulators.pagerduty import PagerDutyEmulator
+from fakes import Sleeps
 
 AT = datetime(2026, 3, 30, 9, 45, tzinfo=UTC)
 TICKET_URL = "https://acme.zendesk.com/agent/tickets/42"
@@ -38,16 +39,6 @@ def notify(channel: str, key: str = "zendesk:42:L3:notify") -> Notify:
         channel=channel,
         text=TEXT,
     )
-
-
-class Sleeps:
-    """A recording fake for RetryPolicy(sleep=...): the waits are asserted, never slept."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture

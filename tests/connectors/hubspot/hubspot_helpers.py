@@ -11,15 +11,9 @@ from connectors.emulation import SeedComment, SeedTicket
 from connectors.hubspot import HubSpotConnector, Settings
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.retry import RetryPolicy
+from fakes import Sleeps
 
 NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
-
-
-class Sleeps(list[float]):
-    """A RetryPolicy/limiter sleep that records instead of waiting."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
 
 
 def start_emulator(**kwargs: int | bool) -> HubSpotEmulator:

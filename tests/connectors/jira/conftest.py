@@ -12,18 +12,9 @@ from connectors.emulation import SeedComment, SeedTicket
 from connectors.jira import JiraConnector, Settings
 from connectors.jira.emulator import JiraEmulator
 from connectors.retry import RetryPolicy
+from fakes import Sleeps as RecordingSleep
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # the named "now" every test starts from
-
-
-class RecordingSleep:
-    """Stands in for time.sleep: the waits are recorded, never slept."""
-
-    def __init__(self) -> None:
-        self.waits: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.waits.append(seconds)
 
 
 @pytest.fixture

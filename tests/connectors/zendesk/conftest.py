@@ -10,13 +10,7 @@ import pytest
 from connectors.retry import RetryPolicy
 from connectors.zendesk import Settings, ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
-
-
-class Sleeps(list[float]):
-    """A recording stand-in for time.sleep: retries are counted, never waited for."""
-
-    def __call__(self, seconds: float) -> None:
-        self.append(seconds)
+from fakes import Sleeps
 
 
 @pytest.fixture
