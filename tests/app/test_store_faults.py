@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import event
+from sqlalchemy.exc import OperationalError
 
 from connectors.base import ActionResult, ActionStatus, PullResult
 from connectors.retry import RetryPolicy
@@ -150,6 +151,49 @@ def test_a_store_that_stops_taking_writes_mid_write_never_writes_twice(
     assert set(written_once) <= pending
     assert not ({a.key for a in car.store.applied("zendesk:1")} & pending)
     runner._run_cycle(pull=True)  # pending entries resolved by reading the ticket back
+    runner._run_cycle(pull=True)
+    assert _store_ready(runner)
+    assert car.store.pending() == []
+    assert len(helpdesk.applied) == len(set(helpdesk.applied))  # nothing written twice
+    assert set(written_once) <= set(helpdesk.applied)
+
+
+def test_a_full_disk_mid_write_never_writes_twice(
+    sidecar: tuple[Sidecar, Helpdesk, Runner],
+) -> None:
+    """The write lands in the helpdesk, then the disk is full (SQLite's "database or disk is
+    full": the file may not grow and its pages are full) and the store cannot record it."""
+    car, helpdesk, runner = sidecar
+    engine = car.store._engine
+
+    def no_growth(dbapi: sqlite3.Connection, _: object) -> None:
+        pages = dbapi.execute("PRAGMA page_count").fetchone()[0]
+        dbapi.execute(f"PRAGMA max_page_count={pages}")
+
+    def disk_fills() -> None:
+        event.listen(engine, "connect", no_growth)
+        engine.dispose()
+        # what room is left in the pages goes to other writers: the audit log fills it
+        for filler in range(100_000):
+            try:
+                car.store.audit(None, "filler", {"n": filler, "pad": "x" * 200}, NOW)
+            except OperationalError:
+                break
+        else:
+            raise AssertionError("the store never filled up")
+        helpdesk.during_write.clear()
+
+    helpdesk.during_write.append(disk_fills)
+    for _ in range(3):  # the write lands, its record does not: the job survives each time
+        runner._run_cycle(pull=True)
+    written_once = list(helpdesk.applied)
+    assert written_once
+    assert not _store_ready(runner)
+    assert "full" in str(runner.readiness()["store"]["detail"])
+
+    event.remove(engine, "connect", no_growth)
+    engine.dispose()
+    runner._run_cycle(pull=True)  # room again: pending entries resolved by reading back
     runner._run_cycle(pull=True)
     assert _store_ready(runner)
     assert car.store.pending() == []
