@@ -5,7 +5,7 @@ retries within its budget, skips no ticket and applies nothing twice."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hubspot_helpers import NOW, Sleeps, connect, customer_says, seed_ticket, start_emulator
@@ -188,4 +188,21 @@ def test_a_customer_message_whose_answer_was_lost_is_sent_once(
     assert len(emulator.server.calls("POST", r"/messages$")) == 1
     mine = [c for c in connector.fetch(tid).comments if c.marker == reply.key]
     assert len(mine) == 1
+    connector.close()
+
+
+def test_a_retry_after_given_as_an_http_date_is_honoured(
+    paged: HubSpotEmulator, sleeps: Sleeps
+) -> None:
+    """RFC 9110 allows ``Retry-After`` as an HTTP-date: waited until then, not backed off."""
+    ids = _seed(paged, 3)
+    retry = RetryPolicy("hubspot", sleep=sleeps)
+    connector = connect(paged, retry)
+    when = datetime.now(UTC) + timedelta(seconds=30)  # the date is read against the wall clock
+    stamp = when.strftime("%a, %d %b %Y %H:%M:%S GMT")
+    paged.server.inject("POST", r"/tickets/search$", status=429, headers={"Retry-After": stamp})
+    result = connector.pull(None, start=START)
+    _pulled_once(ids, [t.id for t in result.tickets])
+    assert len(sleeps) == 1
+    assert 25 <= sleeps[0] <= 30  # until that instant (whole seconds, read a little later)
     connector.close()
