@@ -91,8 +91,6 @@ class Context:
     at_risk_percent: int
     # the SLA clocks are built on first use: a ticket whose SLA rules all fired needs none
     make_clocks: Callable[[], Sequence[TargetClock]] = tuple
-    reason: str = ""  # what the last holding criterion saw, for the audit log
-    matched: TargetClock | None = None  # the target an SLA criterion matched
     _agent_comments: int | None = field(default=None)
     _clocks: Sequence[TargetClock] | None = field(default=None)
 
@@ -111,13 +109,29 @@ class Context:
         return self._agent_comments
 
 
+@dataclass(frozen=True, slots=True)
+class Match:
+    """What a holding criterion saw: the audit log's reason, and the SLA target it matched."""
+
+    reason: str = ""
+    matched: TargetClock | None = None
+
+
+NO_MATCH = Match()
+
+
 class Criterion:
-    """A condition on a ticket. Subclasses override ``holds`` and, when time-based, ``next_at``."""
+    """A condition on a ticket. Subclasses override ``holds`` and, when time-based, ``next_at``;
+    those that can say what they saw override ``why``. Nothing here changes ``ctx``."""
 
     time_based = False
 
     def holds(self, ctx: Context) -> bool:
         raise NotImplementedError
+
+    def why(self, ctx: Context) -> Match:
+        """What made it hold (asked only once it holds)."""
+        return NO_MATCH
 
     def next_at(self, ctx: Context) -> int | None:
         """The instant it starts to hold if nothing changes; None when time alone won't do it."""
@@ -144,6 +158,14 @@ class AllOf(Criterion):
             if not child.holds(ctx):
                 return False
         return True
+
+    def why(self, ctx: Context) -> Match:
+        found = NO_MATCH  # every child holds: the last that says something speaks
+        for child in self.children:
+            seen = child.why(ctx)
+            if seen.reason or seen.matched is not None:
+                found = seen
+        return found
 
     def next_at(self, ctx: Context) -> int | None:
         latest = ctx.now
@@ -173,6 +195,12 @@ class AnyOf(Criterion):
             if child.holds(ctx):
                 return True
         return False
+
+    def why(self, ctx: Context) -> Match:
+        for child in self.children:  # the first that holds, as ``holds`` stops there
+            if child.holds(ctx):
+                return child.why(ctx)
+        return NO_MATCH
 
     def next_at(self, ctx: Context) -> int | None:
         times = [t for c in self.children if (t := c.next_at(ctx)) is not None]
@@ -293,10 +321,18 @@ class SlaThreshold(Criterion):
             if self.running_only and not clock.running:
                 continue
             if clock.elapsed() >= self._mark(ctx, clock):
-                ctx.matched = clock
-                ctx.reason = f"{clock.name.value} {self.describe()}"
                 return True
         return False
+
+    def why(self, ctx: Context) -> Match:
+        for clock in ctx.clocks:
+            if clock.name not in self.targets or not clock.started:
+                continue
+            if self.running_only and not clock.running:
+                continue
+            if clock.elapsed() >= self._mark(ctx, clock):
+                return Match(f"{clock.name.value} {self.describe()}", clock)
+        return NO_MATCH
 
     def next_at(self, ctx: Context) -> int | None:
         return _earliest_crossing(ctx, self.targets, lambda clock: self._mark(ctx, clock))
@@ -317,10 +353,15 @@ class SlaBreached(Criterion):
         for clock in ctx.clocks:
             breached = clock.breached_at
             if clock.name in self.targets and breached is not None and breached <= ctx.now:
-                ctx.matched = clock
-                ctx.reason = f"{clock.name.value} breached"
                 return True
         return False
+
+    def why(self, ctx: Context) -> Match:
+        for clock in ctx.clocks:
+            breached = clock.breached_at
+            if clock.name in self.targets and breached is not None and breached <= ctx.now:
+                return Match(f"{clock.name.value} breached", clock)
+        return NO_MATCH
 
     def next_at(self, ctx: Context) -> int | None:
         return _earliest_crossing(ctx, self.targets, lambda clock: clock.target)
@@ -359,10 +400,12 @@ class Recurrence(Criterion):
         if t.organization is None or t.category is None:
             return False
         n = ctx.population.same_org_category_before(t, self.window)
-        if n >= self.at_least:
-            ctx.reason = f"{n} other {t.category} tickets from {t.organization}"
-            return True
-        return False
+        return n >= self.at_least
+
+    def why(self, ctx: Context) -> Match:
+        t = ctx.ticket
+        n = ctx.population.same_org_category_before(t, self.window)
+        return Match(f"{n} other {t.category} tickets from {t.organization}")
 
     def describe(self) -> str:
         return f"recurrence ≥ {self.at_least} in {self.window // 86400}d"
@@ -432,11 +475,12 @@ class Requested(Criterion):
 
     def holds(self, ctx: Context) -> bool:
         wanted, label = requested_level(self.requests, ctx.ticket)
-        if wanted != self.level or wanted <= ctx.level or label is None:
-            return False
-        by = requester(ctx.ticket, label)
-        ctx.reason = f"level {wanted} requested with label {label!r}" + (f" by {by}" if by else "")
-        return True
+        return wanted == self.level and wanted > ctx.level and label is not None
+
+    def why(self, ctx: Context) -> Match:
+        wanted, label = requested_level(self.requests, ctx.ticket)
+        by = requester(ctx.ticket, label) if label else None
+        return Match(f"level {wanted} requested with label {label!r}" + (f" by {by}" if by else ""))
 
     def describe(self) -> str:
         return f"level {self.level} requested"

@@ -210,7 +210,6 @@ def _rule(rule: Rule, ctx: Context, memory: Memory) -> RuleCheck:
     gate = f"status in {sorted(s.value for s in rule.gate)}"
     if not gate_ok and all(c.condition != gate for c in conditions):
         conditions.insert(0, ConditionCheck(gate, False, f"status={ctx.ticket.status.value}"))
-    ctx.matched = None
     holds = gate_ok and rule.when.holds(ctx)
     next_at = None
     if not holds and gate_ok:
@@ -240,7 +239,6 @@ def _leaves(criterion: Criterion, ctx: Context) -> list[ConditionCheck]:
 
 
 def _check(criterion: Criterion, ctx: Context, seen: str) -> ConditionCheck:
-    ctx.matched = None
     holds = criterion.holds(ctx)
     at = None if holds else criterion.next_at(ctx)
     return ConditionCheck(

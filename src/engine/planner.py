@@ -264,12 +264,11 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
         for rule in rules:
             if rule.name in fired_names:
                 continue
-            ctx.matched = None
-            ctx.reason = ""
             if not rule.when.holds(ctx):
                 continue
             fired_names.add(rule.name)
-            fired.append((rule, ctx.reason, ctx.matched))
+            seen = rule.when.why(ctx)
+            fired.append((rule, seen.reason, seen.matched))
             if (
                 active
                 and rule.escalate_to is not None
