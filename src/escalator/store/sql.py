@@ -276,14 +276,14 @@ class StateStore:
         with self._tx() as conn:
             return conn.execute(stmt).rowcount
 
-    def ticket_payloads(self, updated_since: datetime | None = None) -> list[dict[str, Any]]:
-        """Cached tickets as stored (``engine.codec`` dicts), undecoded: reports read them all
-        and need only a few fields of each."""
+    def ticket_payloads(self, updated_since: datetime | None = None) -> Iterator[dict[str, Any]]:
+        """Cached tickets as stored (``engine.codec`` dicts), undecoded, read as a stream:
+        reports read them all and keep only a few fields of each."""
         stmt = select(t.tickets.c.payload).order_by(t.tickets.c.key)
         if updated_since is not None:
             stmt = stmt.where(t.tickets.c.updated_at >= _aware(updated_since, "updated_since"))
         with self._tx() as conn:
-            return list(conn.execute(stmt).scalars())
+            yield from conn.execute(stmt.execution_options(yield_per=2000)).scalars()
 
     def ledger(self, ticket_key: str | None = None) -> list[LedgerEntry]:
         """The actions the ledger holds (all, or one ticket's), with their outcomes, oldest
