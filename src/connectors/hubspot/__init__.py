@@ -16,7 +16,11 @@ write.py          coalesced writes
 echo.py           echo suppression
 webhook.py        signature v3 verification
 connector.py      ``HubSpotConnector`` and ``create``
-emulator.py       ``HubSpotEmulator`` (tests, demo, benchmarks)
+emulator.py       ``HubSpotEmulator`` (tests, demo, benchmarks): the people's side, composing
+emulator_state.py   the portal's records and the methods that change and read them
+emulator_routes.py  the HTTP API over them (paths, paging, validation, OAuth)
+emulator_server.py  the server, error bodies, rate-limit window, planned late faults
+emulator_search.py  the search's filter and sort rules
 """
 
 from __future__ import annotations
