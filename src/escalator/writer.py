@@ -43,7 +43,13 @@ BATCH = 100  # tickets per batch where a connector writes many at once (HubSpot'
 class NotificationSender(Protocol):
     """What the writer needs of the notifier (``escalator.notify.Notifier``)."""
 
-    def send(self, action: Notify, *, ticket_url: str | None = None) -> ActionResult: ...
+    def send(
+        self,
+        action: Notify,
+        *,
+        ticket_url: str | None = None,
+        handed: Callable[[str], None] | None = None,
+    ) -> ActionResult: ...
 
 
 @dataclass(slots=True)
@@ -383,7 +389,11 @@ class Writer:
     def _notify(self, action: Notify, ticket: Ticket) -> ActionResult:
         if self.notifier is None:
             return ActionResult(action.key, ActionStatus.FAILED, "no notification channels set up")
-        return self.notifier.send(action, ticket_url=ticket.url)
+        # the channel's point of no return goes in the ledger: after it, a crash is not re-sent
+        def handed(reference: str) -> None:
+            self.store.mark_handed(action.key, reference)
+
+        return self.notifier.send(action, ticket_url=ticket.url, handed=handed)
 
     def _create_linked(self, ticket: Ticket, action: CreateLinkedIssue) -> ActionResult:
         """In the source of the kind the action names (``jira``), which hosts the issue."""
@@ -411,7 +421,13 @@ class Writer:
             status, detail = ActionStatus.FAILED, "interrupted before it was recorded"
             external_id: str | None = None
             settle = getattr(self.notifier, "settle", None)
-            if isinstance(action, Notify) and settle is not None:
+            handed = self.store.handed(action.key) if isinstance(action, Notify) else None
+            if handed is not None:
+                # past the channel's point of no return before the crash (an email's final
+                # dot): the receiver has it, and sending it again would show it twice
+                status, external_id = ActionStatus.APPLIED, handed
+                detail = f"handed to the channel before a restart ({handed}); not sent again"
+            elif isinstance(action, Notify) and settle is not None:
                 # the channel's own idempotency settles it: a dedup key, an alias looked up,
                 # the same Message-ID (a chat webhook has none: FAILED, decided again)
                 known = self.cache.get(action.ticket)

@@ -114,7 +114,7 @@ class WorldHelpdesk:
 
 
 class Chat:
-    def send(self, action: Notify, *, ticket_url: str | None = None) -> ActionResult:
+    def send(self, action: Notify, *, ticket_url: str | None = None, **_: object) -> ActionResult:
         return ActionResult(action.key, ActionStatus.APPLIED)
 
 

@@ -68,7 +68,7 @@ class Chat:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    def send(self, action: Notify, *, ticket_url: str | None = None) -> ActionResult:
+    def send(self, action: Notify, *, ticket_url: str | None = None, **_: object) -> ActionResult:
         self.sent.append(action.key)
         return ActionResult(action.key, ActionStatus.APPLIED)
 

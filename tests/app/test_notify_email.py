@@ -179,6 +179,46 @@ def test_a_dropped_connection_is_retried_and_the_mail_is_the_same(
     assert received["Message-ID"] == result.external_id
 
 
+def test_the_message_id_is_handed_over_just_before_the_server_takes_the_mail(
+    starttls: tuple[int, Mailroom], certificate: tuple[Path, Path], sleeps: Sleeps
+) -> None:
+    # RFC 5321 §4.1.1.4: the mail is the server's only with the dot that ends DATA; the
+    # sidecar notes the Message-ID in its ledger right before sending that dot
+    port, room = starttls
+    seen_at_handover: list[tuple[str, int]] = []
+
+    def handed(reference: str) -> None:
+        seen_at_handover.append((reference, len(room.transactions)))
+
+    with notifier_for(channel(port, certificate[0]), sleeps) as notifier:
+        result = notifier.send(notify(), ticket_url=TICKET_URL, handed=handed)
+
+    assert result.status is ActionStatus.APPLIED, result.detail
+    (received,) = room.transactions
+    assert seen_at_handover == [(received["Message-ID"], 0)]  # noted, then taken
+
+
+def test_a_handover_the_ledger_cannot_note_drops_the_session_and_delivers_nothing(
+    starttls: tuple[int, Mailroom], certificate: tuple[Path, Path], sleeps: Sleeps
+) -> None:
+    port, room = starttls
+
+    class LedgerDown(Exception):
+        pass
+
+    def handed(reference: str) -> None:
+        raise LedgerDown(reference)
+
+    with notifier_for(channel(port, certificate[0]), sleeps) as notifier:
+        with pytest.raises(LedgerDown):
+            notifier.send(notify(), ticket_url=TICKET_URL, handed=handed)
+        assert room.transactions == []  # the session dropped mid-DATA: the server kept nothing
+        result = notifier.send(notify(), ticket_url=TICKET_URL)  # once the ledger is back
+
+    assert result.status is ActionStatus.APPLIED, result.detail
+    assert len(room.transactions) == 1
+
+
 def test_refused_recipients_fail_without_retry(
     starttls: tuple[int, Mailroom], certificate: tuple[Path, Path], sleeps: Sleeps
 ) -> None:

@@ -114,6 +114,26 @@ def test_crash_between_call_and_record_is_resolved_by_reading_back(store_url: st
         after.close()
 
 
+def test_a_handover_noted_before_a_crash_is_read_back_after_it(store_url: str) -> None:
+    sent, unsent = comment_action(1), comment_action(2)
+    before = open_store(store_url)
+    before.begin(sent, "email", at=T0)
+    before.begin(unsent, "email", at=T0)
+    before.mark_handed(sent.key, "<m1@acme.example>")  # the point of no return, then the crash
+    before.close()
+
+    after = open_store(store_url)
+    try:
+        assert after.handed(sent.key) == "<m1@acme.example>"
+        assert after.handed(unsent.key) is None
+        after.finish(sent.key, ActionStatus.APPLIED, external_id="<m1@acme.example>")
+        assert after.handed(sent.key) is None  # only pending actions are in doubt
+        with pytest.raises(ActionNotPendingError):
+            after.mark_handed(sent.key, "<m1@acme.example>")  # done: nothing left to hand over
+    finally:
+        after.close()
+
+
 def _race(begin: Callable[[int], bool], workers: int, rounds: int) -> list[list[bool]]:
     """Each worker calls begin(i) for i in range(rounds), all starting together."""
     barrier = threading.Barrier(workers)

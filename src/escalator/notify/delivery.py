@@ -8,16 +8,22 @@ nothing but ``ConnectorError`` (the notifier turns that into a failed result).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal, Protocol, runtime_checkable
 
 from connectors.base import ActionResult
 from engine.model import Notify
 
 FollowUp = Literal["acknowledge", "resolve"]
+# called with a reference (a Message-ID) at a delivery's point of no return, before the
+# receiver commits: the caller records it, so a crash after it is not sent again
+Handed = Callable[[str], None]
 
 
 class Delivery(Protocol):
-    def send(self, action: Notify, ticket_url: str | None) -> ActionResult: ...
+    def send(
+        self, action: Notify, ticket_url: str | None, handed: Handed | None = None
+    ) -> ActionResult: ...
 
     def settle(self, action: Notify, ticket_url: str | None) -> ActionResult: ...
 

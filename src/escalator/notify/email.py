@@ -4,15 +4,24 @@ What each SMTP failure means is classed once (``_classify``): 4xx replies, a dro
 or a refused socket are transient and retried by the one retry policy; 5xx replies are
 permanent; 535 is bad credentials. The ``Message-ID`` and ``Date`` come from the action, so a
 re-send after a crash is the same mail, byte for byte.
+
+SMTP cannot be asked whether a mail arrived, so exactly once rests on its commit point: a
+server takes a mail only with the ``.`` that ends DATA (RFC 5321 §4.1.1.4; a session dropped
+before it delivers nothing). The DATA phase is therefore written out here rather than through
+``send_message``: the caller's ``handed`` records the Message-ID just before that dot, so a
+crash after it is not sent again, and one before it is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import html
+import io
 import re
 import smtplib
 import ssl
+from collections.abc import Callable, Sequence
+from email.generator import BytesGenerator
 from email.message import EmailMessage
 from email.utils import format_datetime
 
@@ -21,6 +30,7 @@ from connectors.errors import AuthError, ConnectorError, FatalError, RetryableEr
 from connectors.retry import RetryPolicy
 from engine.model import Notify
 from escalator.notify.channel import EmailChannel
+from escalator.notify.delivery import Handed
 from escalator.notify.keys import message_id
 from escalator.notify.payloads import title_of
 
@@ -80,21 +90,28 @@ class EmailDelivery:
         self.retry = retry
         self._tls = ssl.create_default_context(cafile=channel.ca_file)
 
-    def send(self, action: Notify, ticket_url: str | None) -> ActionResult:
+    def send(
+        self, action: Notify, ticket_url: str | None, handed: Handed | None = None
+    ) -> ActionResult:
         message = build_email(self.channel, action, ticket_url)
-        refused = self.retry.call(lambda: self._submit(message))
+        reference = str(message["Message-ID"])
+
+        def commit() -> None:  # just before the dot: from here on the mail is the server's
+            if handed is not None:
+                handed(reference)
+
+        refused = self.retry.call(lambda: self._submit(message, commit))
         accepted = len(self.channel.to) - len(refused)
         detail = f"{self._where()}: accepted for {accepted} of {len(self.channel.to)} recipients"
         if refused:
             detail += f" (refused: {', '.join(sorted(refused))})"
-        return ActionResult(action.key, ActionStatus.APPLIED, detail, message["Message-ID"])
+        return ActionResult(action.key, ActionStatus.APPLIED, detail, reference)
 
     def settle(self, action: Notify, ticket_url: str | None) -> ActionResult:
-        # SMTP cannot be asked whether a mail arrived: the identical mail goes again. A mail
-        # store that drops duplicates by Message-ID keeps one; any other shows the same
-        # mail twice, recognisably so (same Message-ID, Date and X-Escalation-Key)
+        # asked only for a mail whose commit point was never recorded: the process died before
+        # the dot, so the server holds nothing and the identical mail goes now
         result = self.send(action, ticket_url)
-        detail = f"{result.detail}; re-sent after a restart with the same Message-ID"
+        detail = f"{result.detail}; sent after a restart (the crash came before the server had it)"
         return ActionResult(action.key, result.status, detail, result.external_id)
 
     def close(self) -> None:
@@ -116,23 +133,73 @@ class EmailDelivery:
             smtp.ehlo()
         return smtp
 
-    def _submit(self, message: EmailMessage) -> dict[str, tuple[int, bytes]]:
-        """One SMTP session; the refused recipients (empty when all were accepted)."""
+    def _submit(
+        self, message: EmailMessage, commit: Callable[[], None]
+    ) -> dict[str, tuple[int, bytes]]:
+        """One SMTP session: the refused recipients (empty when all were accepted).
+
+        A reply lost after the dot is retried, as mail transfer agents do (RFC 1047): the
+        server failed before it took responsibility, most likely without keeping the mail, and
+        a copy it did keep has the same Message-ID. Only this process dying after the dot, with
+        a healthy server, is settled as delivered."""
         c = self.channel
         try:
             smtp = self._connect()
-            try:
-                if c.username and c.password:
-                    smtp.login(c.username, c.password)
-                refused = smtp.send_message(message, from_addr=c.sender, to_addrs=list(c.to))
-            finally:
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _classify(exc) from None
+        in_data = False
+        try:
+            if c.username and c.password:
+                smtp.login(c.username, c.password)
+            refused = _envelope(smtp, c.sender, c.to)
+            smtp.putcmd("data")
+            code, reply = smtp.getreply()
+            if code != 354:
+                raise smtplib.SMTPDataError(code, reply)
+            in_data = True
+            smtp.send(_dot_stuffed(message))
+            commit()
+            smtp.send(b".\r\n")
+            in_data = False
+            code, reply = smtp.getreply()
+            if code != 250:  # the reply that takes the mail
+                raise smtplib.SMTPDataError(code, reply)
+            return refused
+        except (smtplib.SMTPException, OSError) as exc:
+            raise _classify(exc) from None
+        finally:
+            if in_data:
+                smtp.close()  # mid-DATA a QUIT would be read as part of the mail: just drop
+            else:
                 try:
                     smtp.quit()
                 except (smtplib.SMTPException, OSError):
                     smtp.close()  # the mail was handed over (or not) before QUIT: ignore
-        except (smtplib.SMTPException, OSError) as exc:
-            raise _classify(exc) from None
-        return {str(k): v for k, v in refused.items()}
+
+
+def _envelope(smtp: smtplib.SMTP, sender: str, to: Sequence[str]) -> dict[str, tuple[int, bytes]]:
+    """MAIL FROM and RCPT TO, as ``smtplib.sendmail`` does them: the refused recipients."""
+    smtp.ehlo_or_helo_if_needed()
+    code, reply = smtp.mail(sender)
+    if code != 250:
+        raise smtplib.SMTPSenderRefused(code, reply, sender)
+    refused: dict[str, tuple[int, bytes]] = {}
+    for address in to:
+        code, reply = smtp.rcpt(address)
+        if code not in (250, 251):
+            refused[address] = (code, reply)
+    if len(refused) == len(to):
+        raise smtplib.SMTPRecipientsRefused(refused)
+    return refused
+
+
+def _dot_stuffed(message: EmailMessage) -> bytes:
+    """The mail as DATA carries it, up to (not including) the final dot: CRLF line ends, a
+    leading dot doubled (RFC 5321 §4.5.2), as ``smtplib.SMTP.data`` writes it."""
+    out = io.BytesIO()
+    BytesGenerator(out).flatten(message, linesep="\r\n")
+    data = re.sub(rb"(?m)^\.", b"..", out.getvalue())
+    return data if data.endswith(b"\r\n") else data + b"\r\n"
 
 
 def _classify(exc: BaseException) -> ConnectorError:  # noqa: PLR0911

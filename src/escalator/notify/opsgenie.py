@@ -33,7 +33,7 @@ from connectors.errors import (
 from connectors.retry import RetryPolicy, parse_retry_after
 from engine.model import Notify
 from escalator.notify.channel import OpsgenieChannel
-from escalator.notify.delivery import FollowUp
+from escalator.notify.delivery import FollowUp, Handed
 from escalator.notify.keys import alert_alias
 from escalator.notify.payloads import title_of
 
@@ -84,7 +84,10 @@ class OpsgenieDelivery:
         self.retry = retry
         self._api = api if api is not None else client_for(channel)
 
-    def send(self, action: Notify, ticket_url: str | None) -> ActionResult:
+    def send(
+        self, action: Notify, ticket_url: str | None, handed: Handed | None = None
+    ) -> ActionResult:
+        # a re-send is merged by the channel's own key: no point of no return to record
         payload = alert_payload(self.channel, action, ticket_url)
         response = self._call(
             lambda: self._api.create_alert(payload, _request_timeout=TIMEOUT_SECONDS)

@@ -25,7 +25,7 @@ from connectors.errors import (
 from connectors.retry import RetryPolicy, parse_retry_after
 from engine.model import Notify
 from escalator.notify.channel import PagerDutyChannel
-from escalator.notify.delivery import FollowUp
+from escalator.notify.delivery import FollowUp, Handed
 from escalator.notify.keys import dedup_key
 from escalator.notify.payloads import title_of
 
@@ -83,7 +83,10 @@ class PagerDutyDelivery:
             timeout=TIMEOUT, follow_redirects=False, headers={"User-Agent": USER_AGENT}
         )
 
-    def send(self, action: Notify, ticket_url: str | None) -> ActionResult:
+    def send(
+        self, action: Notify, ticket_url: str | None, handed: Handed | None = None
+    ) -> ActionResult:
+        # a re-send is merged by the channel's own key: no point of no return to record
         key = self._enqueue(trigger_event(self.channel, action, ticket_url))
         return ActionResult(
             action.key, ActionStatus.APPLIED, f"{self._where()}: triggered (dedup_key {key})", key

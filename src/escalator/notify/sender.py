@@ -37,7 +37,7 @@ from escalator.notify.channel import (
     PagerDutyChannel,
     secrets_of,
 )
-from escalator.notify.delivery import Delivery, FollowUp, Paging
+from escalator.notify.delivery import Delivery, FollowUp, Handed, Paging
 from escalator.notify.follow import split_follow_key
 from escalator.notify.payloads import build_request
 
@@ -100,8 +100,11 @@ class Notifier:
     def __repr__(self) -> str:
         return f"Notifier(channels={sorted(self.channels)!r})"
 
-    def send(self, action: Notify, *, ticket_url: str | None = None) -> ActionResult:
-        """Post ``action`` to its channel: APPLIED, or FAILED with a detail free of the URL."""
+    def send(
+        self, action: Notify, *, ticket_url: str | None = None, handed: Handed | None = None
+    ) -> ActionResult:
+        """Post ``action`` to its channel: APPLIED, or FAILED with a detail free of the URL.
+        ``handed`` is told a delivery's point of no return where the channel has one (email)."""
         channel = self.channels.get(action.channel)
         if channel is None:
             detail = (
@@ -113,7 +116,7 @@ class Notifier:
         if (followed := split_follow_key(action.key)) is not None:
             return self._follow_up(action, *followed)
         if not isinstance(channel, Channel):
-            return self._through(channel, action, lambda d: d.send(action, ticket_url))
+            return self._through(channel, action, lambda d: d.send(action, ticket_url, handed))
         request = build_request(channel.type, action, ticket_url)
         headers = {"Content-Type": "application/json", **request.headers}
 
@@ -145,7 +148,9 @@ class Notifier:
 
         Slack and Teams webhooks have none: it stays FAILED and the next cycle decides it again
         (at least once, as before). The JSON webhook re-sends the same Idempotency-Key, email
-        the same Message-ID, PagerDuty the same dedup_key; Opsgenie looks its alias up.
+        the same mail (asked only when the crash came before the server took it: the writer
+        settles a recorded handover itself), PagerDuty the same dedup_key; Opsgenie looks its
+        alias up.
         """
         channel = self.channels.get(action.channel)
         if isinstance(channel, Channel) and channel.type == "webhook":

@@ -152,6 +152,27 @@ class StateStore:
             f"cannot finish action {key!r} as {state}: it is {current}, not pending"
         )
 
+    def mark_handed(self, key: str, reference: str) -> None:
+        """A begun action's point of no return: the receiver has it (``reference``, e.g. a
+        Message-ID), though the outcome is not recorded yet. Raises unless the key is pending,
+        so the caller stops before handing over what the ledger could not note."""
+        stmt = (
+            update(t.actions)
+            .where(t.actions.c.key == key, t.actions.c.status == t.PENDING)
+            .values(external_id=reference)
+        )
+        with self._tx() as conn:
+            if conn.execute(stmt).rowcount != 1:
+                raise ActionNotPendingError(f"cannot mark {key!r} handed over: it is not pending")
+
+    def handed(self, key: str) -> str | None:
+        """The reference ``mark_handed`` noted for a pending action, if it got that far."""
+        stmt = select(t.actions.c.external_id).where(
+            t.actions.c.key == key, t.actions.c.status == t.PENDING
+        )
+        with self._tx() as conn:
+            return conn.execute(stmt).scalar_one_or_none()
+
     def pending(self, source: str | None = None) -> list[Action]:
         """Begun and never finished (a crash between the call and the record), oldest first.
 
