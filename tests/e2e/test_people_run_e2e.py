@@ -1,12 +1,14 @@
 """Issue 12 once through ``escalator run`` (a subprocess on loopback, webhooks on): an agent's
 request label escalates at once with their note as the reason; a level's notification repeats
-until an agent replies; round robin names the ticket's turn. The to-the-second checks are in
-``tests/engine`` (simulate) and ``test_people_e2e`` (the cycle at exact instants)."""
+until an agent replies; round robin names the ticket's turn; a confirmed fix steps down. The
+to-the-second checks are in ``tests/engine`` (simulate) and ``test_people_e2e`` (the cycle at
+exact instants)."""
 
 from __future__ import annotations
 
 import re
 import time
+import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -94,5 +96,69 @@ def test_requests_repeats_and_acknowledgement_through_run(
         time.sleep(2)
         assert paged(alone) == 2  # once: times 1
         assert paged(answered) == 1  # acknowledged by the agent's public reply: no repeat
+    finally:
+        process.stop()
+
+
+def test_round_robin_and_a_step_down_through_run(
+    world: DemoWorld, port: int, tmp_path: Path
+) -> None:
+    avery = world.zendesk.user_id("avery@acme.example", name="Avery", role="agent")
+    blake = world.zendesk.user_id("blake@acme.example", name="Blake", role="agent")
+    config = people_config(tmp_path)
+    escalation = config / "escalation.yaml"
+    # the turns' users as this Zendesk account knows them (numeric user ids)
+    escalation.write_text(
+        escalation.read_text()
+        .replace('user: "lead-avery"', f'user: "{avery}"')
+        .replace('user: "lead-blake"', f'user: "{blake}"')
+    )
+    sources = config / "sources.yaml"
+    sources.write_text(re.sub(r"poll_interval: \S+", "poll_interval: 5s", sources.read_text()))
+    env = {**world.env(), "ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db"}
+    process = SidecarProcess(config, env, port, tmp_path / "sidecar.log").start()
+    try:
+        process.wait_healthy()
+        wait_for(lambda: process.get("/readyz").status_code == 200, 20)
+        now = datetime.now(UTC)
+
+        # urgent on 24x7: first response 1 h, at risk (75%) 45 minutes after creation
+        at_risk = world.zendesk.seed([
+            SeedTicket(f"Slow search {n}", now - timedelta(minutes=50), status="open",
+                       priority="urgent", organization="Initech", category="billing")
+            for n in range(4)
+        ])  # fmt: skip
+        turns = [("team-lead", str(avery)), ("support-manager", str(blake))]
+
+        def turn(tid: str) -> tuple[str, str]:
+            return turns[zlib.crc32(f"zendesk:{tid}:L1".encode()) % 2]
+
+        def assigned(tid: str) -> str:
+            return str(world.zendesk.record(tid)["assignee_id"])
+
+        wait_for(lambda: all(assigned(t) == turn(t)[1] for t in at_risk), 20)
+        for tid in at_risk:
+            texts = [str(m) for m in received(world, turn(tid)[0])]
+            assert sum(f"zendesk:{tid}" in t for t in texts) == 1
+
+        # a major incident reaches level 3; the fix lands and the customer confirms it
+        (major,) = world.zendesk.seed([
+            SeedTicket("Payments API down", now - timedelta(minutes=10), status="open",
+                       priority="urgent", organization="Globex", category="technical",
+                       customer_tier="enterprise"),
+        ])  # fmt: skip
+        wait_for(lambda: "escalation-l3" in world.zendesk.labels(major), 20)
+        wait_for(lambda: len(world.jira.issue_keys("ENG")) == 1, 20)
+        (eng,) = world.jira.issue_keys("ENG")
+        world.jira.resolve(eng)
+        world.zendesk.add_tags(major, "customer-confirmed")
+        wait_for(lambda: "escalation-l3" not in world.zendesk.labels(major), 30)
+        assert "escalation-l1" in world.zendesk.labels(major)
+        time.sleep(6)  # a further poll: stepped down once, no bounce back up
+        labels = world.zendesk.labels(major)
+        assert "escalation-l3" not in labels
+        assert "escalation-l1" in labels
+        notices = [m for m in received(world, "executive") if "step_down" in str(m)]
+        assert len(notices) == 1
     finally:
         process.stop()
