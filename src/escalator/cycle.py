@@ -27,7 +27,7 @@ from escalator.config import Config
 from escalator.gcpause import collector_paused
 from escalator.logs import EventLog
 from escalator.metrics import Metrics
-from escalator.notify.follow import follow_ups
+from escalator.notify.follow import follow_ups, open_pages
 from escalator.policies import PolicyBook
 from escalator.sources import Source
 from escalator.store import StateStore
@@ -470,11 +470,21 @@ class Sidecar:
         channels = pages() if pages is not None else frozenset()
         if not channels or not self.may_write():
             return
+        ask = getattr(self.notifier, "page_acknowledged", None)
         paged = {ticket for ticket, _ in self.store.external_ids("notify").values()}
         for key in sorted(paged):
             ticket = tickets.get(key)
-            due = follow_ups(ticket, self.store.applied(key), channels) if ticket else []
-            if ticket is not None and due:
+            if ticket is None:
+                continue
+            done = self.store.applied(key)
+            # a responder's acknowledgement in the paging tool counts as taking it up
+            seen = (
+                {p.key: report.now for p in open_pages(ticket, done, channels) if ask(p)}
+                if ask is not None
+                else {}
+            )
+            due = follow_ups(ticket, done, channels, seen)
+            if due:
                 self.writer.write(ticket, due, report)
 
     def _settle(

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 
 from connectors.base import ActionResult, ActionStatus, PullResult
@@ -29,9 +30,10 @@ from escalator.logs import EventLog
 from escalator.notify import Notifier, OpsgenieChannel, PagerDutyChannel
 from escalator.notify.emulators.opsgenie import OpsgenieEmulator
 from escalator.notify.emulators.pagerduty import PagerDutyEmulator
-from escalator.notify.follow import follow_ups, split_follow_key
+from escalator.notify.follow import follow_ups, open_pages, split_follow_key
 from escalator.sources import Source
 from escalator.store import open_store
+from people_config import people_config
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 9, 11, 0, 5, tzinfo=UTC)  # a high ticket from Friday 15:00 breached
@@ -121,6 +123,20 @@ def test_an_assignee_the_sidecar_did_not_set_acknowledges() -> None:
     assert ack.at == NOW + timedelta(minutes=3)
 
 
+def test_a_page_the_channel_shows_acknowledged_is_taken_up_when_seen() -> None:
+    seen = NOW + timedelta(minutes=4)
+    assert open_pages(TICKET, [PAGE], {"support-manager"}) == [PAGE]
+    (ack,) = follow_ups(TICKET, [PAGE], {"support-manager"}, {PAGE.key: seen})
+    assert (ack.key, ack.at) == ("zendesk:1:L2:notify~acknowledge", seen)
+    assert open_pages(TICKET, [PAGE, ack], {"support-manager"}) == []  # not asked again
+    # an agent's reply before it was seen there: the earlier instant counts
+    answered = dataclasses.replace(TICKET, comments=(reply(NOW + timedelta(minutes=2)),))
+    (ack,) = follow_ups(answered, [PAGE], {"support-manager"}, {PAGE.key: seen})
+    assert ack.at == NOW + timedelta(minutes=2)
+    solved = dataclasses.replace(TICKET, status=Status.SOLVED)
+    assert open_pages(solved, [PAGE], {"support-manager"}) == []
+
+
 def test_chat_and_email_notifications_have_nothing_to_follow() -> None:
     solved = dataclasses.replace(TICKET, status=Status.SOLVED)
     assert follow_ups(solved, [PAGE], {"executive"}) == []
@@ -207,5 +223,85 @@ def test_pages_follow_the_ticket_through_the_cycle(
     assert events == ["trigger", "acknowledge", "resolve"]
     done = {a.key for a in store.applied("zendesk:1")}
     assert {"zendesk:1:L2:notify~acknowledge", "zendesk:1:L2:notify~resolve"} <= done
+    notifier.close()
+    store.close()
+
+
+# -- a responder's acknowledgement in the paging tool stops the repeats ------------------------
+class Desk:
+    """Several tickets, unchanged between cycles; every write is applied."""
+
+    def __init__(self, tickets: Sequence[Ticket]) -> None:
+        self.tickets = {t.id: t for t in tickets}
+
+    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
+        return PullResult(tickets=tuple(self.tickets.values()), cursor="c")
+
+    def fetch(self, ticket_id: str) -> Ticket:
+        return self.tickets[ticket_id]
+
+    def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
+        return [ActionResult(a.key, ActionStatus.APPLIED) for a in actions]
+
+    def verify_webhook(self, *args: object, **kwargs: object) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        return None
+
+
+def test_an_alert_acknowledged_in_opsgenie_stops_the_levels_repeats(
+    emulators: tuple[PagerDutyEmulator, OpsgenieEmulator], tmp_path: Path
+) -> None:
+    _, og = emulators
+    start = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
+
+    def incident(tid: str) -> Ticket:  # urgent, enterprise: the major-impact rule, level 3
+        return Ticket(
+            "zendesk", tid, start - timedelta(minutes=10), start - timedelta(minutes=10),
+            Status.OPEN, Priority.URGENT, title=f"Payments down {tid}",
+            url=f"https://acme.zendesk.com/agent/tickets/{tid}", organization="Globex",
+            category="technical", customer_tier="enterprise",
+        )  # fmt: skip
+
+    store = open_store(f"sqlite:///{tmp_path}/state.db")
+    clock = [start]
+    # level 3 repeats every 30 minutes (24x7), up to 3 times, until acknowledged: `page` included
+    config = load_config(people_config(tmp_path))
+    channels = {
+        "team-lead": OpsgenieChannel("team-lead", API_KEY, base_url=og.base_url),
+        "support-manager": OpsgenieChannel("support-manager", API_KEY, base_url=og.base_url),
+        "executive": OpsgenieChannel("executive", API_KEY, base_url=og.base_url),
+    }
+    notifier = Notifier(channels, retry=RetryPolicy("notify", sleep=lambda s: None))
+    desk = Desk([incident("7"), incident("8")])
+    source = Source("zendesk", "zendesk", 60, desk, RetryPolicy("zendesk"))  # type: ignore[arg-type]
+    sidecar = Sidecar(
+        config, store, {"zendesk": source}, notifier=notifier, log=EventLog(level="error"),
+        clock=lambda: clock[0],
+    )  # fmt: skip
+
+    sidecar.cycle()
+    assert sorted(a.alias for a in og.alerts) == ["zendesk:7:L3:notify", "zendesk:8:L3:notify"]
+
+    # a responder acknowledges ticket 7's alert in Opsgenie (the Alert API a phone app calls);
+    # https://docs.opsgenie.com/docs/alert-api#acknowledge-alert
+    answer = httpx.post(
+        f"{og.base_url}/v2/alerts/zendesk%3A7%3AL3%3Anotify/acknowledge",
+        params={"identifierType": "alias"},
+        headers={"Authorization": f"GenieKey {API_KEY}"},
+        json={"user": "oncall@acme.example", "source": "Opsgenie app"},
+    )
+    assert answer.status_code == 202
+    clock[0] = start + timedelta(minutes=5)
+    sidecar.cycle()
+    done = {a.key for a in store.applied("zendesk:7")}
+    assert "zendesk:7:L3:notify~acknowledge" in done  # recorded as the acknowledgement
+
+    clock[0] = start + timedelta(minutes=30)  # the repeat's instant
+    sidecar.cycle()
+    repeats = {a.key for key in ("zendesk:7", "zendesk:8") for a in store.applied(key)}
+    assert "zendesk:8:L3:notify.r1" in repeats  # nobody answered 8: paged again
+    assert not any(k.startswith("zendesk:7:L3:notify.r") for k in repeats)  # 7 was taken up
     notifier.close()
     store.close()

@@ -35,3 +35,11 @@ class Paging(Delivery, Protocol):
     """A channel whose alert follows the ticket: acknowledged, then resolved."""
 
     def follow(self, action: Notify, step: FollowUp) -> ActionResult: ...
+
+
+@runtime_checkable
+class AckReadable(Paging, Protocol):
+    """A paging channel that can be asked whether a person acknowledged the page (Opsgenie's
+    alert lookup; PagerDuty's Events API cannot be asked)."""
+
+    def acknowledged(self, action: Notify) -> bool: ...

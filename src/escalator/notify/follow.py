@@ -7,7 +7,7 @@ through the same ledger (recorded before and after) and is sent once.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -33,10 +33,34 @@ def split_follow_key(key: str) -> tuple[str, FollowUp] | None:
     return base, "acknowledge" if step == "acknowledge" else "resolve"
 
 
-def follow_ups(
+def open_pages(
     ticket: Ticket, done: Sequence[Action], paging_channels: Collection[str]
 ) -> list[Notify]:
-    """The acknowledge/resolve actions due now for the pages raised about ``ticket``."""
+    """Pages about an open ticket not yet acknowledged or resolved: those worth asking the
+    channel about (a person may have acknowledged one there)."""
+    if ticket.status in _DONE:
+        return []
+    keys = {a.key for a in done}
+    return [
+        page
+        for page in done
+        if isinstance(page, Notify)
+        and page.channel in paging_channels
+        and split_follow_key(page.key) is None
+        and follow_key(page.key, "acknowledge") not in keys
+        and follow_key(page.key, "resolve") not in keys
+    ]
+
+
+def follow_ups(
+    ticket: Ticket,
+    done: Sequence[Action],
+    paging_channels: Collection[str],
+    acknowledged: Mapping[str, datetime] | None = None,
+) -> list[Notify]:
+    """The acknowledge/resolve actions due now for the pages raised about ``ticket``.
+    ``acknowledged``: page key -> when the channel was seen to show it acknowledged by a
+    person; recorded as the acknowledgement, which stops the level's repeats."""
     keys = {a.key for a in done}
     own_assignees = {a.user for a in done if isinstance(a, Assign) and a.user}
     due: list[Notify] = []
@@ -57,6 +81,9 @@ def follow_ups(
             continue
         acknowledge = follow_key(page.key, "acknowledge")
         taken_at = _taken_up_at(ticket, page.at, own_assignees)
+        seen_at = (acknowledged or {}).get(page.key)
+        if seen_at is not None:
+            taken_at = seen_at if taken_at is None else min(taken_at, seen_at)
         if acknowledge not in keys and taken_at is not None:
             due.append(_follow(page, "acknowledge", taken_at))
     return due

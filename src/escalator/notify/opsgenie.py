@@ -121,6 +121,17 @@ class OpsgenieDelivery:
             alert_id or None,
         )
 
+    def acknowledged(self, action: Notify) -> bool:
+        """Whether the alert of ``action`` is acknowledged in Opsgenie (by a responder, or by
+        the sidecar's own follow-up): ``GET /v2/alerts/{alias}?identifierType=alias``."""
+        alias = alert_alias(action.key)
+        found = self._call(
+            lambda: self._api.get_alert(
+                alias, identifier_type="alias", _request_timeout=TIMEOUT_SECONDS
+            )
+        )
+        return bool(getattr(getattr(found, "data", None), "acknowledged", False))
+
     def follow(self, action: Notify, step: FollowUp) -> ActionResult:
         alias = alert_alias(action.key)
         if step == "acknowledge":

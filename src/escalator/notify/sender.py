@@ -37,7 +37,7 @@ from escalator.notify.channel import (
     PagerDutyChannel,
     secrets_of,
 )
-from escalator.notify.delivery import Delivery, FollowUp, Handed, Paging
+from escalator.notify.delivery import AckReadable, Delivery, FollowUp, Handed, Paging
 from escalator.notify.follow import split_follow_key
 from escalator.notify.payloads import build_request
 
@@ -179,6 +179,18 @@ class Notifier:
                 action.key, ActionStatus.FAILED, "the channel has no alert to follow"
             )
         return self._through(channel, action, lambda _: delivery.follow(action, step))
+
+    def page_acknowledged(self, action: Notify) -> bool:
+        """Whether a person acknowledged the page ``action`` raised, where the channel can be
+        asked; False where it cannot, or when asking fails (asked again next cycle)."""
+        delivery = self._deliveries.get(action.channel)
+        if not isinstance(delivery, AckReadable):
+            return False
+        try:
+            return delivery.acknowledged(action)
+        except ConnectorError as exc:
+            log.warning("page state of %s unreadable: %s", action.key, self._redacted(str(exc)))
+            return False
 
     def pages(self) -> frozenset[str]:
         """The channels whose alerts follow the ticket (acknowledge, resolve)."""
