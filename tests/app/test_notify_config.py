@@ -23,6 +23,7 @@ ENV = {
     "SMTP_USERNAME": "escalator@example.com",
     "SMTP_PASSWORD": "SMTPSECRETpassword",
     "PAGERDUTY_ROUTING_KEY": "PDSECRETroutingkey0123456789abcd",
+    "PAGERDUTY_API_TOKEN": "PDRESTSECRET-u+abcdefghij",
     "OPSGENIE_API_KEY": "OGSECRET-eb243592-faa2-4ba2-a551",
 }
 # "  # executive-mail:" and "  #   type: email" become YAML; the prose stays a comment
@@ -57,6 +58,8 @@ def test_the_examples_build_each_kind_of_channel(config_dir: Path) -> None:
         routing_key="PDSECRETroutingkey0123456789abcd",
         severity="critical",
         base_url="https://events.pagerduty.com",
+        api_token="PDRESTSECRET-u+abcdefghij",
+        api_url="https://api.pagerduty.com",
     )
     assert channels["executive-alert"] == OpsgenieChannel(
         name="executive-alert",

@@ -4,8 +4,9 @@ resolved when the ticket is solved; each step sent once, through the cycle and t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -27,7 +28,7 @@ from engine.model import (
 from escalator.config import load_config
 from escalator.cycle import Sidecar
 from escalator.logs import EventLog
-from escalator.notify import Notifier, OpsgenieChannel, PagerDutyChannel
+from escalator.notify import AnyChannel, Notifier, OpsgenieChannel, PagerDutyChannel
 from escalator.notify.emulators.opsgenie import OpsgenieEmulator
 from escalator.notify.emulators.pagerduty import PagerDutyEmulator
 from escalator.notify.follow import follow_ups, open_pages, split_follow_key
@@ -250,10 +251,13 @@ class Desk:
         return None
 
 
-def test_an_alert_acknowledged_in_opsgenie_stops_the_levels_repeats(
-    emulators: tuple[PagerDutyEmulator, OpsgenieEmulator], tmp_path: Path
+REST_TOKEN = "PDRESTSECRET-u+abcdefghij"
+
+
+@pytest.mark.parametrize("kind", ["opsgenie", "pagerduty"])
+def test_a_page_a_responder_acknowledged_stops_the_levels_repeats(
+    kind: str, tmp_path: Path
 ) -> None:
-    _, og = emulators
     start = datetime(2026, 3, 9, 10, 0, tzinfo=UTC)
 
     def incident(tid: str) -> Ticket:  # urgent, enterprise: the major-impact rule, level 3
@@ -264,44 +268,72 @@ def test_an_alert_acknowledged_in_opsgenie_stops_the_levels_repeats(
             category="technical", customer_tier="enterprise",
         )  # fmt: skip
 
-    store = open_store(f"sqlite:///{tmp_path}/state.db")
-    clock = [start]
-    # level 3 repeats every 30 minutes (24x7), up to 3 times, until acknowledged: `page` included
-    config = load_config(people_config(tmp_path))
-    channels = {
-        "team-lead": OpsgenieChannel("team-lead", API_KEY, base_url=og.base_url),
-        "support-manager": OpsgenieChannel("support-manager", API_KEY, base_url=og.base_url),
-        "executive": OpsgenieChannel("executive", API_KEY, base_url=og.base_url),
-    }
-    notifier = Notifier(channels, retry=RetryPolicy("notify", sleep=lambda s: None))
-    desk = Desk([incident("7"), incident("8")])
-    source = Source("zendesk", "zendesk", 60, desk, RetryPolicy("zendesk"))  # type: ignore[arg-type]
-    sidecar = Sidecar(
-        config, store, {"zendesk": source}, notifier=notifier, log=EventLog(level="error"),
-        clock=lambda: clock[0],
-    )  # fmt: skip
+    with PagerDutyEmulator(ROUTING_KEY, api_token=REST_TOKEN) as pd, OpsgenieEmulator(
+        API_KEY
+    ) as og:
+        channel: Callable[[str], AnyChannel]
+        if kind == "opsgenie":
+            channel = partial(OpsgenieChannel, api_key=API_KEY, base_url=og.base_url)
+        else:  # the Events API to page, the REST API (read-only key) to see acknowledgements
+            channel = partial(
+                PagerDutyChannel, routing_key=ROUTING_KEY, base_url=pd.base_url,
+                api_token=REST_TOKEN, api_url=pd.base_url,
+            )  # fmt: skip
+        store = open_store(f"sqlite:///{tmp_path}/state.db")
+        clock = [start]
+        # level 3 repeats every 30 minutes (24x7), up to 3 times, until acknowledged ("page" too)
+        config = load_config(people_config(tmp_path))
+        levels = ("team-lead", "support-manager", "executive")
+        notifier = Notifier(
+            {n: channel(n) for n in levels}, retry=RetryPolicy("notify", sleep=lambda s: None)
+        )
+        desk = Desk([incident("7"), incident("8")])
+        source = Source("zendesk", "zendesk", 60, desk, RetryPolicy("zendesk"))  # type: ignore[arg-type]
+        sidecar = Sidecar(
+            config, store, {"zendesk": source}, notifier=notifier, log=EventLog(level="error"),
+            clock=lambda: clock[0],
+        )  # fmt: skip
 
-    sidecar.cycle()
-    assert sorted(a.alias for a in og.alerts) == ["zendesk:7:L3:notify", "zendesk:8:L3:notify"]
+        sidecar.cycle()
+        raised = [a.alias for a in og.alerts] + [a.dedup_key for a in pd.alerts]
+        assert sorted(raised) == ["zendesk:7:L3:notify", "zendesk:8:L3:notify"]
 
-    # a responder acknowledges ticket 7's alert in Opsgenie (the Alert API a phone app calls);
-    # https://docs.opsgenie.com/docs/alert-api#acknowledge-alert
-    answer = httpx.post(
-        f"{og.base_url}/v2/alerts/zendesk%3A7%3AL3%3Anotify/acknowledge",
-        params={"identifierType": "alias"},
-        headers={"Authorization": f"GenieKey {API_KEY}"},
-        json={"user": "oncall@acme.example", "source": "Opsgenie app"},
-    )
-    assert answer.status_code == 202
-    clock[0] = start + timedelta(minutes=5)
-    sidecar.cycle()
-    done = {a.key for a in store.applied("zendesk:7")}
-    assert "zendesk:7:L3:notify~acknowledge" in done  # recorded as the acknowledgement
+        # a responder acknowledges ticket 7's page in the paging tool's app
+        if kind == "opsgenie":
+            # the Alert API the app calls: https://docs.opsgenie.com/docs/alert-api#acknowledge-alert
+            answer = httpx.post(
+                f"{og.base_url}/v2/alerts/zendesk%3A7%3AL3%3Anotify/acknowledge",
+                params={"identifierType": "alias"},
+                headers={"Authorization": f"GenieKey {API_KEY}"},
+                json={"user": "oncall@acme.example", "source": "Opsgenie app"},
+            )
+            assert answer.status_code == 202
+        else:
+            pd.acknowledge_as_responder("zendesk:7:L3:notify")
+        clock[0] = start + timedelta(minutes=5)
+        sidecar.cycle()
+        done = {a.key for a in store.applied("zendesk:7")}
+        assert "zendesk:7:L3:notify~acknowledge" in done  # recorded as the acknowledgement
 
-    clock[0] = start + timedelta(minutes=30)  # the repeat's instant
-    sidecar.cycle()
-    repeats = {a.key for key in ("zendesk:7", "zendesk:8") for a in store.applied(key)}
-    assert "zendesk:8:L3:notify.r1" in repeats  # nobody answered 8: paged again
-    assert not any(k.startswith("zendesk:7:L3:notify.r") for k in repeats)  # 7 was taken up
-    notifier.close()
-    store.close()
+        clock[0] = start + timedelta(minutes=30)  # the repeat's instant
+        sidecar.cycle()
+        repeats = {a.key for key in ("zendesk:7", "zendesk:8") for a in store.applied(key)}
+        assert "zendesk:8:L3:notify.r1" in repeats  # nobody answered 8: paged again
+        assert not any(k.startswith("zendesk:7:L3:notify.r") for k in repeats)  # 7 was taken up
+        notifier.close()
+        store.close()
+
+
+def test_without_a_rest_key_pagerduty_is_not_asked(tmp_path: Path) -> None:
+    with PagerDutyEmulator(ROUTING_KEY, api_token=REST_TOKEN) as pd:
+        events_only = PagerDutyChannel("executive", ROUTING_KEY, base_url=pd.base_url)
+        wrong_key = PagerDutyChannel(
+            "executive", ROUTING_KEY, base_url=pd.base_url, api_token="nope", api_url=pd.base_url
+        )
+        page = dataclasses.replace(PAGE, channel="executive")
+        for channel in (events_only, wrong_key):
+            with Notifier({"executive": channel}, retry=RetryPolicy("notify")) as notifier:
+                notifier.send(page)
+                pd.acknowledge_as_responder(page.key)
+                assert notifier.page_acknowledged(page) is False  # unasked, or refused (401)
+        assert len(pd.server.calls("GET", "^/incidents$")) == 1  # only the one with a key

@@ -339,6 +339,10 @@ class ChannelModel(Strict):
     severity: Literal["critical", "error", "warning", "info"] | None = None
     source: str | None = None
     api_key: EnvSecret | None = None
+    api_token: EnvSecret | None = Field(
+        None, description="pagerduty: a REST API key, to see a responder's acknowledgement"
+    )
+    api_url: str | None = None
     priority: Literal["P1", "P2", "P3", "P4", "P5"] | None = None
     teams: list[str] | None = None
     base_url: str | None = None
@@ -364,7 +368,7 @@ _CHANNEL_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
         ("host", "sender", "to"),
         ("port", "security", "username", "password", "ca_file", "timeout"),
     ),
-    "pagerduty": (("routing_key",), ("severity", "source", "base_url")),
+    "pagerduty": (("routing_key",), ("severity", "source", "base_url", "api_token", "api_url")),
     "opsgenie": (("api_key",), ("priority", "teams", "base_url")),
 }
 

@@ -73,6 +73,10 @@ class PagerDutyChannel:
     source: str = "escalation-sidecar"
     base_url: str = "https://events.pagerduty.com"
     type: Literal["pagerduty"] = "pagerduty"
+    # a REST API key (read-only is enough): lets the sidecar see a responder's acknowledgement,
+    # which the Events API cannot tell; a secret, never printed
+    api_token: str | None = None
+    api_url: str = "https://api.pagerduty.com"
 
     def __repr__(self) -> str:
         return (
@@ -108,7 +112,7 @@ def secrets_of(channel: AnyChannel) -> list[str]:
     elif isinstance(channel, EmailChannel):
         values = [channel.password or ""]
     elif isinstance(channel, PagerDutyChannel):
-        values = [channel.routing_key]
+        values = [channel.routing_key, channel.api_token or ""]
     else:
         values = [channel.api_key]
     return [v for v in values if v]
@@ -174,12 +178,18 @@ def channels_from_config(
             if not _is_http_url(base):
                 problem(name, "base_url", "the base URL must be http or https with a host")
                 continue
+            api_url = str(secret.get("api_url") or "https://api.pagerduty.com").rstrip("/")
+            if not _is_http_url(api_url):
+                problem(name, "api_url", "the API URL must be http or https with a host")
+                continue
             channels[name] = PagerDutyChannel(
                 name=name,
                 routing_key=str(secret["routing_key"]).strip(),
                 severity=model.severity or "critical",
                 source=model.source or "escalation-sidecar",
                 base_url=base,
+                api_token=str(secret["api_token"]).strip() if model.api_token else None,
+                api_url=api_url,
             )
         else:
             base = str(secret.get("base_url") or "https://api.opsgenie.com").rstrip("/")

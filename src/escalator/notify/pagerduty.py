@@ -7,6 +7,11 @@ built-in loop sleeps and retries 429 without limit, beside the one retry policy.
 Events: ``trigger`` with ``dedup_key`` = the action key (a re-trigger while the alert is open
 is merged into it by PagerDuty), then ``acknowledge`` and ``resolve`` with the same key.
 https://developer.pagerduty.com/docs/events-api-v2/trigger-events/
+
+The Events API cannot be read. With a REST API key (``api_token``), whether a responder
+acknowledged the incident is read from the REST API's incident list filtered by
+``incident_key`` (the dedup_key):
+https://developer.pagerduty.com/api-reference/9d0b4b12e36f9-list-incidents
 """
 
 from __future__ import annotations
@@ -98,6 +103,35 @@ class PagerDutyDelivery:
         result = self.send(action, ticket_url)
         detail = f"{result.detail}; re-sent after a restart, merged by dedup_key"
         return ActionResult(action.key, result.status, detail, result.external_id)
+
+    def acknowledged(self, action: Notify) -> bool:
+        """Whether the incident of ``action`` is acknowledged (or already resolved by a
+        person); always False without a REST API key: the Events API cannot be asked."""
+        token = self.channel.api_token
+        if not token:
+            return False
+        url = f"{self.channel.api_url}/incidents"
+        params = {"incident_key": dedup_key(action.key)}
+        headers = {
+            "Authorization": f"Token token={token}",
+            "Accept": "application/vnd.pagerduty+json;version=2",
+        }
+
+        def once() -> list[Any]:
+            try:
+                response = self._client.get(url, params=params, headers=headers)
+            except httpx.TimeoutException as exc:
+                raise RetryableError(f"timed out ({type(exc).__name__})") from None
+            except httpx.TransportError as exc:
+                raise RetryableError(f"transport error ({type(exc).__name__})") from None
+            if not response.is_success:
+                raise _classify(response.status_code, response)
+            incidents = _json(response).get("incidents")
+            return incidents if isinstance(incidents, list) else []
+
+        incidents = self.retry.call(once)
+        statuses = {str(i.get("status")) for i in incidents if isinstance(i, dict)}
+        return bool(statuses & {"acknowledged", "resolved"})
 
     def follow(self, action: Notify, step: FollowUp) -> ActionResult:
         key = dedup_key(action.key)

@@ -6,6 +6,11 @@ https://developer.pagerduty.com/docs/events-api-v2/trigger-events/ — 202 with
 with no body when throttled. A trigger whose dedup_key names an open (triggered or
 acknowledged) alert is merged into it; acknowledge/resolve of an unknown key is accepted and
 ignored. The emulator processes events at once (PagerDuty queues them).
+
+With ``api_token`` set it also answers the REST API's ``GET /incidents?incident_key=...``
+(``Authorization: Token token=...``), each alert as an incident with its status:
+https://developer.pagerduty.com/api-reference/9d0b4b12e36f9-list-incidents — 401 with
+``{"error": {"message": "Unauthorized", "code": 2006}}`` for a wrong key.
 """
 
 from __future__ import annotations
@@ -31,11 +36,42 @@ class Alert:
 
 
 class PagerDutyEmulator(Emulator):
-    def __init__(self, routing_key: str) -> None:
+    def __init__(self, routing_key: str, api_token: str | None = None) -> None:
         self.server = PagerDutyServer("pagerduty")
         self.routing_key = routing_key
+        self.api_token = api_token
         self.alerts: list[Alert] = []  # every alert ever opened, oldest first
         self.server.route("POST", "/v2/enqueue")(self._enqueue)
+        self.server.route("GET", "/incidents")(self._incidents)
+
+    def acknowledge_as_responder(self, dedup_key: str) -> None:
+        """A person acknowledges the incident in PagerDuty's app (not through an event)."""
+        alert = self.open_alert(dedup_key)
+        if alert is not None:
+            alert.status = "acknowledged"
+
+    def _incidents(self, request: Request) -> Response:
+        if not self.api_token or request.headers.get("authorization") != (
+            f"Token token={self.api_token}"
+        ):
+            return Response(401, {"error": {"message": "Unauthorized", "code": 2006}})
+        key = request.arg("incident_key")
+        chosen = [a for a in self.alerts if key is None or a.dedup_key == key]
+        incidents = [
+            {
+                "id": f"P{index:06d}",
+                "type": "incident",
+                "incident_number": index,
+                "status": alert.status,
+                "incident_key": alert.dedup_key,
+                "title": alert.summary,
+                "urgency": "high",
+            }
+            for index, alert in enumerate(self.alerts, start=1)
+            if alert in chosen
+        ]
+        body = {"incidents": incidents, "limit": 25, "offset": 0, "total": None, "more": False}
+        return Response(200, body)
 
     def open_alert(self, dedup_key: str) -> Alert | None:
         for alert in reversed(self.alerts):
