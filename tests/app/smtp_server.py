@@ -122,9 +122,10 @@ def free_port() -> int:
 
 @contextmanager
 def smtp_server(
-    security: str, cert: Path, key: Path, mailroom: Mailroom | None = None
+    security: str, cert: Path, key: Path, mailroom: Mailroom | None = None, *, utf8: bool = False
 ) -> Iterator[tuple[int, Mailroom]]:
-    """A running server; ``security`` is ``starttls`` or ``tls`` (implicit)."""
+    """A running server; ``security`` is ``starttls`` or ``tls`` (implicit); ``utf8`` offers
+    SMTPUTF8 (RFC 6531)."""
     room = mailroom or Mailroom()
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(str(cert), str(key))
@@ -133,6 +134,7 @@ def smtp_server(
         "authenticator": room.authenticate,
         "auth_required": True,
         "auth_require_tls": True,
+        "enable_SMTPUTF8": utf8,
     }
     if security == "tls":
         # aiosmtpd counts only STARTTLS as TLS for AUTH; this socket is TLS from the start

@@ -219,6 +219,24 @@ def test_a_handover_the_ledger_cannot_note_drops_the_session_and_delivers_nothin
     assert len(room.transactions) == 1
 
 
+def test_a_non_ascii_address_needs_the_servers_smtputf8(
+    certificate: tuple[Path, Path], sleeps: Sleeps
+) -> None:
+    to = ("jürgen@acme.example",)
+    with smtp_server("starttls", *certificate) as (port, room):
+        with notifier_for(channel(port, certificate[0], to=to), sleeps) as notifier:
+            refused = notifier.send(notify())
+        assert refused.status is ActionStatus.FAILED
+        assert "does not offer SMTPUTF8" in refused.detail
+        assert room.transactions == []
+    with smtp_server("starttls", *certificate, utf8=True) as (port, room):
+        with notifier_for(channel(port, certificate[0], to=to), sleeps) as notifier:
+            sent = notifier.send(notify())
+        assert sent.status is ActionStatus.APPLIED, sent.detail
+        (received,) = room.transactions
+        assert received["To"] == "jürgen@acme.example"
+
+
 def test_refused_recipients_fail_without_retry(
     starttls: tuple[int, Mailroom], certificate: tuple[Path, Path], sleeps: Sleeps
 ) -> None:

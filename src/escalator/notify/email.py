@@ -23,6 +23,7 @@ import ssl
 from collections.abc import Callable, Sequence
 from email.generator import BytesGenerator
 from email.message import EmailMessage
+from email.policy import SMTPUTF8
 from email.utils import format_datetime
 
 from connectors.base import ActionResult, ActionStatus
@@ -151,13 +152,14 @@ class EmailDelivery:
         try:
             if c.username and c.password:
                 smtp.login(c.username, c.password)
-            refused = _envelope(smtp, c.sender, c.to)
+            utf8 = not all(a.isascii() for a in (c.sender, *c.to))
+            refused = _envelope(smtp, c.sender, c.to, utf8=utf8)
             smtp.putcmd("data")
             code, reply = smtp.getreply()
             if code != 354:
                 raise smtplib.SMTPDataError(code, reply)
             in_data = True
-            smtp.send(_dot_stuffed(message))
+            smtp.send(_dot_stuffed(message, utf8=utf8))
             commit()
             smtp.send(b".\r\n")
             in_data = False
@@ -177,10 +179,20 @@ class EmailDelivery:
                     smtp.close()  # the mail was handed over (or not) before QUIT: ignore
 
 
-def _envelope(smtp: smtplib.SMTP, sender: str, to: Sequence[str]) -> dict[str, tuple[int, bytes]]:
-    """MAIL FROM and RCPT TO, as ``smtplib.sendmail`` does them: the refused recipients."""
+def _envelope(
+    smtp: smtplib.SMTP, sender: str, to: Sequence[str], *, utf8: bool
+) -> dict[str, tuple[int, bytes]]:
+    """MAIL FROM and RCPT TO, as ``smtplib.sendmail`` does them: the refused recipients.
+    A non-ASCII address needs the server's SMTPUTF8 (RFC 6531), as ``send_message`` asks."""
     smtp.ehlo_or_helo_if_needed()
-    code, reply = smtp.mail(sender)
+    options: tuple[str, ...] = ()
+    if utf8:
+        if not smtp.has_extn("smtputf8"):
+            raise smtplib.SMTPNotSupportedError(
+                "an address is not ASCII and the server does not offer SMTPUTF8"
+            )
+        options = ("SMTPUTF8", "BODY=8BITMIME")
+    code, reply = smtp.mail(sender, options)
     if code != 250:
         raise smtplib.SMTPSenderRefused(code, reply, sender)
     refused: dict[str, tuple[int, bytes]] = {}
@@ -193,11 +205,13 @@ def _envelope(smtp: smtplib.SMTP, sender: str, to: Sequence[str]) -> dict[str, t
     return refused
 
 
-def _dot_stuffed(message: EmailMessage) -> bytes:
+def _dot_stuffed(message: EmailMessage, *, utf8: bool) -> bytes:
     """The mail as DATA carries it, up to (not including) the final dot: CRLF line ends, a
-    leading dot doubled (RFC 5321 §4.5.2), as ``smtplib.SMTP.data`` writes it."""
+    leading dot doubled (RFC 5321 §4.5.2), as ``smtplib.SMTP.data`` writes it; headers in
+    UTF-8 when the envelope asked for SMTPUTF8."""
     out = io.BytesIO()
-    BytesGenerator(out).flatten(message, linesep="\r\n")
+    policy = SMTPUTF8 if utf8 else message.policy
+    BytesGenerator(out, policy=policy).flatten(message, linesep="\r\n")
     data = re.sub(rb"(?m)^\.", b"..", out.getvalue())
     return data if data.endswith(b"\r\n") else data + b"\r\n"
 
