@@ -4,46 +4,31 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
-from connectors.base import ActionResult, ActionStatus, PullResult
+from connectors.base import ActionResult, ActionStatus
 from connectors.retry import RetryPolicy
-from engine.model import Action, Change, Notify, Priority, Status, Ticket
+from engine.model import Action, Change, Notify, Status, Ticket
 from engine.planner import Memory
 from escalator.config import load_config
 from escalator.cycle import Sidecar
 from escalator.logs import EventLog
 from escalator.sources import Source
 from escalator.store import open_store
+from fakes import BREACHED_AT as NOW
+from fakes import HIGH_TICKET as TICKET
+from fakes import StandInHelpdesk
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 3, 9, 11, 0, 5, tzinfo=UTC)  # a high ticket from Friday 15:00 breached
-TICKET = Ticket(
-    "zendesk",
-    "1",
-    datetime(2026, 3, 6, 15, tzinfo=UTC),
-    datetime(2026, 3, 6, 15, tzinfo=UTC),
-    Status.OPEN,
-    Priority.HIGH,
-    title="Cannot log in",
-    organization="Acme",
-    category="account",
-)
 
 
-class Helpdesk:
+class Helpdesk(StandInHelpdesk):
     """Answers the first write with 409 because an agent solved the ticket meanwhile."""
 
     def __init__(self) -> None:
-        self.ticket = TICKET
+        super().__init__(TICKET)
         self.writes = 0
-
-    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
-        return PullResult(tickets=(self.ticket,), cursor="c")
-
-    def fetch(self, ticket_id: str) -> Ticket:
-        return self.ticket
 
     def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
         self.writes += 1
@@ -56,12 +41,6 @@ class Helpdesk:
             )
             return [ActionResult(a.key, ActionStatus.CONFLICT, "409") for a in actions]
         return [ActionResult(a.key, ActionStatus.APPLIED) for a in actions]
-
-    def verify_webhook(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        return None
 
 
 class Chat:

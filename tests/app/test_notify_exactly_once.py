@@ -4,16 +4,15 @@ through ``Sidecar.cycle`` with a stand-in helpdesk and the real channels on 127.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from smtp_server import PASSWORD, USERNAME, make_certificate, smtp_server
 
-from connectors.base import ActionResult, ActionStatus, PullResult
+from connectors.base import ActionResult
 from connectors.retry import RetryPolicy
-from engine.model import Action, Notify, Priority, Status, Ticket
+from engine.model import Notify
 from escalator.config import load_config
 from escalator.cycle import Sidecar
 from escalator.logs import EventLog
@@ -24,44 +23,15 @@ from escalator.notify.emulators.pagerduty import PagerDutyEmulator
 from escalator.notify.keys import message_id
 from escalator.sources import Source
 from escalator.store import StateStore, open_store
+from fakes import BREACHED_AT as NOW
+from fakes import HIGH_TICKET as TICKET
+from fakes import StandInHelpdesk
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 3, 9, 11, 0, 5, tzinfo=UTC)  # a high ticket from Friday 15:00 breached
-TICKET = Ticket(
-    "zendesk",
-    "1",
-    datetime(2026, 3, 6, 15, tzinfo=UTC),
-    datetime(2026, 3, 6, 15, tzinfo=UTC),
-    Status.OPEN,
-    Priority.HIGH,
-    title="Cannot log in",
-    url="https://acme.zendesk.com/agent/tickets/1",
-    organization="Acme",
-    category="account",
-)
 LEVEL_CHANNELS = ("team-lead", "support-manager", "executive")  # as config/escalation.yaml
 ROUTING_KEY = "PDSECRETroutingkey0123456789abcd"
 API_KEY = "OGSECRET-eb243592-faa2-4ba2-a551"
 SENDER = "escalations@acme.example"
-
-
-class Helpdesk:
-    """Shows the ticket and applies every write: the notifications are what is tested."""
-
-    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
-        return PullResult(tickets=(TICKET,), cursor="c")
-
-    def fetch(self, ticket_id: str) -> Ticket:
-        return TICKET
-
-    def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
-        return [ActionResult(a.key, ActionStatus.APPLIED) for a in actions]
-
-    def verify_webhook(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        return None
 
 
 class Crash(BaseException):
@@ -157,7 +127,7 @@ def count(keys: Iterator[str] | object) -> dict[str, int]:
 
 
 def sidecar(store: StateStore, notifier: object) -> Sidecar:
-    source = Source("zendesk", "zendesk", 60, Helpdesk(), RetryPolicy("zendesk"))  # type: ignore[arg-type]
+    source = Source("zendesk", "zendesk", 60, StandInHelpdesk(TICKET), RetryPolicy("zendesk"))  # type: ignore[arg-type]
     return Sidecar(
         load_config(ROOT / "config"),
         store,

@@ -4,7 +4,7 @@ resolved when the ticket is solved; each step sent once, through the cycle and t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -12,10 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from connectors.base import ActionResult, ActionStatus, PullResult
 from connectors.retry import RetryPolicy
 from engine.model import (
-    Action,
     Assign,
     AuthorRole,
     Change,
@@ -34,22 +32,12 @@ from escalator.notify.emulators.pagerduty import PagerDutyEmulator
 from escalator.notify.follow import follow_ups, open_pages, split_follow_key
 from escalator.sources import Source
 from escalator.store import open_store
+from fakes import BREACHED_AT as NOW
+from fakes import HIGH_TICKET as TICKET
+from fakes import StandInHelpdesk
 from people_config import people_config
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 3, 9, 11, 0, 5, tzinfo=UTC)  # a high ticket from Friday 15:00 breached
-TICKET = Ticket(
-    "zendesk",
-    "1",
-    datetime(2026, 3, 6, 15, tzinfo=UTC),
-    datetime(2026, 3, 6, 15, tzinfo=UTC),
-    Status.OPEN,
-    Priority.HIGH,
-    title="Cannot log in",
-    url="https://acme.zendesk.com/agent/tickets/1",
-    organization="Acme",
-    category="account",
-)
 ROUTING_KEY = "PDSECRETroutingkey0123456789abcd"
 API_KEY = "OGSECRET-eb243592-faa2-4ba2-a551"
 PAGE = Notify(
@@ -144,28 +132,6 @@ def test_chat_and_email_notifications_have_nothing_to_follow() -> None:
 
 
 # -- through the cycle, against the emulators ----------------------------------------------------
-class Helpdesk:
-    """A ticket the test changes between cycles; every write is applied."""
-
-    def __init__(self) -> None:
-        self.ticket = TICKET
-
-    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
-        return PullResult(tickets=(self.ticket,), cursor=self.ticket.updated_at.isoformat())
-
-    def fetch(self, ticket_id: str) -> Ticket:
-        return self.ticket
-
-    def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
-        return [ActionResult(a.key, ActionStatus.APPLIED) for a in actions]
-
-    def verify_webhook(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        return None
-
-
 @pytest.fixture
 def emulators() -> Iterator[tuple[PagerDutyEmulator, OpsgenieEmulator]]:
     with PagerDutyEmulator(ROUTING_KEY) as pd, OpsgenieEmulator(API_KEY) as og:
@@ -176,7 +142,7 @@ def test_pages_follow_the_ticket_through_the_cycle(
     emulators: tuple[PagerDutyEmulator, OpsgenieEmulator], tmp_path: Path
 ) -> None:
     pd, og = emulators
-    helpdesk = Helpdesk()
+    helpdesk = StandInHelpdesk(TICKET)
     store = open_store(f"sqlite:///{tmp_path}/state.db")
     clock = [NOW]
     channels = {  # level 1 pages Opsgenie, level 2 PagerDuty (names as config/escalation.yaml)
@@ -229,28 +195,6 @@ def test_pages_follow_the_ticket_through_the_cycle(
 
 
 # -- a responder's acknowledgement in the paging tool stops the repeats ------------------------
-class Desk:
-    """Several tickets, unchanged between cycles; every write is applied."""
-
-    def __init__(self, tickets: Sequence[Ticket]) -> None:
-        self.tickets = {t.id: t for t in tickets}
-
-    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
-        return PullResult(tickets=tuple(self.tickets.values()), cursor="c")
-
-    def fetch(self, ticket_id: str) -> Ticket:
-        return self.tickets[ticket_id]
-
-    def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
-        return [ActionResult(a.key, ActionStatus.APPLIED) for a in actions]
-
-    def verify_webhook(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        return None
-
-
 REST_TOKEN = "PDRESTSECRET-u+abcdefghij"
 
 
@@ -287,7 +231,7 @@ def test_a_page_a_responder_acknowledged_stops_the_levels_repeats(
         notifier = Notifier(
             {n: channel(n) for n in levels}, retry=RetryPolicy("notify", sleep=lambda s: None)
         )
-        desk = Desk([incident("7"), incident("8")])
+        desk = StandInHelpdesk(incident("7"), incident("8"))
         source = Source("zendesk", "zendesk", 60, desk, RetryPolicy("zendesk"))  # type: ignore[arg-type]
         sidecar = Sidecar(
             config, store, {"zendesk": source}, notifier=notifier, log=EventLog(level="error"),

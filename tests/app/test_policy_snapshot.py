@@ -6,22 +6,21 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from typer.testing import CliRunner
 
-from connectors.base import ActionResult, ActionStatus, PullResult
 from connectors.retry import RetryPolicy
-from engine.model import Action, Priority, Status, TargetName, Ticket
+from engine.model import Priority, Status, TargetName, Ticket
 from escalator.cli import app
 from escalator.config import load_config
 from escalator.cycle import Sidecar
 from escalator.logs import EventLog
 from escalator.sources import Source
 from escalator.store import StateStore, open_store
+from fakes import StandInHelpdesk
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday morning in London
@@ -31,27 +30,7 @@ def _ticket(ticket_id: str, created: datetime) -> Ticket:
     return Ticket("zendesk", ticket_id, created, created, Status.OPEN, Priority.URGENT)
 
 
-class Helpdesk:
-    def __init__(self) -> None:
-        self.tickets: dict[str, Ticket] = {}
-
-    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
-        return PullResult(tickets=tuple(self.tickets.values()), cursor="c")
-
-    def fetch(self, ticket_id: str) -> Ticket:
-        return self.tickets[ticket_id]
-
-    def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
-        return [ActionResult(a.key, ActionStatus.APPLIED) for a in actions]
-
-    def verify_webhook(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        return None
-
-
-def _sidecar(config_dir: Path, store: StateStore, helpdesk: Helpdesk) -> Sidecar:
+def _sidecar(config_dir: Path, store: StateStore, helpdesk: StandInHelpdesk) -> Sidecar:
     source = Source("zendesk", "zendesk", 60, helpdesk, RetryPolicy("zendesk"))  # type: ignore[arg-type]
     return Sidecar(
         load_config(config_dir),
@@ -75,7 +54,7 @@ def test_a_ticket_keeps_the_policy_it_started_under(tmp_path: Path) -> None:
     config_dir = tmp_path / "config"
     shutil.copytree(ROOT / "config", config_dir)
     store = open_store(f"sqlite:///{tmp_path}/state.db")
-    helpdesk = Helpdesk()
+    helpdesk = StandInHelpdesk()
     helpdesk.tickets["1"] = _ticket("1", NOW - timedelta(minutes=10))
     car = _sidecar(config_dir, store, helpdesk)
     v1 = car.config.policy.version
@@ -128,7 +107,7 @@ def test_a_solved_ticket_moves_on_to_the_current_policy(tmp_path: Path) -> None:
     config_dir = tmp_path / "config"
     shutil.copytree(ROOT / "config", config_dir)
     store = open_store(f"sqlite:///{tmp_path}/state.db")
-    helpdesk = Helpdesk()
+    helpdesk = StandInHelpdesk()
     helpdesk.tickets["1"] = _ticket("1", NOW - timedelta(minutes=10))
     car = _sidecar(config_dir, store, helpdesk)
     car.cycle()

@@ -10,65 +10,40 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import event
 from sqlalchemy.exc import OperationalError
 
-from connectors.base import ActionResult, ActionStatus, PullResult
+from connectors.base import ActionResult
 from connectors.retry import RetryPolicy
-from engine.model import Action, Priority, Status, Ticket, apply_action
+from engine.model import Action, Ticket
 from escalator.config import load_config
 from escalator.cycle import Sidecar
 from escalator.logs import EventLog
 from escalator.runner import Runner
 from escalator.sources import Source
 from escalator.store import connect, open_store
+from fakes import BREACHED_AT as NOW
+from fakes import HIGH_TICKET as TICKET
+from fakes import StandInHelpdesk
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 3, 9, 11, 0, 5, tzinfo=UTC)  # a high ticket from Friday 15:00 breached
-TICKET = Ticket(
-    "zendesk",
-    "1",
-    datetime(2026, 3, 6, 15, tzinfo=UTC),
-    datetime(2026, 3, 6, 15, tzinfo=UTC),
-    Status.OPEN,
-    Priority.HIGH,
-    title="Cannot log in",
-    organization="Acme",
-    category="account",
-)
 
 
-class Helpdesk:
+class Helpdesk(StandInHelpdesk):
     """Keeps what was written to it; ``during_write`` runs inside each write (the fault)."""
 
     def __init__(self) -> None:
-        self.ticket = TICKET
-        self.applied: list[str] = []
+        super().__init__(TICKET)
         self.during_write: list[object] = []
 
-    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
-        return PullResult(tickets=(self.ticket,), cursor="c")
-
-    def fetch(self, ticket_id: str) -> Ticket:
-        return self.ticket
-
     def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
-        for action in actions:
-            self.ticket = apply_action(self.ticket, action)
-            self.applied.append(action.key)
+        results = super().apply(ticket, actions)
         for fault in self.during_write:
             fault()  # type: ignore[operator]
-        return [ActionResult(a.key, ActionStatus.APPLIED) for a in actions]
-
-    def verify_webhook(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        return None
+        return results
 
 
 @pytest.fixture

@@ -4,57 +4,26 @@ once it is back, everything due is written, each write once."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 
-from connectors.base import ActionResult, ActionStatus, PullResult
 from connectors.retry import RetryPolicy
-from engine.model import Action, Priority, Status, Ticket, apply_action
 from escalator.config import load_config
 from escalator.cycle import Sidecar
 from escalator.logs import EventLog
 from escalator.runner import Runner
 from escalator.sources import Source
 from escalator.store import open_store
+from fakes import BREACHED_AT as NOW
+from fakes import HIGH_TICKET, StandInHelpdesk
 from pg import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 3, 9, 11, 0, 5, tzinfo=UTC)  # a high ticket from Friday 15:00 breached
-
-
-class Helpdesk:
-    def __init__(self) -> None:
-        self.ticket = Ticket(
-            "zendesk", "1", datetime(2026, 3, 6, 15, tzinfo=UTC),
-            datetime(2026, 3, 6, 15, tzinfo=UTC), Status.OPEN, Priority.HIGH,
-            title="Cannot log in", organization="Acme", category="account",
-        )  # fmt: skip
-        self.applied: list[str] = []
-
-    def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
-        return PullResult(tickets=(self.ticket,), cursor="c")
-
-    def fetch(self, ticket_id: str) -> Ticket:
-        return self.ticket
-
-    def apply(self, ticket: Ticket, actions: Sequence[Action]) -> list[ActionResult]:
-        for action in actions:
-            self.ticket = apply_action(self.ticket, action)
-            self.applied.append(action.key)
-        return [ActionResult(a.key, ActionStatus.APPLIED) for a in actions]
-
-    def verify_webhook(self, *args: object, **kwargs: object) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        return None
 
 
 def test_postgresql_restarting_loses_nothing_and_writes_nothing_twice(
     postgres_server: PostgresServer, fresh_postgres_url: str
 ) -> None:
-    helpdesk = Helpdesk()
+    helpdesk = StandInHelpdesk(HIGH_TICKET)
     store = open_store(fresh_postgres_url)
     source = Source("zendesk", "zendesk", 60, helpdesk, RetryPolicy("zendesk"))  # type: ignore[arg-type]
     car = Sidecar(
