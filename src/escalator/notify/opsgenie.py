@@ -104,11 +104,7 @@ class OpsgenieDelivery:
         """Look the alias up first: an alert already there is recorded, not created again."""
         alias = alert_alias(action.key)
         try:
-            found = self._call(
-                lambda: self._api.get_alert(
-                    alias, identifier_type="alias", _request_timeout=TIMEOUT_SECONDS
-                )
-            )
+            found = self._lookup(alias)
         except NotFoundError:
             result = self.send(action, ticket_url)
             detail = f"{result.detail}; not found after a restart, so created"
@@ -125,11 +121,7 @@ class OpsgenieDelivery:
         """Whether the alert of ``action`` is acknowledged in Opsgenie (by a responder, or by
         the sidecar's own follow-up): ``GET /v2/alerts/{alias}?identifierType=alias``."""
         alias = alert_alias(action.key)
-        found = self._call(
-            lambda: self._api.get_alert(
-                alias, identifier_type="alias", _request_timeout=TIMEOUT_SECONDS
-            )
-        )
+        found = self._lookup(alias)
         return bool(getattr(getattr(found, "data", None), "acknowledged", False))
 
     def follow(self, action: Notify, step: FollowUp) -> ActionResult:
@@ -162,6 +154,14 @@ class OpsgenieDelivery:
 
     def _where(self) -> str:
         return f"channel {self.channel.name!r} (opsgenie)"
+
+    def _lookup(self, alias: str) -> Any:
+        """The alert of ``alias`` (``GET /v2/alerts/{alias}?identifierType=alias``)."""
+        return self._call(
+            lambda: self._api.get_alert(
+                alias, identifier_type="alias", _request_timeout=TIMEOUT_SECONDS
+            )
+        )
 
     def _call(self, fn: Callable[[], T]) -> T:
         def once() -> T:

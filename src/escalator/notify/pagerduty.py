@@ -16,6 +16,7 @@ https://developer.pagerduty.com/api-reference/9d0b4b12e36f9-list-incidents
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -116,20 +117,10 @@ class PagerDutyDelivery:
             "Authorization": f"Token token={token}",
             "Accept": "application/vnd.pagerduty+json;version=2",
         }
-
-        def once() -> list[Any]:
-            try:
-                response = self._client.get(url, params=params, headers=headers)
-            except httpx.TimeoutException as exc:
-                raise RetryableError(f"timed out ({type(exc).__name__})") from None
-            except httpx.TransportError as exc:
-                raise RetryableError(f"transport error ({type(exc).__name__})") from None
-            if not response.is_success:
-                raise _classify(response.status_code, response)
-            incidents = _json(response).get("incidents")
-            return incidents if isinstance(incidents, list) else []
-
-        incidents = self.retry.call(once)
+        body = self._call(lambda: self._client.get(url, params=params, headers=headers))
+        incidents = body.get("incidents")
+        if not isinstance(incidents, list):
+            return False
         statuses = {str(i.get("status")) for i in incidents if isinstance(i, dict)}
         return bool(statuses & {"acknowledged", "resolved"})
 
@@ -150,17 +141,22 @@ class PagerDutyDelivery:
 
     def _enqueue(self, event: dict[str, Any]) -> str:
         url = f"{self.channel.base_url}/v2/enqueue"
+        body = self._call(lambda: self._client.post(url, json=event))
+        return str(body.get("dedup_key") or event.get("dedup_key") or "")
 
-        def once() -> str:
+    def _call(self, request: Callable[[], httpx.Response]) -> dict[str, Any]:
+        """One request through the retry policy: its JSON body, or the error it means."""
+
+        def once() -> dict[str, Any]:
             try:
-                response = self._client.post(url, json=event)
+                response = request()
             except httpx.TimeoutException as exc:
                 raise RetryableError(f"timed out ({type(exc).__name__})") from None
             except httpx.TransportError as exc:
                 raise RetryableError(f"transport error ({type(exc).__name__})") from None
-            if response.status_code != 202 and not response.is_success:
+            if not response.is_success:  # the Events API answers 202
                 raise _classify(response.status_code, response)
-            return str(_json(response).get("dedup_key") or event.get("dedup_key") or "")
+            return _json(response)
 
         return self.retry.call(once)
 
