@@ -42,6 +42,8 @@ class Status(StrEnum):
 
 
 ACTIVE_STATUSES = frozenset({Status.NEW, Status.OPEN, Status.PENDING, Status.ON_HOLD})
+# by value: a dict lookup is several times cheaper than calling the enum (hot in re-plans, reports)
+STATUS_BY_VALUE = {s.value: s for s in Status}
 
 
 class AuthorRole(StrEnum):

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from engine.calendar import BusinessCalendar, from_epoch, to_epoch
 from engine.model import (
+    STATUS_BY_VALUE,
     Priority,
     SlaState,
     Status,
@@ -122,14 +123,11 @@ def status_spans(ticket: Ticket, now: int, created: int | None = None) -> list[S
     return spans
 
 
-_STATUS_BY_VALUE = {s.value: s for s in Status}  # a dict lookup: far cheaper than Status(value)
-
-
 def _status(value: str | None, fallback: Status) -> Status:
     """The status a history value names; an unknown one (or none) keeps ``fallback``."""
     if value is None:
         return fallback
-    return _STATUS_BY_VALUE.get(value, fallback)
+    return STATUS_BY_VALUE.get(value, fallback)
 
 
 def public_agent_comment_times(ticket: Ticket) -> list[int]:

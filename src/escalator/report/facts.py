@@ -29,6 +29,7 @@ from engine.criteria import (
 from engine.explain import ticket_as_of
 from engine.model import (
     ACTIVE_STATUSES,
+    STATUS_BY_VALUE,
     AuthorRole,
     Change,
     Comment,
@@ -106,7 +107,6 @@ class TicketFacts:
 # -- decoding -------------------------------------------------------------------------------------
 _instant = datetime.fromisoformat
 # enum members by value: a dict lookup is several times cheaper than calling the enum
-_STATUS = {s.value: s for s in Status}
 _PRIORITY = {p.value: p for p in Priority}
 _ROLE = {r.value: r for r in AuthorRole}
 
@@ -120,7 +120,7 @@ def decode_ticket(d: dict[str, Any]) -> Ticket:
         d["id"],
         _instant(d["created_at"]),
         _instant(d["updated_at"]),
-        _STATUS[d["status"]],
+        STATUS_BY_VALUE[d["status"]],
         _PRIORITY[d["priority"]],
         d["title"] or "",
         d["url"],
