@@ -33,6 +33,19 @@ def split_follow_key(key: str) -> tuple[str, FollowUp] | None:
     return base, "acknowledge" if step == "acknowledge" else "resolve"
 
 
+def _raised(done: Sequence[Action], paging_channels: Collection[str]) -> list[Notify]:
+    """The pages the sidecar raised (not their follow-ups) and not yet resolved."""
+    keys = {a.key for a in done}
+    return [
+        page
+        for page in done
+        if isinstance(page, Notify)
+        and page.channel in paging_channels
+        and split_follow_key(page.key) is None
+        and follow_key(page.key, "resolve") not in keys
+    ]
+
+
 def open_pages(
     ticket: Ticket, done: Sequence[Action], paging_channels: Collection[str]
 ) -> list[Notify]:
@@ -43,12 +56,8 @@ def open_pages(
     keys = {a.key for a in done}
     return [
         page
-        for page in done
-        if isinstance(page, Notify)
-        and page.channel in paging_channels
-        and split_follow_key(page.key) is None
-        and follow_key(page.key, "acknowledge") not in keys
-        and follow_key(page.key, "resolve") not in keys
+        for page in _raised(done, paging_channels)
+        if follow_key(page.key, "acknowledge") not in keys
     ]
 
 
@@ -64,14 +73,7 @@ def follow_ups(
     keys = {a.key for a in done}
     own_assignees = {a.user for a in done if isinstance(a, Assign) and a.user}
     due: list[Notify] = []
-    for page in done:
-        if not isinstance(page, Notify) or page.channel not in paging_channels:
-            continue
-        if split_follow_key(page.key) is not None:
-            continue
-        resolve = follow_key(page.key, "resolve")
-        if resolve in keys:
-            continue
+    for page in _raised(done, paging_channels):
         if ticket.status in _DONE:
             due.append(_follow(page, "resolve", _solved_at(ticket)))
             continue
