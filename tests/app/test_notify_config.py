@@ -105,6 +105,32 @@ def test_a_literal_secret_is_refused_where_it_is_written(config_dir: Path) -> No
     )
 
 
+def test_pagerdutys_rest_key_and_url_are_checked_where_written(config_dir: Path) -> None:
+    channels = config_dir / "channels.yaml"
+    text = channels.read_text()
+    channels.write_text(text.replace('"${PAGERDUTY_API_TOKEN}"', "PDRESTSECRET-literal"))
+    with pytest.raises(ConfigError) as caught:
+        load_config(config_dir)
+    (problem,) = caught.value.problems
+    assert str(problem).endswith(
+        "channels.executive-page.api_token: a secret must come from the environment: "
+        "write ${ENV_VAR}"
+    )
+    assert "PDRESTSECRET" not in str(problem)
+
+    no_scheme = "    severity: critical\n    api_url: api.example\n"
+    channels.write_text(text.replace("    severity: critical\n", no_scheme))
+    with pytest.raises(ConfigError) as caught:
+        channels_from_config(load_config(config_dir), env=ENV)
+    (problem,) = caught.value.problems
+    lines = channels.read_text().splitlines()
+    line = next(i for i, t in enumerate(lines, 1) if t.startswith("    api_url:"))
+    assert str(problem) == (
+        f"{channels}:{line}:14: channels.executive-page.api_url: 'api.example' is not an "
+        "http(s) URL (scheme 'none')"
+    )
+
+
 def test_username_without_password_is_refused(config_dir: Path) -> None:
     channels = config_dir / "channels.yaml"
     channels.write_text(channels.read_text().replace('    password: "${SMTP_PASSWORD}"\n', ""))
