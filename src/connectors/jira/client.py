@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from connectors.errors import NotFoundError
 from connectors.jira.auth import JiraAuth
 from connectors.jira.http_errors import error_for, error_messages
 from connectors.jira.mapping import properties_of
@@ -207,6 +208,21 @@ class JiraClient:
             out.extend(batch)
             if not batch or page.get("isLastPage", True):
                 return out
+
+    def request_feedback(self, key: str) -> dict[str, Any] | None:
+        """The customer's rating of a JSM request (``{"type": "csat", "rating": 1-5,
+        "comment": {...}}``), or None when there is none (404). Cloud's "Get feedback":
+        https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/#api-rest-servicedeskapi-request-requestidorkey-feedback-get
+        """
+        try:
+            feedback: dict[str, Any] = self.http_call(
+                "GET",
+                f"{SERVICE_DESK}/request/{key}/feedback",
+                headers={"X-ExperimentalApi": "opt-in"},  # marked experimental when added
+            )
+        except NotFoundError:
+            return None
+        return feedback
 
     def statuses(self) -> list[dict[str, Any]]:
         result: list[dict[str, Any]] = self.http_call("GET", f"{self.api}/status")

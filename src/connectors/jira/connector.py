@@ -8,6 +8,7 @@ from typing import Any
 
 from connectors.base import ActionResult, PullResult, WebhookEvent
 from connectors.jira.client import JiraClient
+from connectors.jira.feedback import FeedbackReader
 from connectors.jira.links import LinkedIssues
 from connectors.jira.mapping import IssueMapper, issue_fields
 from connectors.jira.pull import IssuePull
@@ -53,6 +54,9 @@ class JiraConnector:
             status_category=self._status_category,
             custom=lambda: self.site.fields,
             is_customer=self.site.is_customer,
+            satisfaction=FeedbackReader(
+                self.client.request_feedback, enabled=settings.is_cloud
+            ).satisfaction,
             source=name,
         )
         # the entity properties (our marker) of comments this process wrote, by comment id:

@@ -15,6 +15,8 @@ flavours:
   webhooks signed ``X-Hub-Signature: sha256=<hex HMAC>`` when a secret is set (Jira DC 10+)
   https://confluence.atlassian.com/adminjiraserver/managing-webhooks-938846912.html ;
   the JSM customer list https://developer.atlassian.com/server/jira-servicedesk/rest/v1103/ .
+  Data Center documents no request feedback resource, so only Cloud serves
+  ``/rest/servicedeskapi/request/{key}/feedback`` (and lists JSM's "Satisfaction date").
   Users carry ``key``/``name``, no ``accountId``/``accountType``; priorities are Blocker..Trivial.
   No machine-readable Data Center spec is stored beside the repository, so there is no DC
   contract test; these pages are what the routes follow.
@@ -42,6 +44,7 @@ from zoneinfo import ZoneInfo
 
 from connectors.emulation import Emulator, SeedComment, SeedTicket
 from connectors.jira.emulator_routes import JiraRoutes
+from connectors.jira.emulator_samples import feedback_body
 from connectors.jira.emulator_search import IssueSearch
 from connectors.jira.emulator_site import (
     AGENT_ACCOUNT,
@@ -235,6 +238,11 @@ class JiraEmulator(Emulator):
         """A person adds labels in the issue view: one changelog entry, as Jira records it
         (``field: labels``, space-separated ``fromString``/``toString``)."""
         self.state.add_labels(ticket_id, labels, by)
+        self._announce(ticket_id, "jira:issue_updated")
+
+    def rate(self, ticket_id: str, rating: int, comment: str | None = None) -> None:
+        """The customer answers the satisfaction survey: 1-5 stars and an optional comment."""
+        self.state.rate(ticket_id, feedback_body(rating, comment))
         self._announce(ticket_id, "jira:issue_updated")
 
     def corrupt(self, ticket_id: str, field: str, value: Any) -> None:

@@ -15,7 +15,13 @@ from email.utils import format_datetime
 from typing import Any
 
 from connectors.emulation import Request, Response
-from connectors.jira.emulator_samples import FIELD_NAMES, JSM_FIELDS, custom_schema
+from connectors.jira.emulator_samples import (
+    FEEDBACK_DATE_FIELD,
+    FIELD_NAMES,
+    JSM_FIELDS,
+    custom_schema,
+    desk_error,
+)
 from connectors.jira.emulator_search import IssueSearch
 from connectors.jira.emulator_site import (
     API_TOKEN,
@@ -78,6 +84,10 @@ class JiraRoutes:
         route("GET", r"/rest/servicedeskapi/servicedesk/(?P<desk>[^/]+)/customer")(
             self._guard(self._service_desk_customers)
         )
+        if self._state.flavour == "cloud":  # Data Center documents no feedback resource
+            route("GET", r"/rest/servicedeskapi/request/(?P<key>[^/]+)/feedback")(
+                self._guard(self._request_feedback)
+            )
 
     def _guard(self, handler: Handler) -> Handler:
         def checked(request: Request) -> Response:
@@ -181,6 +191,8 @@ class JiraRoutes:
             )
             for logical, field_id in self._state.custom.items()
         ]
+        if self._state.flavour == "cloud":
+            customs.append(FEEDBACK_DATE_FIELD)
         if self._state.realistic:
             customs += [(i, name, schema) for i, name, schema, _ in JSM_FIELDS]
         for field_id, name, schema in customs:
@@ -209,6 +221,15 @@ class JiraRoutes:
 
     def _statuses(self, request: Request) -> Response:
         return Response(200, [self._state.status(name) for name in STATUSES])
+
+    def _request_feedback(self, request: Request) -> Response:
+        issue = self._state.find_issue(request.params["key"])
+        if issue is None:
+            return Response(404, desk_error("Request does not exist."))
+        feedback = self._state.feedback.get(str(issue["key"]))
+        if feedback is None:
+            return Response(404, desk_error("No feedback for this request."))
+        return Response(200, dict(feedback))
 
     def _service_desk_customers(self, request: Request) -> Response:
         if request.params["desk"] != SERVICE_DESK_ID:

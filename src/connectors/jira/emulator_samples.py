@@ -64,9 +64,9 @@ def custom_schema(logical: str, field_id: str, realistic: bool) -> dict[str, Any
 JSM_FIELDS: list[tuple[str, str, dict[str, Any], Any]] = [
     ("customfield_10003", "Approvals",
      {"type": "sd-approvals", "custom": "com.atlassian.servicedesk:sd-approvals"}, []),
-    ("customfield_10004", "Satisfaction",
+    ("customfield_10004", "Satisfaction",  # empty until rated; its value shape is undocumented
      {"type": "sd-feedback", "custom": "com.atlassian.servicedesk:sd-request-feedback"},
-     {"rating": 4}),
+     None),
     ("customfield_10005", "Request language",
      {"type": "language", "custom": "com.atlassian.servicedesk:sd-request-language"},
      {"languageCode": "en", "displayName": "English"}),
@@ -74,6 +74,34 @@ JSM_FIELDS: list[tuple[str, str, dict[str, Any], Any]] = [
      {"type": "option", "custom": "com.atlassian.servicedesk:sd-request-type-category"},
      {"value": "Get IT help", "id": "1"}),
 ]  # fmt: skip
+
+# JSM's "Satisfaction date", on every Cloud service project (tidy or not): a datetime set when
+# the customer rates the request (the field list's shape as in "Get fields" above).
+FEEDBACK_DATE_FIELD = (
+    "customfield_10007",
+    "Satisfaction date",
+    {"type": "datetime", "custom": "com.atlassian.servicedesk:sd-request-feedback-date"},
+)
+
+
+def feedback_body(rating: int, comment: str | None) -> dict[str, Any]:
+    """JSM Cloud "Get feedback" (CSATFeedbackFullDTO: type, rating 1-5, comment.body):
+    https://developer.atlassian.com/cloud/jira/service-desk/rest/api-group-request/#api-rest-servicedeskapi-request-requestidorkey-feedback-get
+    """
+    body: dict[str, Any] = {"type": "csat", "rating": rating}
+    if comment is not None:
+        body["comment"] = {"body": comment}
+    return body
+
+
+def desk_error(message: str) -> dict[str, Any]:
+    """The service desk API's error body (``errorMessage`` + ``i18nErrorMessage``), not the
+    platform's ``errorMessages`` list."""
+    return {
+        "errorMessage": message,
+        "i18nErrorMessage": {"i18nKey": "sd.request.feedback.error", "parameters": []},
+    }
+
 
 AUTOMATION_NAME = "Automation for Jira"
 AUTO_REPLY = "Thanks for contacting support. An agent will pick up your request shortly."

@@ -22,6 +22,7 @@ from connectors.jira.cursor import parse_jira_time
 from connectors.jira.emulator_samples import (
     AUTO_REPLY,
     AUTOMATION_NAME,
+    FEEDBACK_DATE_FIELD,
     JSM_FIELDS,
     REALISTIC_CUSTOM,
     TIDY_CUSTOM,
@@ -87,6 +88,7 @@ class JiraState:
         self.comments: dict[str, list[dict[str, Any]]] = {}
         self.issue_props: dict[str, dict[str, Any]] = {}
         self.links: dict[str, list[dict[str, Any]]] = {}
+        self.feedback: dict[str, dict[str, Any]] = {}  # issue key -> its JSM request feedback
         self.users: dict[str, dict[str, Any]] = {}
         self.customers: list[str] = []  # the service desk's customer list
         self._next_number = {p: 1 for p in PROJECTS}
@@ -173,6 +175,8 @@ class JiraState:
                 else []
             ),
         }
+        if self.flavour == "cloud":
+            values[FEEDBACK_DATE_FIELD[0]] = None  # set when the customer rates the request
         if self.realistic:
             values[ids["customer_tier"]] = [tier] if tier else None  # a multi-select
             values[ids["affected_users"]] = f"{users:,}" if users is not None else None  # text
@@ -249,6 +253,14 @@ class JiraState:
             }  # fmt: skip
             self.history(ticket_id, self.account(by), [item])
             self.touch(ticket_id)
+
+    def rate(self, key: str, feedback: dict[str, Any]) -> None:
+        """The customer's rating: the feedback resource and the "Satisfaction date" field."""
+        with self.lock:
+            now = self.server.clock.now()
+            self.feedback[key] = feedback
+            self.issues[key]["fields"][FEEDBACK_DATE_FIELD[0]] = self.stamp(now)
+            self.touch(key, now)
 
     def corrupt(self, ticket_id: str, field: str, value: Any) -> None:
         with self.lock:

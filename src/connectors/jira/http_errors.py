@@ -20,10 +20,13 @@ _ROWS: dict[int, type[ConnectorError]] = {410: FatalError}
 
 
 def error_messages(body: Any) -> str:
-    """Jira's ``{"errorMessages": [...], "errors": {field: msg}}`` as one line."""
+    """Jira's ``{"errorMessages": [...], "errors": {field: msg}}`` (or the service desk API's
+    ``{"errorMessage": ..., "i18nErrorMessage": {...}}``) as one line."""
     if not isinstance(body, dict):
         return str(body or "")[:500]
     parts = [str(m) for m in body.get("errorMessages") or []]
+    if body.get("errorMessage"):
+        parts.append(str(body["errorMessage"]))
     errors = body.get("errors") or {}
     if isinstance(errors, dict):
         parts += [f"{k}: {v}" for k, v in errors.items()]

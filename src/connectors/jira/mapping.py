@@ -61,6 +61,10 @@ def _never(account: str, name: str | None) -> bool:
     return False
 
 
+def _unrated(key: str, rated_at: str) -> str | None:
+    return None
+
+
 @dataclass(slots=True)
 class IssueMapper:
     settings: Settings
@@ -68,6 +72,8 @@ class IssueMapper:
     status_category: Callable[[str], str | None] = lambda name: None  # for changelog names
     custom: Callable[[], FieldMap] = FieldMap  # the site's custom fields, resolved by name
     is_customer: Callable[[str, str | None], bool] = _never  # on the service desk's list
+    # the customer's rating, given the issue key and its "Satisfaction date" (jira/feedback.py)
+    satisfaction: Callable[[str, str], str | None] = _unrated
     system: str = "jira"
     source: str = "jira"
 
@@ -131,9 +137,14 @@ class IssueMapper:
             affected_users=self._count(f, custom, key, warnings),
             comments=tuple(sorted((self.comment(c) for c in raw_comments), key=lambda c: c.at)),
             history=self.history(histories, user_keys(f, raw_comments, histories)),
+            satisfaction=self._rating(key, f, custom),
         )
 
     # -- single values -------------------------------------------------------------------
+    def _rating(self, key: str, f: Mapping[str, Any], custom: FieldMap) -> str | None:
+        rated_at = f.get(custom.satisfaction_date.id) if custom.satisfaction_date else None
+        return self.satisfaction(key, str(rated_at)) if rated_at else None
+
     def status(self, name: str, category: str | None) -> Status:
         by_name = {k.casefold(): v for k, v in self.settings.status_map.items()}
         if name.casefold() in by_name:

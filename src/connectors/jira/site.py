@@ -16,6 +16,9 @@ OUR_FIELDS = ("category", "customer_tier", "affected_users", "organization")
 # JSM's own locked fields (satisfaction, approvals, request language, request type...) share
 # the low custom field ids and may share a name with ours; only the organization is JSM's.
 JSM_TYPE_PREFIX = "com.atlassian.servicedesk:"
+# JSM's "Satisfaction date": set when the customer rates the request, so a pulled issue tells,
+# with no further call, whether there is request feedback to read.
+FEEDBACK_DATE_TYPE = "com.atlassian.servicedesk:sd-request-feedback-date"
 
 
 def user_id(user: Mapping[str, Any] | None) -> str | None:
@@ -43,15 +46,18 @@ class FieldMap:
     customer_tier: CustomField | None = None
     affected_users: CustomField | None = None
     organization: CustomField | None = None
+    satisfaction_date: CustomField | None = None  # JSM's own, found by its type
 
     def ids(self) -> list[str]:
         return [f.id for f in (self.category, self.customer_tier, self.affected_users,
-                               self.organization) if f is not None]  # fmt: skip
+                               self.organization, self.satisfaction_date)
+                if f is not None]  # fmt: skip
 
 
 def resolve_fields(settings: Settings, listed: Sequence[Mapping[str, Any]]) -> FieldMap:
     """Pure: pick each field by id override, else by exact (case-blind) name; ambiguity fails."""
     customs: dict[str, tuple[CustomField, bool]] = {}  # id -> (field, owned by JSM)
+    feedback_date: CustomField | None = None
     for raw in listed:
         schema = raw.get("schema") or {}
         field_id = str(raw.get("id"))
@@ -60,7 +66,10 @@ def resolve_fields(settings: Settings, listed: Sequence[Mapping[str, Any]]) -> F
                 field_id, str(raw.get("name") or ""), str(schema.get("type") or "any"),
                 schema.get("items"),
             )  # fmt: skip
-            customs[field_id] = (field, str(schema.get("custom") or "").startswith(JSM_TYPE_PREFIX))
+            custom_type = str(schema.get("custom") or "")
+            customs[field_id] = (field, custom_type.startswith(JSM_TYPE_PREFIX))
+            if custom_type == FEEDBACK_DATE_TYPE and feedback_date is None:
+                feedback_date = field
     chosen: dict[str, CustomField | None] = {}
     for logical in OUR_FIELDS:
         wanted_id = getattr(settings.fields, logical)
@@ -84,7 +93,7 @@ def resolve_fields(settings: Settings, listed: Sequence[Mapping[str, Any]]) -> F
                 f"set fields.{logical} to the one to use"
             )
         chosen[logical] = matches[0] if matches else None
-    return FieldMap(**chosen)
+    return FieldMap(**chosen, satisfaction_date=feedback_date)
 
 
 class SiteFacts:

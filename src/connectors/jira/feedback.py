@@ -1,0 +1,48 @@
+"""The customer's satisfaction with a JSM request, read from its request feedback.
+
+A pulled issue carries JSM's "Satisfaction date" once its customer has rated it; only then is
+the feedback read, and each rating once per process (keyed by that date), so the pull pays one
+call per new rating, not one per issue. Ratings are JSM's 1-5 stars: 4 and 5 are good (the
+usual CSAT "top two boxes"), 3 neutral, 1 and 2 bad.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+GOOD_FROM = 4
+BAD_UP_TO = 2
+
+
+def satisfaction_of(feedback: dict[str, Any] | None) -> str | None:
+    """``good``, ``neutral`` or ``bad`` from a feedback body; None without a usable rating."""
+    rating = (feedback or {}).get("rating")
+    if isinstance(rating, bool) or not isinstance(rating, int | float):
+        return None
+    if rating >= GOOD_FROM:
+        return "good"
+    return "bad" if rating <= BAD_UP_TO else "neutral"
+
+
+class FeedbackReader:
+    """One read per rating: ``(key, rated_at)`` -> satisfaction, cached for the process."""
+
+    def __init__(self, read: Callable[[str], dict[str, Any] | None], *, enabled: bool) -> None:
+        self._read = read
+        self._enabled = enabled  # Cloud only: Data Center documents no feedback resource
+        self._lock = threading.Lock()
+        self._known: dict[str, tuple[str, str | None]] = {}
+
+    def satisfaction(self, key: str, rated_at: str) -> str | None:
+        if not self._enabled:
+            return None
+        with self._lock:
+            known = self._known.get(key)
+            if known is not None and known[0] == rated_at:
+                return known[1]
+        value = satisfaction_of(self._read(key))
+        with self._lock:
+            self._known[key] = (rated_at, value)
+        return value
