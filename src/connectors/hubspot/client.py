@@ -76,6 +76,7 @@ class HubSpotClient:
         sdk = HubSpot(access_token="pending", host=self.base_url, retry=Retry(total=0))
         crm = sdk.crm
         self._search = crm.tickets.search_api
+        self._object_search = crm.objects.search_api  # feedback submissions
         self._tickets = crm.tickets.basic_api
         self._tickets_batch = crm.tickets.batch_api
         self._notes = crm.objects.notes.basic_api
@@ -85,8 +86,9 @@ class HubSpotClient:
         self._owners = crm.owners.owners_api
         self._pipelines = crm.pipelines.pipelines_api
         self._apis = (
-            self._search, self._tickets, self._tickets_batch, self._notes, self._notes_batch,
-            self._companies_batch, self._associations, self._owners, self._pipelines,
+            self._search, self._object_search, self._tickets, self._tickets_batch, self._notes,
+            self._notes_batch, self._companies_batch, self._associations, self._owners,
+            self._pipelines,
         )  # fmt: skip
 
     def close(self) -> None:
@@ -199,6 +201,23 @@ class HubSpotClient:
         result: JSON = self._sdk(
             "tickets search",
             lambda: self._search.do_search(public_object_search_request=body, **self._raw()),
+            search=True,
+        )
+        return result
+
+    def search_feedback(self, body: JSON) -> JSON:
+        """Survey responses (``feedback_submissions``, read-only), searched like tickets:
+        https://developers.hubspot.com/docs/api/crm/feedback-submissions"""
+        what = "feedback submissions search"
+        if self.paths.dated:
+            path = f"{self.paths.objects('feedback_submissions')}/search"
+            found: JSON = self._http(what, "POST", path, body=body, search=True)
+            return found
+        result: JSON = self._sdk(
+            what,
+            lambda: self._object_search.do_search(
+                "feedback_submissions", public_object_search_request=body, **self._raw()
+            ),
             search=True,
         )
         return result

@@ -14,6 +14,7 @@ from connectors.hubspot.auth import OAuthToken, StaticToken, TokenSource
 from connectors.hubspot.client import BATCH_READ_MAX, JSON, HubSpotClient, chunks
 from connectors.hubspot.cursor import Cursor
 from connectors.hubspot.echo import EchoFilter
+from connectors.hubspot.feedback import FeedbackSweep
 from connectors.hubspot.limiter import RequestBudget
 from connectors.hubspot.mapping import (
     CREATED,
@@ -101,7 +102,14 @@ class HubSpotConnector:
         )
         self.fields = FieldMap(settings)
         self.threads = ThreadIndex()
-        self.assembler = TicketAssembler(name, self.client, self.fields, self.threads)
+        self.feedback = FeedbackSweep(
+            self.client,
+            every_seconds=settings.feedback_every_seconds,
+            page_size=settings.page_size,
+        )
+        self.assembler = TicketAssembler(
+            name, self.client, self.fields, self.threads, satisfaction=self.feedback.satisfaction
+        )
         self.writer = TicketWriter(
             self.client,
             self.fields,
@@ -133,6 +141,10 @@ class HubSpotConnector:
         search = SearchWindows(
             self.client, [MODIFIED, CREATED], self.settings.page_size, self.settings.search_cap
         )
+        # tickets a new survey response rated: re-read below, as changed
+        rated = []
+        if self.feedback.due(ceiling):
+            rated = self.feedback.run(ceiling, since=lambda: start)
         wanted: list[JSON] = []
         for page in search.pages(position.watermark):
             for record in page:
@@ -149,8 +161,8 @@ class HubSpotConnector:
         quarantined: list[Quarantined] = []
         wanted_ids = ids_of(wanted)
         required = set(wanted_ids)  # found by the search: one missing on the read is reported
-        extra = [t for t in dict.fromkeys(messaged) if t not in required]
-        # one batch read for both: the search's tickets and those with a new message only
+        extra = [t for t in dict.fromkeys([*messaged, *rated]) if t not in required]
+        # one batch read for all: the search's tickets, those with a new message or rating only
         for part in chunks([*wanted_ids, *extra], BATCH_READ_MAX):
             assembled = self.assembler.read(part)
             tickets.extend(assembled.tickets)

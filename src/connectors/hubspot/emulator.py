@@ -190,6 +190,13 @@ class HubSpotEmulator(Emulator):
         self.state.update(ticket_id, status=status, priority=priority, group=group)
         self._notify(ticket_id, "ticket.propertyChange")
 
+    def submit_feedback(
+        self, ticket_id: str, value: int, *, survey_type: str = "CSAT", content: str = ""
+    ) -> str:
+        """The customer answers a survey about the ticket (CSAT: 0 bad, 1 neutral, 2 good);
+        the response's id. The ticket's own stamp does not move."""
+        return self.state.submit_feedback(ticket_id, value, survey_type, content)
+
     def set_property(self, ticket_id: str, name: str, value: str) -> None:
         """Raw write, for tests that need an odd value (a malformed date, an unknown stage)."""
         self.state.set_property(ticket_id, name, value)

@@ -30,6 +30,7 @@ from connectors.hubspot.emulator_state import (
     OWNERS,
     STAGES,
     HubSpotState,
+    SubmissionRecord,
 )
 from connectors.hubspot.mapping import format_instant, parse_instant
 
@@ -86,6 +87,7 @@ class HubSpotRoutes:
         objects, threads = at["objects"], at["threads"]
         return [
             ("POST", rf"{objects}/tickets/search", self._search),
+            ("POST", rf"{objects}/feedback_submissions/search", self._feedback_search),
             ("POST", rf"{objects}/tickets/batch/read", self._tickets_read),
             ("POST", rf"{objects}/tickets/batch/update", self._tickets_update),
             ("GET", rf"{objects}/tickets/(?P<id>[^/]+)", self._ticket_get),
@@ -152,6 +154,13 @@ class HubSpotRoutes:
 
     # tickets
     def _search(self, request: Request) -> Response:
+        return self._search_in(list(self.state.tickets.values()), request)
+
+    def _feedback_search(self, request: Request) -> Response:
+        return self._search_in(list(self.state.submissions.values()), request)
+
+    def _search_in(self, records: list[Any], request: Request) -> Response:
+        """One CRM search over ``records`` (tickets or survey responses)."""
         body = request.json()
         limit = min(int(body.get("limit") or 10), 200, self.options.page_size)
         after = int(body.get("after") or 0)
@@ -163,7 +172,7 @@ class HubSpotRoutes:
                 "VALIDATION_ERROR",
             )
         groups = body.get("filterGroups") or []
-        matches = [t for t in self.state.tickets.values() if passes_filters(t.props, groups)]
+        matches = [t for t in records if passes_filters(t.props, groups)]
         for sort in reversed(body.get("sorts") or []):
             name, descending = sort_spec(sort)
             matches.sort(key=partial(sort_key, name), reverse=descending)
@@ -173,12 +182,17 @@ class HubSpotRoutes:
         props = body.get("properties") or []
         result: dict[str, Any] = {
             "total": len(matches),
-            "results": [self.state.render(t, props, []) for t in page],
+            "results": [self._render_found(t, props) for t in page],
         }
         if after + limit < len(matches):  # past the cap too: asking for it then gives a 400
             nxt = str(after + limit)
             result["paging"] = {"next": {"after": nxt, "link": f"?after={nxt}"}}
         return Response(200, result)
+
+    def _render_found(self, record: Any, props: list[str]) -> dict[str, Any]:
+        if isinstance(record, SubmissionRecord):
+            return self.state.render_submission(record, props)
+        return self.state.render(record, props, [])
 
     def _tickets_read(self, request: Request) -> Response:
         body = request.json()
@@ -317,13 +331,16 @@ class HubSpotRoutes:
 
     def _associations(self, request: Request) -> Response:
         src, dst = request.params["src"], request.params["dst"]
-        if src != "tickets" or dst not in ("notes", "companies"):
+        pair = (src, dst)
+        if pair not in (("tickets", "notes"), ("tickets", "companies"),
+                        ("feedback_submissions", "tickets")):  # fmt: skip
             return error_response(400, f"unsupported association {src}->{dst}", "VALIDATION_ERROR")
-        type_id = 227 if dst == "notes" else 339
+        # the connector reads only ``toObjectId``; the response->ticket type id is the
+        # emulator's own (notes 227 and companies 339 are HubSpot's documented ids)
+        type_id = {"notes": 227, "companies": 339}.get(dst, 1)
         results = []
         for item in request.json()["inputs"]:
-            ticket = self.state.tickets.get(str(item["id"]))
-            linked = (ticket.notes if dst == "notes" else ticket.companies) if ticket else []
+            linked = self._linked(src, dst, str(item["id"]))
             if linked:
                 results.append(
                     {
@@ -344,6 +361,15 @@ class HubSpotRoutes:
             200,
             {"status": "COMPLETE", "results": results, "startedAt": stamp, "completedAt": stamp},
         )
+
+    def _linked(self, src: str, dst: str, record_id: str) -> list[str]:
+        if src == "feedback_submissions":
+            response = self.state.submissions.get(record_id)
+            return list(response.tickets) if response else []
+        ticket = self.state.tickets.get(record_id)
+        if ticket is None:
+            return []
+        return list(ticket.notes if dst == "notes" else ticket.companies)
 
     # owners, pipelines
     def _owners(self, request: Request) -> Response:

@@ -8,10 +8,20 @@ unset values sort last).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
-from connectors.hubspot.emulator_state import DATE_PROPERTIES, TicketRecord
+from connectors.hubspot.emulator_state import DATE_PROPERTIES
 from connectors.hubspot.mapping import parse_instant, to_millis
+
+
+class CrmRecord(Protocol):
+    """What a search sorts on: a ticket's or a survey response's id and properties."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def props(self) -> dict[str, str]: ...
 
 
 def _comparable(name: str, value: str | None) -> Any:
@@ -72,8 +82,8 @@ def sort_spec(sort: Any) -> tuple[str, bool]:
     return text.lstrip("-"), text.startswith("-")
 
 
-def sort_key(name: str, ticket: TicketRecord) -> tuple[tuple[int, float, str], int]:
-    return _sort_value(ticket.props, name), int(ticket.id)
+def sort_key(name: str, record: CrmRecord) -> tuple[tuple[int, float, str], int]:
+    return _sort_value(record.props, name), int(record.id)
 
 
 def _sort_value(props: dict[str, str], name: str) -> tuple[int, float, str]:

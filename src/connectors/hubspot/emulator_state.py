@@ -64,7 +64,14 @@ GROUPS = {
     "Support Managers": {"owner_id": "203"},
     "Executive Escalations": {"owner_id": "204", "team_id": "3004"},
 }
-DATE_PROPERTIES = {"createdate", "hs_lastmodifieddate", "closed_date", "notes_last_updated"}
+DATE_PROPERTIES = {
+    "createdate",
+    "hs_lastmodifieddate",
+    "closed_date",
+    "notes_last_updated",
+    "hs_createdate",
+    "hs_submission_timestamp",
+}
 ENUMS = {"hs_ticket_priority": {"LOW", "MEDIUM", "HIGH", "URGENT"}}
 
 # a new thread message, for the webhook the emulator announces it with
@@ -80,6 +87,24 @@ class TicketRecord:
     notes: list[str] = field(default_factory=list)
     companies: list[str] = field(default_factory=list)
     thread: str | None = None
+
+
+@dataclass
+class SubmissionRecord:
+    """A survey response (``feedback_submissions``, object 0-19): read-only in the API, made
+    by the customer answering a survey, associated with the ticket it rates."""
+
+    id: str
+    created: datetime
+    props: dict[str, str] = field(default_factory=dict)
+    tickets: list[str] = field(default_factory=list)
+
+
+# A CSAT response as HubSpot's API reference shows one (``hs_response_group`` PROMOTER,
+# ``hs_survey_type`` CSAT, ``hs_value`` "2", ``hs_survey_channel`` EMAIL):
+# https://developers.hubspot.com/docs/api/crm/feedback-submissions ; the CSAT scale 0-2 and its
+# groups: knowledge.hubspot.com/customer-feedback/feedback-submission-properties
+CSAT_GROUPS = {0: "DETRACTOR", 1: "PASSIVE", 2: "PROMOTER"}
 
 
 def client_of(author: str) -> dict[str, Any]:
@@ -107,6 +132,7 @@ class HubSpotState:
         self.companies: dict[str, dict[str, Any]] = {}
         self.threads: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, list[dict[str, Any]]] = {}
+        self.submissions: dict[str, SubmissionRecord] = {}
         self.writes_that_changed_nothing = 0  # property writes that set only what was there
         self._next_id = 1000
 
@@ -193,6 +219,26 @@ class HubSpotState:
                     prop = "hubspot_owner_id" if name == "owner_id" else "hubspot_team_id"
                     self.set_tracked(ticket, prop, value, now, "CRM_UI")
             self.touch(ticket, now)
+
+    def submit_feedback(self, ticket_id: str, value: int, survey_type: str, content: str) -> str:
+        """The customer answers a survey about the ticket; the ticket itself is not touched."""
+        with self.lock:
+            at = format_instant(self.now())
+            response = SubmissionRecord(self.new_id(), self.now(), tickets=[ticket_id])
+            response.props = {
+                "hs_object_id": response.id,
+                "hs_createdate": at,
+                "hs_lastmodifieddate": at,
+                "hs_submission_timestamp": at,
+                "hs_survey_type": survey_type,
+                "hs_survey_name": "Customer Satisfaction Survey",
+                "hs_survey_channel": "EMAIL",
+                "hs_value": str(value),
+                "hs_response_group": CSAT_GROUPS.get(value, "") if survey_type == "CSAT" else "",
+                "hs_content": content,
+            }
+            self.submissions[response.id] = response
+            return response.id
 
     def set_property(self, ticket_id: str, name: str, value: str) -> None:
         with self.lock:
@@ -396,6 +442,18 @@ class HubSpotState:
         self.notes[note_id] = note
         ticket.notes.append(note_id)
         return note
+
+    def render_submission(
+        self, response: SubmissionRecord, properties: Sequence[str]
+    ) -> dict[str, Any]:
+        keep = {*properties, "hs_object_id", "hs_createdate", "hs_lastmodifieddate"}
+        return {
+            "id": response.id,
+            "properties": {k: response.props.get(k) for k in sorted(keep)},
+            "createdAt": format_instant(response.created),
+            "updatedAt": response.props["hs_lastmodifieddate"],
+            "archived": False,
+        }
 
     def render(
         self, ticket: TicketRecord, properties: Sequence[str] | None, history: Sequence[str]

@@ -180,8 +180,10 @@ class FieldMap:
         *,
         comments: Sequence[Comment] = (),
         organization: str | None = None,
+        satisfaction: str | None = None,
     ) -> Ticket:
-        """A ticket from a CRM record; ``MalformedRecord`` when it does not fit."""
+        """A ticket from a CRM record; ``MalformedRecord`` when it does not fit.
+        ``satisfaction``: its customer's rating, from a survey response (``feedback.py``)."""
         record_id = str(record.get("id") or "") or None
         props: Mapping[str, Any] = record.get("properties") or {}
         s = self.settings
@@ -217,6 +219,7 @@ class FieldMap:
                 affected_users=affected,
                 comments=mark_opening(comments, created),
                 history=self.history(record, created),
+                satisfaction=satisfaction,
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise MalformedRecord(f"ticket {record_id}: {exc}", record_id, record) from exc

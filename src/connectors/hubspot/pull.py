@@ -130,8 +130,10 @@ class TicketAssembler:
         threads: ThreadIndex,
         *,
         max_cached: int = 50_000,
+        satisfaction: Callable[[str], str | None] = lambda ticket_id: None,
     ) -> None:
         self.source = source
+        self.satisfaction = satisfaction  # the customer's rating, by ticket id
         self.client = client
         self.fields = fields
         self.threads = threads
@@ -197,7 +199,12 @@ class TicketAssembler:
                 organization = next(
                     (names[c] for c in companies_of.get(ticket_id, []) if names.get(c)), None
                 )
-                ticket = self.fields.ticket(record, comments=comments, organization=organization)
+                ticket = self.fields.ticket(
+                    record,
+                    comments=comments,
+                    organization=organization,
+                    satisfaction=self.satisfaction(ticket_id),
+                )
             except MalformedRecord as exc:
                 out.quarantined.append(Quarantined(self.source, exc.record_id, str(exc)))
             except (KeyError, TypeError, ValueError) as exc:

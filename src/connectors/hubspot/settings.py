@@ -80,6 +80,10 @@ class Settings(BaseModel):
     affected_users_property: str | None = "affected_users"
     groups: dict[str, GroupTarget] = Field(default_factory=dict)
 
+    # customer satisfaction: how often survey responses (CSAT feedback submissions) are
+    # searched; a report figure, not a clock, so not every poll. 0: never
+    feedback_every_seconds: int = Field(default=900, ge=0)
+
     # comments
     conversations: bool = True  # False when the portal has no help desk inbox
     sender_actor_id: str | None = None  # "A-<userId>" that customer messages are sent as

@@ -1,0 +1,149 @@
+"""HubSpot survey responses (``feedback_submissions``) become ``Ticket.satisfaction``.
+
+Shapes followed: the CSAT response of HubSpot's API reference (``hs_survey_type`` CSAT,
+``hs_value`` "2", ``hs_response_group`` PROMOTER), read-only and searched like any CRM object,
+https://developers.hubspot.com/docs/api/crm/feedback-submissions ; the CSAT scale 0-2 with its
+DETRACTOR/PASSIVE/PROMOTER groups,
+https://knowledge.hubspot.com/customer-feedback/feedback-submission-properties ; a response
+reaches its ticket through the v4 batch association read,
+https://developers.hubspot.com/docs/api/crm/associations .
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from hubspot_helpers import NOW, connect, seed_ticket
+
+from connectors.hubspot import HubSpotConnector
+from connectors.hubspot.emulator import HubSpotEmulator
+from connectors.hubspot.feedback import satisfaction_of
+from connectors.retry import RetryPolicy
+
+FEEDBACK_SEARCH = r"/feedback_submissions/search$"
+START = NOW - timedelta(days=1)
+
+
+def _searches(emulator: HubSpotEmulator) -> int:
+    return len(emulator.server.calls("POST", FEEDBACK_SEARCH))
+
+
+@pytest.fixture
+def closed(emulator: HubSpotEmulator) -> str:
+    [ticket_id] = emulator.seed([seed_ticket("Refund please", status="solved")])
+    return ticket_id
+
+
+def _later(emulator: HubSpotEmulator, minutes: int) -> None:
+    emulator.server.clock.set(NOW + timedelta(minutes=minutes))
+
+
+def test_a_rating_reaches_its_ticket_though_the_ticket_did_not_change(
+    emulator: HubSpotEmulator, connector: HubSpotConnector, closed: str
+) -> None:
+    first = connector.pull(None, start=START)
+    assert [(t.id, t.satisfaction) for t in first.tickets] == [(closed, None)]
+    stamp = emulator.record(closed)["properties"]["hs_lastmodifieddate"]
+
+    _later(emulator, 1)
+    emulator.submit_feedback(closed, 2, content="Quick and kind")
+    _later(emulator, 16)  # past feedback_every_seconds (900)
+    second = connector.pull(first.cursor, start=START)
+
+    assert emulator.record(closed)["properties"]["hs_lastmodifieddate"] == stamp
+    assert [(t.id, t.satisfaction) for t in second.tickets] == [(closed, "good")]
+
+
+def test_responses_are_searched_every_fifteen_minutes_not_every_poll(
+    emulator: HubSpotEmulator, connector: HubSpotConnector, closed: str
+) -> None:
+    cursor = connector.pull(None, start=START).cursor
+    assert _searches(emulator) == 1
+    for minute in (5, 10):
+        _later(emulator, minute)
+        cursor = connector.pull(cursor, start=START).cursor
+    assert _searches(emulator) == 1
+    _later(emulator, 15)
+    connector.pull(cursor, start=START)
+    assert _searches(emulator) == 2
+
+
+def test_the_newest_csat_answer_stands_and_other_surveys_do_not_count(
+    emulator: HubSpotEmulator, connector: HubSpotConnector, closed: str
+) -> None:
+    cursor = connector.pull(None, start=START).cursor
+    _later(emulator, 1)
+    emulator.submit_feedback(closed, 2)
+    emulator.submit_feedback(closed, 3, survey_type="NPS")  # about the company, not the ticket
+    _later(emulator, 16)
+    pulled = connector.pull(cursor, start=START)
+    assert [t.satisfaction for t in pulled.tickets] == ["good"]
+
+    _later(emulator, 17)
+    emulator.submit_feedback(closed, 0, content="Reopened twice")
+    _later(emulator, 40)
+    again = connector.pull(pulled.cursor, start=START)
+    assert [(t.id, t.satisfaction) for t in again.tickets] == [(closed, "bad")]
+
+    # the ticket changes for another reason later: it keeps its rating
+    _later(emulator, 41)
+    emulator.update(closed, priority="high")
+    later = connector.pull(again.cursor, start=START)
+    assert [(t.id, t.satisfaction) for t in later.tickets] == [(closed, "bad")]
+
+
+def test_a_restarted_connector_learns_the_ratings_again(
+    emulator: HubSpotEmulator, retry: RetryPolicy, closed: str
+) -> None:
+    emulator.submit_feedback(closed, 1)
+    fresh = connect(emulator, retry)
+    try:
+        pulled = fresh.pull(None, start=START)
+        assert [(t.id, t.satisfaction) for t in pulled.tickets] == [(closed, "neutral")]
+        assert fresh.fetch(closed).satisfaction == "neutral"
+    finally:
+        fresh.close()
+
+
+def test_the_dated_api_searches_responses_on_its_own_paths(
+    emulator: HubSpotEmulator, retry: RetryPolicy, closed: str
+) -> None:
+    emulator.submit_feedback(closed, 2)
+    dated = connect(emulator, retry, api_version="2026-09")
+    try:
+        pulled = dated.pull(None, start=START)
+    finally:
+        dated.close()
+    assert [t.satisfaction for t in pulled.tickets] == ["good"]
+    paths = [c.path for c in emulator.server.calls("POST", FEEDBACK_SEARCH)]
+    assert paths == ["/crm/objects/2026-09/feedback_submissions/search"]
+    assert emulator.server.calls("POST", r"/crm/associations/2026-09/feedback_submissions/")
+
+
+def test_zero_turns_the_survey_search_off(
+    emulator: HubSpotEmulator, retry: RetryPolicy, closed: str
+) -> None:
+    emulator.submit_feedback(closed, 2)
+    quiet = connect(emulator, retry, feedback_every_seconds=0)
+    try:
+        pulled = quiet.pull(None, start=START)
+    finally:
+        quiet.close()
+    assert [t.satisfaction for t in pulled.tickets] == [None]
+    assert _searches(emulator) == 0
+
+
+@pytest.mark.parametrize(
+    ("props", "expected"),
+    [
+        ({"hs_response_group": "PROMOTER", "hs_value": "2"}, "good"),
+        ({"hs_response_group": "passive"}, "neutral"),
+        ({"hs_response_group": "DETRACTOR"}, "bad"),
+        ({"hs_response_group": None, "hs_value": "2"}, "good"),  # group not (yet) computed
+        ({"hs_response_group": None, "hs_value": "7"}, None),
+        ({"hs_value": None}, None),
+    ],
+)
+def test_csat_groups_and_values(props: dict[str, str | None], expected: str | None) -> None:
+    assert satisfaction_of(props) == expected
