@@ -116,7 +116,8 @@ class Ticket:
     comments: tuple[Comment, ...] = ()
     history: tuple[Change, ...] = ()  # oldest first
     linked_issues: tuple[LinkedIssue, ...] = ()
-    # the customer's rating of the support they got ("good" / "bad"), where the helpdesk has one
+    # the customer's rating of the support they got ("good" / "neutral" / "bad"), where the
+    # helpdesk has one; the report counts "good" among all rated
     satisfaction: str | None = None
 
     @property
