@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from smtp_server import PASSWORD, USERNAME, make_certificate, smtp_server
 
 from connectors.base import ActionResult
 from connectors.retry import RetryPolicy
@@ -23,9 +22,10 @@ from escalator.notify.emulators.pagerduty import PagerDutyEmulator
 from escalator.notify.keys import message_id
 from escalator.sources import Source
 from escalator.store import StateStore, open_store
-from fakes import BREACHED_AT as NOW
-from fakes import HIGH_TICKET as TICKET
-from fakes import StandInHelpdesk
+from tests.app.smtp_server import PASSWORD, USERNAME, make_certificate, smtp_server
+from tests.fakes import BREACHED_AT as NOW
+from tests.fakes import HIGH_TICKET as TICKET
+from tests.fakes import StandInHelpdesk
 
 ROOT = Path(__file__).resolve().parents[2]
 LEVEL_CHANNELS = ("team-lead", "support-manager", "executive")  # as config/escalation.yaml

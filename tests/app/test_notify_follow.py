@@ -32,10 +32,10 @@ from escalator.notify.emulators.pagerduty import PagerDutyEmulator
 from escalator.notify.follow import follow_ups, open_pages, split_follow_key
 from escalator.sources import Source
 from escalator.store import open_store
-from fakes import BREACHED_AT as NOW
-from fakes import HIGH_TICKET as TICKET
-from fakes import StandInHelpdesk
-from people_config import people_config
+from tests.fakes import BREACHED_AT as NOW
+from tests.fakes import HIGH_TICKET as TICKET
+from tests.fakes import StandInHelpdesk
+from tests.people_config import people_config
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTING_KEY = "PDSECRETroutingkey0123456789abcd"

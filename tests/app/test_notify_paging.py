@@ -16,7 +16,7 @@ from engine.model import Notify
 from escalator.notify import Notifier, OpsgenieChannel, PagerDutyChannel
 from escalator.notify.emulators.opsgenie import OpsgenieEmulator
 from escalator.notify.emulators.pagerduty import PagerDutyEmulator
-from fakes import Sleeps
+from tests.fakes import Sleeps
 
 AT = datetime(2026, 3, 30, 9, 45, tzinfo=UTC)
 TICKET_URL = "https://acme.zendesk.com/agent/tickets/42"

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sidecar_process import ROOT
 
 from connectors.base import ActionStatus
 from connectors.emulation import SeedTicket
@@ -27,6 +26,7 @@ from escalator.app import open_sidecar
 from escalator.config import load_config
 from escalator.demo import DemoWorld
 from escalator.store import open_store
+from tests.e2e.sidecar_process import ROOT
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from store_samples import T0, comment_action, labels_action, priority_action
 
 from connectors.base import ActionStatus
 from escalator.store import (
@@ -17,6 +16,7 @@ from escalator.store import (
     UnknownActionError,
     open_store,
 )
+from tests.store.store_samples import T0, comment_action, labels_action, priority_action
 
 
 def test_begin_records_pending_and_refuses_the_same_key(store: StateStore) -> None:

@@ -6,13 +6,12 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from hubspot_helpers import NOW, customer_says, seed_ticket
-
 from connectors.base import ActionStatus
 from connectors.emulation import Request, SeedComment
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import HubSpotEmulator
 from engine.model import AddLabels, AuthorRole, Priority, SetPriority
+from tests.connectors.hubspot.hubspot_helpers import NOW, customer_says, seed_ticket
 
 START = NOW - timedelta(days=1)
 

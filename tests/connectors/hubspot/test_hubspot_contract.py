@@ -12,13 +12,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hubspot_helpers import NOW, Sleeps, connect, customer_says, seed_ticket
 from openapi_schema_validator import OAS30Validator
 
 from connectors.emulation import Request, Response
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import AddLabels, Assign, PostComment, Priority, SetPriority
+from tests.connectors.hubspot.hubspot_helpers import (
+    NOW,
+    Sleeps,
+    connect,
+    customer_says,
+    seed_ticket,
+)
 
 # the vendors' OpenAPI files live in shared/specs beside the repository (ESCALATOR_SPECS overrides)
 SPECS_ROOT = Path(
@@ -144,7 +150,7 @@ def contracts() -> dict[str, Contract]:
 def test_a_full_cycle_of_calls_matches_the_specs(
     contracts: dict[str, Contract], sleeps: Sleeps, version: str
 ) -> None:
-    from hubspot_helpers import start_emulator
+    from tests.connectors.hubspot.hubspot_helpers import start_emulator
 
     contract = contracts[version]
     # 2026-03 was published for tickets only: the rest of a 2026-03 cycle has no spec to meet

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from hubspot_helpers import NOW, connect, customer_says, seed_ticket, start_emulator
 from pydantic import ValidationError
 
 from connectors.base import ActionStatus
@@ -18,6 +17,13 @@ from connectors.hubspot import Settings
 from connectors.hubspot.emulator import TOKEN, HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import AddLabels, Assign, PostComment, Priority, SetPriority
+from tests.connectors.hubspot.hubspot_helpers import (
+    NOW,
+    connect,
+    customer_says,
+    seed_ticket,
+    start_emulator,
+)
 
 LEGACY = re.compile(r"^/crm/v[34]/|^/conversations/v3/")
 

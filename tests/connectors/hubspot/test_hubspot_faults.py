@@ -8,13 +8,20 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hubspot_helpers import NOW, Sleeps, connect, customer_says, seed_ticket, start_emulator
 
 from connectors.base import ActionStatus
 from connectors.errors import RetryableError
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import Action, AddLabels, PostComment, Priority, SetPriority
+from tests.connectors.hubspot.hubspot_helpers import (
+    NOW,
+    Sleeps,
+    connect,
+    customer_says,
+    seed_ticket,
+    start_emulator,
+)
 
 START = NOW - timedelta(days=1)
 

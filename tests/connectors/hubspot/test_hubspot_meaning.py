@@ -8,13 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from hubspot_helpers import NOW, connect, customer_says, seed_ticket
 
 from connectors.emulation import SeedComment
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import BOT_GREETING, TOKEN, HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import AuthorRole
+from tests.connectors.hubspot.hubspot_helpers import NOW, connect, customer_says, seed_ticket
 
 EIGHT = NOW.replace(hour=8)
 

@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 from hubspot.utils.signature import Signature
-from hubspot_helpers import NOW
 
 from connectors.errors import WebhookRejected
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import CLIENT_SECRET, HubSpotEmulator
 from connectors.hubspot.webhook import signature_v3
+from tests.connectors.hubspot.hubspot_helpers import NOW
 
 
 def _delivery(emulator: HubSpotEmulator) -> tuple[dict[str, str], bytes]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hubspot_helpers import NOW, customer_says, seed_ticket
-
 from connectors.base import ActionStatus, marker_for
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import HubSpotEmulator
@@ -19,6 +17,7 @@ from engine.model import (
     RemoveLabels,
     SetPriority,
 )
+from tests.connectors.hubspot.hubspot_helpers import NOW, customer_says, seed_ticket
 
 KEY = "hubspot:{id}:sla-breached:2:2026-11-23T10:00:00Z"
 

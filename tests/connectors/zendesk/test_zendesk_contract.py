@@ -20,11 +20,11 @@ import pytest
 import requests
 import yaml
 from jsonschema import Draft4Validator
-from zendesk_seeds import T0, seed_ticket
 
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 from engine.model import AddLabels, Assign, PostComment, Priority, RemoveLabels, SetPriority
+from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 # the vendors' OpenAPI files live in shared/specs beside the repository (ESCALATOR_SPECS overrides)
 SPECS_ROOT = Path(

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import requests
-from zendesk_seeds import T0, seed_ticket
 
 from connectors.base import ActionStatus
 from connectors.emulation import SeedComment
@@ -24,6 +23,7 @@ from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 from connectors.zendesk.pull import decode_cursor, encode_cursor
 from engine.model import AddLabels, PostComment
+from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 EXPORT = r"/api/v2/incremental/tickets/cursor"
 EVENTS = r"/api/v2/incremental/ticket_events"

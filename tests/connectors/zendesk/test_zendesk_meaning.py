@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from zendesk_seeds import T0, seed_ticket
 
 from connectors.emulation import SeedComment, SeedTicket
 from connectors.errors import RetryableError
@@ -23,6 +22,7 @@ from connectors.zendesk.emulator import ZendeskEmulator
 from engine.criteria import requester
 from engine.model import AuthorRole, Comment, Priority, Status, Ticket
 from engine.sla import public_agent_comment_times
+from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 AUDITS = r"/api/v2/tickets/\d+/audits"
 
