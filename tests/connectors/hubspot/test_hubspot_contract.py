@@ -18,6 +18,7 @@ from connectors.emulation import Request, Response
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import AddLabels, Assign, PostComment, Priority, SetPriority
+from tests.action_fields import ActionFields
 from tests.connectors.hubspot.hubspot_helpers import (
     NOW,
     Sleeps,
@@ -170,7 +171,7 @@ def test_a_full_cycle_of_calls_matches_the_specs(
         emulator.set_property(ids[1], "hs_pipeline_stage", "6")  # forces the pipelines read
         pulled = connector.pull(None, start=NOW - timedelta(days=1))
         ticket = next(t for t in pulled.tickets if t.id == ids[0])
-        common = {"ticket": ticket.key, "rule": "r", "at": NOW}
+        common: ActionFields = {"ticket": ticket.key, "rule": "r", "at": NOW}
         connector.apply(
             ticket,
             [

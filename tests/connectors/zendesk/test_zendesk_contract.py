@@ -24,6 +24,7 @@ from jsonschema import Draft4Validator
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 from engine.model import AddLabels, Assign, PostComment, Priority, RemoveLabels, SetPriority
+from tests.action_fields import ActionFields
 from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 # the vendors' OpenAPI files live in shared/specs beside the repository (ESCALATOR_SPECS overrides)
@@ -181,7 +182,7 @@ def _exercise(emulator: ZendeskEmulator, connector: ZendeskConnector) -> list[re
     emulator.update(ids[0], status="pending", group="Tier 2")
     pulled = connector.pull(None, start=T0 - timedelta(hours=1))
     ticket = next(t for t in pulled.tickets if t.id == ids[1])
-    base = {"ticket": ticket.key, "rule": "r", "at": ticket.updated_at}
+    base: ActionFields = {"ticket": ticket.key, "rule": "r", "at": ticket.updated_at}
     connector.apply(
         ticket,
         [
