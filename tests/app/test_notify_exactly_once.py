@@ -4,7 +4,7 @@ through ``Sidecar.cycle`` with a stand-in helpdesk and the real channels on 127.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -119,9 +119,9 @@ class World:
     notify_keys: list[str]
 
 
-def count(keys: Iterator[str] | object) -> dict[str, int]:
+def count(keys: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for key in keys:  # type: ignore[attr-defined]
+    for key in keys:
         out[key] = out.get(key, 0) + 1
     return out
 

@@ -145,7 +145,8 @@ def test_pages_follow_the_ticket_through_the_cycle(
     helpdesk = StandInHelpdesk(TICKET)
     store = open_store(f"sqlite:///{tmp_path}/state.db")
     clock = [NOW]
-    channels = {  # level 1 pages Opsgenie, level 2 PagerDuty (names as config/escalation.yaml)
+    # level 1 pages Opsgenie, level 2 PagerDuty (names as config/escalation.yaml)
+    channels: dict[str, AnyChannel] = {
         "team-lead": OpsgenieChannel("team-lead", API_KEY, base_url=og.base_url),
         "support-manager": PagerDutyChannel("support-manager", ROUTING_KEY, base_url=pd.base_url),
         "executive": PagerDutyChannel("executive", ROUTING_KEY, base_url=pd.base_url),

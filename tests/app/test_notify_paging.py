@@ -13,7 +13,7 @@ import pytest
 from connectors.base import ActionStatus
 from connectors.retry import RetryPolicy
 from engine.model import Notify
-from escalator.notify import Notifier, OpsgenieChannel, PagerDutyChannel
+from escalator.notify import AnyChannel, Notifier, OpsgenieChannel, PagerDutyChannel
 from escalator.notify.emulators.opsgenie import OpsgenieEmulator
 from escalator.notify.emulators.pagerduty import PagerDutyEmulator
 from tests.fakes import Sleeps
@@ -62,7 +62,7 @@ def opsgenie() -> Iterator[OpsgenieEmulator]:
 def notifier(
     pagerduty: PagerDutyEmulator, opsgenie: OpsgenieEmulator, sleeps: Sleeps
 ) -> Iterator[Notifier]:
-    channels = {
+    channels: dict[str, AnyChannel] = {
         "executive-page": PagerDutyChannel(
             "executive-page", ROUTING_KEY, base_url=pagerduty.base_url
         ),

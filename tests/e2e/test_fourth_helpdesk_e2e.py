@@ -94,6 +94,6 @@ def test_both_emulator_benchmarks_run_on_a_registered_helpdesk(
     assert "fakedesk" in latency.SYSTEMS
     assert latency.main(["--n", "4"]) == 0  # one change per helpdesk on each path
     out = capsys.readouterr().out
-    rows = {r["path"]: r for r in table_rows(out, "path ")}
-    assert all(rows[p]["missed"] == "0" for p in ("webhook", "poll", "clock")), rows
+    paths = {r["path"]: r for r in table_rows(out, "path ")}
+    assert all(paths[p]["missed"] == "0" for p in ("webhook", "poll", "clock")), paths
     assert "fakedesk" in out

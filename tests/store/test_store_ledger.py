@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 
 from connectors.base import ActionStatus
+from engine.model import Action
 from escalator.store import (
     ActionNotPendingError,
     StateStore,
@@ -70,7 +71,8 @@ def test_finish_of_unknown_or_finished_key_raises(store: StateStore) -> None:
 def test_applied_by_ticket_groups_done_actions_in_order(store: StateStore) -> None:
     first, second, other = comment_action(1), comment_action(2), labels_action()
     failed, pending = priority_action(), comment_action(3)
-    for n, action in enumerate((first, second, other, failed, pending)):
+    actions: tuple[Action, ...] = (first, second, other, failed, pending)
+    for n, action in enumerate(actions):
         assert store.begin(action, "src", at=T0 + timedelta(seconds=n))
     store.finish(second.key, ActionStatus.ALREADY)
     store.finish(first.key, ActionStatus.APPLIED)

@@ -21,11 +21,11 @@ from engine.model import AddLabels, Assign, PostComment, Priority, SetPriority
 from tests.action_fields import ActionFields
 from tests.connectors.hubspot.hubspot_helpers import (
     NOW,
-    Sleeps,
     connect,
     customer_says,
     seed_ticket,
 )
+from tests.fakes import Sleeps
 
 # the vendors' OpenAPI files live in shared/specs beside the repository (ESCALATOR_SPECS overrides)
 SPECS_ROOT = Path(
@@ -37,7 +37,7 @@ if not SPECS_ROOT.exists():
         f"the OpenAPI files are not at {SPECS_ROOT} (set ESCALATOR_SPECS)", allow_module_level=True
     )
 # no spec file was published for these (companies: neither numbered nor dated)
-UNSPECIFIED = (r"^/oauth/", r"^/crm/(v3/)?objects/(\d{4}-\d{2}/)?companies/")
+UNSPECIFIED: tuple[str, ...] = (r"^/oauth/", r"^/crm/(v3/)?objects/(\d{4}-\d{2}/)?companies/")
 # the spec files of each API version the connector can speak
 VERSION_FILES = {"v3": r"_v\d_", "2026-09": r"_2026-09_", "2026-03": r"_2026-03_"}
 

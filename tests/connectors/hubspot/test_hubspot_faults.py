@@ -17,12 +17,12 @@ from engine.model import Action, AddLabels, PostComment, Priority, SetPriority
 from tests.action_fields import ActionFields
 from tests.connectors.hubspot.hubspot_helpers import (
     NOW,
-    Sleeps,
     connect,
     customer_says,
     seed_ticket,
     start_emulator,
 )
+from tests.fakes import Sleeps
 
 START = NOW - timedelta(days=1)
 

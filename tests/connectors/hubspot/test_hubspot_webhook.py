@@ -63,7 +63,7 @@ def test_stale_and_replayed_deliveries_are_refused(
 
 def test_oversized_body_is_413(emulator: HubSpotEmulator, connector: HubSpotConnector) -> None:
     events = [{"objectId": i, "padding": "x" * 1000} for i in range(1100)]
-    headers, body = emulator.signed_delivery(events)  # type: ignore[arg-type]
+    headers, body = emulator.signed_delivery(events)
     with pytest.raises(WebhookRejected) as refused:
         connector.verify_webhook(headers, body, now=NOW)
     assert refused.value.status == 413

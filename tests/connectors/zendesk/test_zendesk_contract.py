@@ -217,6 +217,7 @@ def test_wire_traffic_matches_the_oas(
             if p.get("in") == "query" and p.get("required") and name_missing(url, p, template):
                 pytest.fail(f"{template}: required {p['name']} missing")
         if request.body:
+            assert isinstance(request.body, str | bytes)  # a prepared JSON body, not a stream
             schema = op["requestBody"]["content"]["application/json"]["schema"]
             check(schema, json.loads(request.body), f"request {request.method} {template}")
         if 200 <= response.status_code < 300:

@@ -239,7 +239,9 @@ def test_audits_are_paged_and_a_repeated_page_raises(
     assert [p.arg("page") for p in pages] == [None, "2", "3", "4"]
 
     looping = f"{emulator.base_url}/api/v2/tickets/{tid}/audits.json?page=2&per_page=2"
-    body = {"audits": [], "next_page": looping, "previous_page": None, "count": 9}
+    body: dict[str, object] = {
+        "audits": [], "next_page": looping, "previous_page": None, "count": 9
+    }
     emulator.server.inject("GET", AUDITS, status=200, body=body, count=20)
     with pytest.raises(RetryableError, match="repeated"):
         connector.fetch(tid)
