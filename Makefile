@@ -19,6 +19,8 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks
 
+# what it checks is [tool.mypy] in pyproject.toml: src/, tests/ and benchmarks/ (the tests
+# import their helpers as tests.fakes, tests.e2e.sidecar_process, ...)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy --strict
 

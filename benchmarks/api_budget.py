@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -61,6 +61,11 @@ API_PATH = {"zendesk": "/api/", "jira": "/rest/", "hubspot": "/"}
 DAY_START = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)  # a Tuesday, 08:00 in London
 CATEGORIES = ("billing", "technical", "account", "shipping")
 TIERS = ("standard", "standard", "standard", "enterprise")
+
+
+def stopped_at(instant: datetime) -> Callable[[], datetime]:
+    """A clock that stays at ``instant``."""
+    return lambda: instant
 
 
 @dataclass
@@ -123,7 +128,7 @@ def run(tickets: int, hours: int, polls_per_hour: int, seed: int = 5) -> list[Ho
                     now = DAY_START + poll * interval
                     for clock in clocks:
                         clock.set(now)
-                    app_clock.follow(lambda now=now: now)
+                    app_clock.follow(stopped_at(now))
                     changed: dict[str, set[str]] = defaultdict(set)
                     new_threads: set[str] = set()
                     # arrivals in this window

@@ -53,7 +53,7 @@ def make_tickets(n: int, seed: int = 7) -> list[Ticket]:
             comments.append(Comment(at, role, public=rng.random() < 0.8))
         comments.sort(key=lambda c: c.at)
         status = rng.choice(statuses)
-        history = ()
+        history: tuple[Change, ...] = ()
         if status is not Status.NEW and rng.random() < 0.5:
             at = created + (NOW - created) / 2
             history = (Change(at, "status", "new", status.value),)

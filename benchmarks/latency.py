@@ -34,13 +34,13 @@ from pathlib import Path
 # benchmarks/engine.py would shadow the ``engine`` package the sidecar imports
 HERE = Path(__file__).resolve().parent
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
-sys.path.insert(0, str(HERE.parent / "tests" / "e2e"))  # the e2e harness for `escalator run`
-
-from sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
+if str(HERE.parent) not in sys.path:  # the e2e harness for `escalator run`: tests/e2e
+    sys.path.insert(0, str(HERE.parent))
 
 from connectors import registry
 from connectors.emulation import SeedTicket
 from escalator.demo import DemoWorld
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
 
 SYSTEMS = tuple(registry.known_kinds())  # every registered helpdesk, built in or not
 PATHS = ("webhook", "poll", "clock")

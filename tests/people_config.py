@@ -2,8 +2,8 @@
 until acknowledged (3), a round robin (1), agent requests, a step-down rule and a digest.
 
 The examples are read from ``config/`` itself (not copied here), so a test of them is a test of
-what an admin would uncomment. Shared by the engine, app and end-to-end tests (tests/ must be on
-sys.path, as tests/store/conftest.py shows)."""
+what an admin would uncomment. Shared by the engine, app and end-to-end tests
+(``from tests.people_config import people_config``)."""
 
 from __future__ import annotations
 

@@ -5,8 +5,8 @@ dir, listening only on 127.0.0.1 on a free port with its unix socket in that dir
 (no fsync), stopped and removed when the session ends. When PostgreSQL is not installed, tests
 that ask for it are skipped with the reason (``.ci/install-postgres.sh`` installs it).
 
-Reuse from a conftest.py: ``from pg import postgres_server, postgres_url, fresh_postgres_url``
-(tests/ must be on sys.path; tests/store/conftest.py shows how).
+Reuse from a conftest.py: ``from tests.pg import postgres_server, postgres_url, fresh_postgres_url``
+(as tests/store/conftest.py does; pytest puts the repository root on sys.path).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from email.message import Message
+from email.message import EmailMessage
 from email.policy import default as default_policy
 from pathlib import Path
 from typing import Any
@@ -68,8 +68,8 @@ class Faults:
 @dataclass
 class Mailroom:
     faults: Faults = field(default_factory=Faults)
-    transactions: list[Message] = field(default_factory=list)
-    mailbox: dict[str, Message] = field(default_factory=dict)
+    transactions: list[EmailMessage] = field(default_factory=list)
+    mailbox: dict[str, EmailMessage] = field(default_factory=dict)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
     auth_ok: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)

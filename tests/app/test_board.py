@@ -8,13 +8,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from report_world import ROOT, at, build_world, run_month
 from starlette.testclient import TestClient
 
 from escalator.config import load_config
 from escalator.http import create_app
 from escalator.runner import Runner
 from escalator.store import open_store
+from tests.app.report_world import ROOT, at, build_world, run_month
 
 # 9 November, 12:45. D4 (urgent, created 5 November 12:00, never answered) breached its first
 # response on 5 November at 13:00; F5, reopened on 6 November, breached resolution at 23:00

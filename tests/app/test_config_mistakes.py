@@ -12,13 +12,13 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
-from test_validate import ROOT, SECRETS, replace, run
 from typer.testing import CliRunner
 
 from escalator.cli import app
 from escalator.config import ConfigError, load_config
 from escalator.config.budget import LoadBudget
 from escalator.sources import build_sources
+from tests.app.validate_cli import LAUGHS, ROOT, SECRETS, at, replace, run
 
 
 @pytest.fixture
@@ -26,15 +26,6 @@ def config(tmp_path: Path) -> Path:
     target = tmp_path / "config"
     shutil.copytree(ROOT / "config", target)
     return target
-
-
-def at(path: Path, text: str) -> str:
-    """``line:column`` where ``text`` first occurs in ``path``, at its ``^`` if it has one."""
-    head = text.partition("^")[0] if "^" in text else ""
-    content = path.read_text()
-    assert text.replace("^", "") in content, text
-    before = content[: content.index(text.replace("^", "")) + len(head)]
-    return f"{before.count(chr(10)) + 1}:{len(before) - before.rfind(chr(10))}"
 
 
 def problems_of(config: Path, *args: str, env: dict[str, str] | None = None) -> list[str]:
@@ -271,12 +262,6 @@ def test_a_template_longer_than_a_message_is_refused(config: Path) -> None:
         "'sla-at-risk-note' is 25,069 characters long; "
         "templates are limited to 20,000"
     ]
-
-
-LAUGHS = "".join(
-    f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9) if i else ', '.join(['lol'] * 9)}]\n"
-    for i in range(10)
-)
 
 
 def test_a_billion_laughs_fails_fast_in_little_memory(config: Path) -> None:

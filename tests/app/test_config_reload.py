@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
-from test_config_mistakes import LAUGHS, at
-from test_validate import ROOT, SECRETS
 
 from escalator.config import load_config
 from escalator.cycle import Sidecar
@@ -23,6 +21,7 @@ from escalator.http import create_app
 from escalator.logs import EventLog
 from escalator.runner import Runner
 from escalator.store import open_store
+from tests.app.validate_cli import LAUGHS, ROOT, SECRETS, at
 
 NOW = datetime(2026, 3, 9, 11, 0, tzinfo=UTC)
 

@@ -16,9 +16,9 @@ from escalator.cycle import Sidecar
 from escalator.logs import EventLog
 from escalator.sources import Source
 from escalator.store import open_store
-from fakes import BREACHED_AT as NOW
-from fakes import HIGH_TICKET as TICKET
-from fakes import StandInHelpdesk
+from tests.fakes import BREACHED_AT as NOW
+from tests.fakes import HIGH_TICKET as TICKET
+from tests.fakes import StandInHelpdesk
 
 ROOT = Path(__file__).resolve().parents[2]
 

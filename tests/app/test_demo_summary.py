@@ -11,6 +11,7 @@ from engine.codec import action_to_dict
 from engine.model import AddLabels, Priority, RemoveLabels, Status, Ticket
 from escalator.live import summarise
 from escalator.store.records import LedgerEntry
+from tests.action_fields import ActionFields
 
 AT = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -24,7 +25,7 @@ def _entry(action: AddLabels | RemoveLabels, status: str) -> LedgerEntry:
 
 def test_summary_counts_only_writes_that_changed_something() -> None:
     ticket = Ticket("zendesk", "7", AT, AT, Status.OPEN, Priority.HIGH, title="Login fails")
-    common = {"ticket": ticket.key, "rule": "sla-at-risk", "at": AT, "level": 1}
+    common: ActionFields = {"ticket": ticket.key, "rule": "sla-at-risk", "at": AT, "level": 1}
     added = AddLabels(key="zendesk:7:L1:add_labels", labels=("escalation-l1",), **common)
     absent = RemoveLabels(key="zendesk:7:L1:remove_labels", labels=("escalation-l2",), **common)
     console = Console(record=True, width=200)

@@ -8,14 +8,12 @@ email channel here. Times are UTC; London is on GMT in March before the 29th.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from smtp_server import PASSWORD, USERNAME, Mailroom, make_certificate, smtp_server
 
 from connectors.base import ActionStatus
 from connectors.retry import RetryPolicy
@@ -27,12 +25,8 @@ from escalator.digest import DigestJobs, send_digest
 from escalator.logs import EventLog
 from escalator.notify import EmailChannel, Notifier
 from escalator.store import StateStore, open_store
-
-_TESTS = str(Path(__file__).resolve().parents[1])  # tests/ holds the shared config helper
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from people_config import people_config  # noqa: E402
+from tests.app.smtp_server import PASSWORD, USERNAME, Mailroom, make_certificate, smtp_server
+from tests.people_config import people_config
 
 DIGEST_AT = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)  # Tuesday, 09:00 GMT
 

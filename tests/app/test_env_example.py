@@ -16,7 +16,8 @@ _ASSIGNMENT = re.compile(r"^(#?)([A-Z][A-Z0-9_]*)=")
 
 def listed() -> tuple[set[str], set[str]]:
     """(variables to fill in, variables shown commented out)."""
-    required, optional = set(), set()
+    required: set[str] = set()
+    optional: set[str] = set()
     for line in EXAMPLE.read_text().splitlines():
         if found := _ASSIGNMENT.match(line):
             (optional if found.group(1) else required).add(found.group(2))

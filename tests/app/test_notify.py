@@ -21,7 +21,7 @@ from connectors.retry import RetryPolicy
 from engine.model import Notify
 from escalator.config import ConfigError, load_config
 from escalator.notify import Channel, Notifier, build_request, channels_from_config
-from fakes import Sleeps
+from tests.fakes import Sleeps
 
 ROOT = Path(__file__).resolve().parents[2]
 AT = datetime(2026, 3, 30, 9, 45, tzinfo=UTC)

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from smtp_server import PASSWORD, USERNAME, Mailroom, free_port, make_certificate, smtp_server
 
 from connectors.base import ActionStatus
 from connectors.retry import RetryPolicy
@@ -17,7 +16,15 @@ from engine.model import Notify
 from escalator.notify import EmailChannel, Notifier
 from escalator.notify.email import build_email
 from escalator.notify.keys import message_id
-from fakes import Sleeps
+from tests.app.smtp_server import (
+    PASSWORD,
+    USERNAME,
+    Mailroom,
+    free_port,
+    make_certificate,
+    smtp_server,
+)
+from tests.fakes import Sleeps
 
 AT = datetime(2026, 3, 30, 9, 45, tzinfo=UTC)
 TICKET_URL = "https://acme.zendesk.com/agent/tickets/42"

@@ -4,11 +4,10 @@ through ``Sidecar.cycle`` with a stand-in helpdesk and the real channels on 127.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
-from smtp_server import PASSWORD, USERNAME, make_certificate, smtp_server
 
 from connectors.base import ActionResult
 from connectors.retry import RetryPolicy
@@ -23,9 +22,10 @@ from escalator.notify.emulators.pagerduty import PagerDutyEmulator
 from escalator.notify.keys import message_id
 from escalator.sources import Source
 from escalator.store import StateStore, open_store
-from fakes import BREACHED_AT as NOW
-from fakes import HIGH_TICKET as TICKET
-from fakes import StandInHelpdesk
+from tests.app.smtp_server import PASSWORD, USERNAME, make_certificate, smtp_server
+from tests.fakes import BREACHED_AT as NOW
+from tests.fakes import HIGH_TICKET as TICKET
+from tests.fakes import StandInHelpdesk
 
 ROOT = Path(__file__).resolve().parents[2]
 LEVEL_CHANNELS = ("team-lead", "support-manager", "executive")  # as config/escalation.yaml
@@ -119,9 +119,9 @@ class World:
     notify_keys: list[str]
 
 
-def count(keys: Iterator[str] | object) -> dict[str, int]:
+def count(keys: Iterable[str]) -> dict[str, int]:
     out: dict[str, int] = {}
-    for key in keys:  # type: ignore[attr-defined]
+    for key in keys:
         out[key] = out.get(key, 0) + 1
     return out
 

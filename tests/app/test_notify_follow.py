@@ -32,10 +32,10 @@ from escalator.notify.emulators.pagerduty import PagerDutyEmulator
 from escalator.notify.follow import follow_ups, open_pages, split_follow_key
 from escalator.sources import Source
 from escalator.store import open_store
-from fakes import BREACHED_AT as NOW
-from fakes import HIGH_TICKET as TICKET
-from fakes import StandInHelpdesk
-from people_config import people_config
+from tests.fakes import BREACHED_AT as NOW
+from tests.fakes import HIGH_TICKET as TICKET
+from tests.fakes import StandInHelpdesk
+from tests.people_config import people_config
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTING_KEY = "PDSECRETroutingkey0123456789abcd"
@@ -145,7 +145,8 @@ def test_pages_follow_the_ticket_through_the_cycle(
     helpdesk = StandInHelpdesk(TICKET)
     store = open_store(f"sqlite:///{tmp_path}/state.db")
     clock = [NOW]
-    channels = {  # level 1 pages Opsgenie, level 2 PagerDuty (names as config/escalation.yaml)
+    # level 1 pages Opsgenie, level 2 PagerDuty (names as config/escalation.yaml)
+    channels: dict[str, AnyChannel] = {
         "team-lead": OpsgenieChannel("team-lead", API_KEY, base_url=og.base_url),
         "support-manager": PagerDutyChannel("support-manager", ROUTING_KEY, base_url=pd.base_url),
         "executive": PagerDutyChannel("executive", ROUTING_KEY, base_url=pd.base_url),

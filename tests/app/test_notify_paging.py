@@ -13,10 +13,10 @@ import pytest
 from connectors.base import ActionStatus
 from connectors.retry import RetryPolicy
 from engine.model import Notify
-from escalator.notify import Notifier, OpsgenieChannel, PagerDutyChannel
+from escalator.notify import AnyChannel, Notifier, OpsgenieChannel, PagerDutyChannel
 from escalator.notify.emulators.opsgenie import OpsgenieEmulator
 from escalator.notify.emulators.pagerduty import PagerDutyEmulator
-from fakes import Sleeps
+from tests.fakes import Sleeps
 
 AT = datetime(2026, 3, 30, 9, 45, tzinfo=UTC)
 TICKET_URL = "https://acme.zendesk.com/agent/tickets/42"
@@ -62,7 +62,7 @@ def opsgenie() -> Iterator[OpsgenieEmulator]:
 def notifier(
     pagerduty: PagerDutyEmulator, opsgenie: OpsgenieEmulator, sleeps: Sleeps
 ) -> Iterator[Notifier]:
-    channels = {
+    channels: dict[str, AnyChannel] = {
         "executive-page": PagerDutyChannel(
             "executive-page", ROUTING_KEY, base_url=pagerduty.base_url
         ),

@@ -12,13 +12,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from smtp_server import PASSWORD, USERNAME, Mailroom, make_certificate, smtp_server
 
 from connectors.emulation import SeedComment, SeedTicket
 from escalator.demo import DemoWorld
 from escalator.notify.emulators.opsgenie import OpsgenieEmulator
 from escalator.notify.emulators.pagerduty import PagerDutyEmulator
 from escalator.notify.keys import message_id
+from tests.app.smtp_server import PASSWORD, USERNAME, Mailroom, make_certificate, smtp_server
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTING_KEY = "PDSECRETroutingkey0123456789abcd"

@@ -20,7 +20,7 @@ from escalator.cycle import Sidecar
 from escalator.logs import EventLog
 from escalator.sources import Source
 from escalator.store import StateStore, open_store
-from fakes import StandInHelpdesk
+from tests.fakes import StandInHelpdesk
 
 ROOT = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)  # a Tuesday morning in London

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from bench_script import load_script, table_rows
+
+from tests.app.bench_script import load_script, table_rows
 
 # heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
 pytestmark = pytest.mark.slow

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from report_pg import fresh_postgres_url, postgres_server, postgres_url
-from report_world import DAYS, MONTH_END, MONTH_START, ROOT, at, fill_store
 
 from escalator.config import load_config
 from escalator.explain import explain, story_from_store
 from escalator.report import Period, parse_period, render, report_from_store
 from escalator.report.text import flatten
 from escalator.store import StateStore, open_store
+from tests.app.report_pg import fresh_postgres_url, postgres_server, postgres_url
+from tests.app.report_world import DAYS, MONTH_END, MONTH_START, ROOT, at, fill_store
 
 __all__ = ["fresh_postgres_url", "postgres_server", "postgres_url"]  # fixtures, re-exported
 

@@ -4,7 +4,6 @@ so. The shipped examples are switched on and level 3's channel is made a PagerDu
 
 from __future__ import annotations
 
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -12,12 +11,7 @@ from engine.model import Notify, Priority, Status, Ticket
 from engine.simulation import TicketEvent, simulate
 from escalator.config import load_config
 from escalator.notify.follow import follow_ups
-
-_TESTS = str(Path(__file__).resolve().parents[1])  # tests/ holds the shared config helper
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from people_config import people_config  # noqa: E402
+from tests.people_config import people_config
 
 CREATED = datetime(2026, 3, 9, 9, 0, tzinfo=UTC)  # Monday, GMT
 STEP = CREATED + timedelta(hours=2, seconds=7)

@@ -11,31 +11,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
-from typer.testing import CliRunner
 
-from escalator.cli import app
-
-ROOT = Path(__file__).resolve().parents[2]
-CHANNELS = {
-    "TEAM_LEAD_WEBHOOK_URL": "http://127.0.0.1:9/a",
-    "SUPPORT_MANAGER_WEBHOOK_URL": "http://127.0.0.1:9/b",
-    "EXECUTIVE_WEBHOOK_URL": "http://127.0.0.1:9/c",
-}
-SECRETS = {
-    **CHANNELS,
-    "ZENDESK_URL": "https://acme.zendesk.com",
-    "ZENDESK_CLIENT_ID": "escalation-sidecar",
-    "ZENDESK_CLIENT_SECRET": "s3cret-zendesk",
-    "ZENDESK_WEBHOOK_SECRET": "s3cret-zendesk-hook",
-    "JIRA_URL": "https://acme.atlassian.net",
-    "JIRA_EMAIL": "sidecar@example.com",
-    "JIRA_API_TOKEN": "s3cret-jira",
-    "JIRA_WEBHOOK_SECRET": "s3cret-jira-hook",
-    "HUBSPOT_BASE_URL": "https://api.hubapi.com",
-    "HUBSPOT_ACCESS_TOKEN": "pat-na1-s3cret",
-    "HUBSPOT_CLIENT_SECRET": "s3cret-hubspot",
-    "HUBSPOT_WEBHOOK_URL": "https://sidecar.example.com/webhooks/hubspot",
-}
+from tests.app.validate_cli import ROOT, SECRETS, replace, run
 
 
 @pytest.fixture
@@ -43,17 +20,6 @@ def config(tmp_path: Path) -> Path:
     target = tmp_path / "config"
     shutil.copytree(ROOT / "config", target)
     return target
-
-
-def run(path: Path, *args: str, env: dict[str, str] | None = None) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["validate", str(path), *args], env=env or SECRETS)
-    return result.exit_code, result.output
-
-
-def replace(path: Path, old: str, new: str) -> None:
-    text = path.read_text()
-    assert old in text, old
-    path.write_text(text.replace(old, new, 1))
 
 
 def test_the_shipped_config_is_valid(config: Path) -> None:

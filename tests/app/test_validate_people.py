@@ -5,17 +5,12 @@ the shipped config's lines does not break these tests)."""
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
-from test_validate import SECRETS, replace, run
 
-_TESTS = str(Path(__file__).resolve().parents[1])  # tests/ holds the shared config helper
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from people_config import people_config  # noqa: E402
+from tests.app.validate_cli import SECRETS, replace, run
+from tests.people_config import people_config
 
 
 @pytest.fixture

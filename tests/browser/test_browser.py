@@ -16,8 +16,6 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from chromium import chromium
-from report_world import ROOT, at, build_world, fill_store, run_month
 
 from escalator.config import load_config
 from escalator.http import create_app
@@ -26,6 +24,8 @@ from escalator.report.html import shown
 from escalator.report.text import flatten
 from escalator.runner import Runner
 from escalator.store import open_store
+from tests.app.report_world import ROOT, at, build_world, fill_store, run_month
+from tests.browser.chromium import chromium
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = ROOT / "build" / "test-artifacts"

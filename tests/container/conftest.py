@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,10 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-_HERE = str(Path(__file__).resolve().parent)
-if _HERE not in sys.path:
-    sys.path.insert(0, _HERE)
-from container_harness import (  # noqa: E402
+from tests.container.container_harness import (
     REPO,
     HarnessError,
     Podman,

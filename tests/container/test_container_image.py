@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from container_harness import (
+
+from tests.container.container_harness import (
     REPO,
     Podman,
     free_loopback_port,

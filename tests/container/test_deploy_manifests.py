@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from container_harness import REPO, kubelet_layout
 
 from escalator.config import load_config
 from escalator.sources import source_problems
+from tests.container.container_harness import REPO, kubelet_layout
 
 DEPLOY = REPO / "deploy"
 K8S = DEPLOY / "k8s"

@@ -14,17 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from sidecar_process import SidecarProcess, e2e_config, free_port
 
 from escalator.demo import DemoWorld
 from escalator.runner import LEASE_NAME
 from escalator.store import open_store
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port
 
 # heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
 pytestmark = pytest.mark.slow
 
 if TYPE_CHECKING:
-    from conftest import BusyDay
+    from tests.e2e.busy_day import BusyDay
 
 KILLS = 20
 SEED = 4  # the kill moments are random, but the same on every run of the test

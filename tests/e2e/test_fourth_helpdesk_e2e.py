@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sidecar_process import ROOT, SidecarProcess, e2e_config, free_port, wait_for
 
 from connectors import registry
 from connectors.emulation import SeedTicket
 from escalator.demo import DemoWorld
+from tests.e2e.sidecar_process import ROOT, SidecarProcess, e2e_config, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -81,11 +81,7 @@ def test_the_demo_world_and_escalator_run_drive_a_registered_helpdesk(
 def test_both_emulator_benchmarks_run_on_a_registered_helpdesk(
     fakedesk: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    sys.path.insert(0, str(ROOT / "tests" / "app"))
-    try:
-        from bench_script import load_script, table_rows
-    finally:
-        sys.path.remove(str(ROOT / "tests" / "app"))
+    from tests.app.bench_script import load_script, table_rows
 
     pull = load_script("pull")
     assert "fakedesk" in pull.KINDS
@@ -98,6 +94,6 @@ def test_both_emulator_benchmarks_run_on_a_registered_helpdesk(
     assert "fakedesk" in latency.SYSTEMS
     assert latency.main(["--n", "4"]) == 0  # one change per helpdesk on each path
     out = capsys.readouterr().out
-    rows = {r["path"]: r for r in table_rows(out, "path ")}
-    assert all(rows[p]["missed"] == "0" for p in ("webhook", "poll", "clock")), rows
+    paths = {r["path"]: r for r in table_rows(out, "path ")}
+    assert all(paths[p]["missed"] == "0" for p in ("webhook", "poll", "clock")), paths
     assert "fakedesk" in out

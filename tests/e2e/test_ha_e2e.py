@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
 
 from escalator.demo import DemoWorld
 from escalator.store import open_store
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
 
 # heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
 pytestmark = pytest.mark.slow
 
 if TYPE_CHECKING:
-    from conftest import BusyDay
+    from tests.e2e.busy_day import BusyDay
 
 TAKEOVER_WITHIN = 15.0  # seconds: lease TTL 10 s + one 2 s lease tick, with room to spare
 

@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 import yaml
-from sidecar_process import ROOT, SidecarProcess, e2e_config, free_port, wait_for
 
 from connectors.emulation import SeedComment, SeedTicket
 from connectors.jira.emulator import PAT, JiraEmulator
 from escalator.demo import DemoWorld
+from tests.e2e.sidecar_process import ROOT, SidecarProcess, e2e_config, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 

@@ -11,12 +11,11 @@ planned only once per instant would leave those to a later poll.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sidecar_process import ROOT
 
 from connectors.base import ActionStatus
 from connectors.emulation import SeedTicket
@@ -27,6 +26,12 @@ from escalator.app import open_sidecar
 from escalator.config import load_config
 from escalator.demo import DemoWorld
 from escalator.store import open_store
+from tests.e2e.sidecar_process import ROOT
+
+
+def stopped_at(instant: datetime) -> Callable[[], datetime]:
+    """A clock that stays at ``instant``."""
+    return lambda: instant
 
 
 @pytest.fixture
@@ -83,7 +88,7 @@ def test_sync_at_each_instant_decides_what_simulate_decides(
         written: set[tuple[str, str]] = set()
         planned = []
         for instant in instants:
-            sidecar.clock = lambda instant=instant: instant
+            sidecar.clock = stopped_at(instant)
             report = sidecar.cycle()
             planned.append(report.planned)
             assert not report.failed_sources

@@ -25,7 +25,7 @@ from escalator.config import load_config
 from escalator.cycle import Sidecar
 from escalator.demo import DemoWorld
 from escalator.store import StateStore, open_store
-from people_config import people_config
+from tests.people_config import people_config
 
 
 @pytest.fixture

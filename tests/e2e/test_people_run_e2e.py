@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sidecar_process import SidecarProcess, free_port, wait_for
 
 from connectors.emulation import SeedComment, SeedTicket
 from escalator.demo import DemoWorld
-from people_config import people_config
+from tests.e2e.sidecar_process import SidecarProcess, free_port, wait_for
+from tests.people_config import people_config
 
 pytestmark = pytest.mark.slow
 

@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sidecar_process import ROOT
 from typer.testing import CliRunner
 
 from connectors.emulation import SeedTicket
@@ -21,6 +20,7 @@ from escalator.config import load_config
 from escalator.demo import DemoWorld
 from escalator.sources import build_sources
 from escalator.store import open_store
+from tests.e2e.sidecar_process import ROOT
 
 HALF_MAPPED = "    status_category_map: {indeterminate: open, done: solved}\n"
 FULLY_MAPPED = "    status_category_map: {new: new, indeterminate: open, done: solved}\n"

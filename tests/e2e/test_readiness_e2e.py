@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
 
 from escalator.demo import DemoWorld
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 

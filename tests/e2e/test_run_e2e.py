@@ -11,10 +11,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
 
 from connectors.emulation import SeedTicket
 from escalator.demo import DemoWorld
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
 
 # heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
 pytestmark = pytest.mark.slow

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sidecar_process import ROOT
 
 from connectors.emulation import SeedComment, SeedTicket
 from escalator.demo import DemoWorld
+from tests.e2e.sidecar_process import ROOT
 
 # heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
 pytestmark = pytest.mark.slow

@@ -7,12 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sidecar_process import ROOT
 
 from escalator.app import open_sidecar
 from escalator.config import load_config
 from escalator.demo import DemoWorld
 from escalator.store import open_store
+from tests.e2e.sidecar_process import ROOT
 
 
 @pytest.fixture

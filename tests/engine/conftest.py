@@ -4,13 +4,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import Sim
 
 from engine.policy import Policy
 from engine.simulation import simulate
 from escalator.config import load_config
 from escalator.simulate_report import result_json
 from escalator.timeline import load_timeline
+from tests.engine.engine_helpers import Sim
 
 ROOT = Path(__file__).resolve().parents[2]
 

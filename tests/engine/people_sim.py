@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -13,12 +12,7 @@ from engine.simulation import SimulationResult, simulate
 from escalator.config import load_config
 from escalator.simulate_report import result_json
 from escalator.timeline import load_timeline
-
-_TESTS = str(Path(__file__).resolve().parents[1])  # tests/ holds the shared config helper
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-
-from people_config import people_config  # noqa: E402
+from tests.people_config import people_config
 
 
 def people_policy(tmp_path: Path, *, repeat_calendar: str | None = None) -> Policy:

@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from people_sim import notifies, people_policy, run_timeline
 
 from engine.calendar import to_epoch
 from engine.criteria import Population, requested_level
 from engine.model import AuthorRole, Change, Comment, PostComment, Priority, Status, Ticket
 from engine.planner import plan_ticket
 from engine.policy import Policy
+from tests.engine.people_sim import notifies, people_policy, run_timeline
 
 NORMAL = """
 until: 2026-03-09T16:00:00Z

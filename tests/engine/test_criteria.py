@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_helpers import pick
 
 from engine.simulation import simulate
 from escalator.config import load_config
 from escalator.simulate_report import result_json
 from escalator.timeline import load_timeline
+from tests.engine.engine_helpers import pick
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pytest
-from people_sim import people_policy
 
 from engine.calendar import to_epoch
 from engine.digest import Digest
 from engine.policy import Policy
+from tests.engine.people_sim import people_policy
 
 
 @pytest.fixture(scope="module")

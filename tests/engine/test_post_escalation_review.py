@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from engine.model import Priority, Status, Ticket
+from engine.model import PostComment, Priority, Status, Ticket
 from engine.simulation import TicketEvent, simulate
 from escalator.config import load_config
 
@@ -51,7 +51,8 @@ def test_a_solved_level_two_escalation_gets_its_review(tmp_path: Path) -> None:
     assert len(notes) == 1
     (note,) = notes
     assert note.at == solved_at
-    body = note.body  # type: ignore[attr-defined]
+    assert isinstance(note, PostComment)
+    body = note.body
     # urgent first response is 1 h on 24x7: at risk (L1) at 09:45, breached (L2) at 10:00
     day = "Monday 09 March 2026"
     assert f"- Level 1 (Team Lead): reached {day}, 09:45 GMT, 15m at this level" in body

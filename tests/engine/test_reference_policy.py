@@ -6,7 +6,7 @@ GMT (until 2026-03-29), 08:00 UTC in BST.
 
 from __future__ import annotations
 
-from engine_helpers import Sim, brief, pick
+from tests.engine.engine_helpers import Sim, brief, pick
 
 HIGH_FRIDAY = """
 until: 2026-03-14T00:00:00Z

@@ -13,13 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from people_sim import notifies, people_policy, run_timeline
 
 from engine.calendar import to_epoch
 from engine.criteria import Population
 from engine.model import AuthorRole, Comment, Notify, Priority, Status, Ticket
 from engine.planner import plan_ticket
 from engine.policy import Policy
+from tests.engine.people_sim import notifies, people_policy, run_timeline
 
 MAJOR = """
 until: {until}

@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from people_sim import notifies, people_policy, run_timeline
 
 from engine.model import Assign, Notify
 from engine.policy import Policy
+from tests.engine.people_sim import notifies, people_policy, run_timeline
 
 AT_RISK = datetime(2026, 3, 9, 12, 0, tzinfo=UTC)
 TURNS = [("team-lead", "lead-avery"), ("support-manager", "lead-blake")]

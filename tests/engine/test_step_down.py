@@ -12,10 +12,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from people_sim import notifies, people_policy, run_timeline
 
 from engine.model import Notify
 from engine.policy import Policy
+from tests.engine.people_sim import notifies, people_policy, run_timeline
 
 LABELS = "major-incident, escalation-l3, engineering, sla-at-risk, sla-breached"
 TIMELINE = """

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-_TESTS = str(Path(__file__).resolve().parents[1])  # tests/ holds the shared pg plugin
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)
-from escalator.store import StateStore, open_store  # noqa: E402
-from pg import fresh_postgres_url, postgres_server, postgres_url  # noqa: E402
+from escalator.store import StateStore, open_store
+from tests.pg import fresh_postgres_url, postgres_server, postgres_url
 
 __all__ = ["fresh_postgres_url", "postgres_server", "postgres_url"]  # fixtures, re-exported
 

@@ -7,9 +7,9 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from store_samples import T0
 
 from escalator.store import StateStore, open_store
+from tests.store.store_samples import T0
 
 
 def test_lease_is_exclusive_renewable_and_handed_over_after_expiry(store: StateStore) -> None:

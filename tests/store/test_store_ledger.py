@@ -8,15 +8,16 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from store_samples import T0, comment_action, labels_action, priority_action
 
 from connectors.base import ActionStatus
+from engine.model import Action
 from escalator.store import (
     ActionNotPendingError,
     StateStore,
     UnknownActionError,
     open_store,
 )
+from tests.store.store_samples import T0, comment_action, labels_action, priority_action
 
 
 def test_begin_records_pending_and_refuses_the_same_key(store: StateStore) -> None:
@@ -70,7 +71,8 @@ def test_finish_of_unknown_or_finished_key_raises(store: StateStore) -> None:
 def test_applied_by_ticket_groups_done_actions_in_order(store: StateStore) -> None:
     first, second, other = comment_action(1), comment_action(2), labels_action()
     failed, pending = priority_action(), comment_action(3)
-    for n, action in enumerate((first, second, other, failed, pending)):
+    actions: tuple[Action, ...] = (first, second, other, failed, pending)
+    for n, action in enumerate(actions):
         assert store.begin(action, "src", at=T0 + timedelta(seconds=n))
     store.finish(second.key, ActionStatus.ALREADY)
     store.finish(first.key, ActionStatus.APPLIED)

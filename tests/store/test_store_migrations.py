@@ -8,12 +8,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import Connection, Engine, inspect, select, text
-from store_samples import T0
 
 from escalator.store import LATEST_VERSION, SchemaTooNewError, StoreError, open_store
 from escalator.store.connect import create_store_engine, parse_store_url
 from escalator.store.migrations import MIGRATIONS, Migration, describe, migrate, read_version
 from escalator.store.schema import metadata, schema_version
+from tests.store.store_samples import T0
 
 
 @pytest.fixture

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from store_samples import T0, comment_action
 
 import escalator.store
 from escalator.store import StateStore, StoreError, open_store
 from escalator.store.connect import BUSY_TIMEOUT_MS, create_store_engine, parse_store_url
-from pg import PostgresServer
+from tests.pg import PostgresServer
+from tests.store.store_samples import T0, comment_action
 
 
 def test_public_names_are_pinned() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from escalator.store import open_store
-from pg import SESSION_DATABASE, PostgresServer
+from tests.pg import SESSION_DATABASE, PostgresServer
 
 
 def test_server_listens_on_loopback_only_with_its_socket_in_its_temp_dir(

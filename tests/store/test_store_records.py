@@ -5,9 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
-from store_samples import T0, ticket
-
 from escalator.store import AuditEntry, QuarantineEntry, StateStore
+from tests.store.store_samples import T0, ticket
 
 
 def test_tickets_round_trip_and_upsert_by_key(store: StateStore) -> None:

@@ -13,9 +13,9 @@ from escalator.logs import EventLog
 from escalator.runner import Runner
 from escalator.sources import Source
 from escalator.store import open_store
-from fakes import BREACHED_AT as NOW
-from fakes import HIGH_TICKET, StandInHelpdesk
-from pg import PostgresServer
+from tests.fakes import BREACHED_AT as NOW
+from tests.fakes import HIGH_TICKET, StandInHelpdesk
+from tests.pg import PostgresServer
 
 ROOT = Path(__file__).resolve().parents[2]
 

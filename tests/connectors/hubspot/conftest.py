@@ -1,3 +1,3 @@
-"""Fixtures live in hubspot_helpers (test modules import its helpers by that unique name)."""
+"""Fixtures live in hubspot_helpers, beside the helpers the test modules import from it."""
 
-from hubspot_helpers import *  # noqa: F403
+from tests.connectors.hubspot.hubspot_helpers import *  # noqa: F403

@@ -11,7 +11,7 @@ from connectors.emulation import SeedComment, SeedTicket
 from connectors.hubspot import HubSpotConnector, Settings
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.retry import RetryPolicy
-from fakes import Sleeps
+from tests.fakes import Sleeps
 
 NOW = datetime(2026, 11, 23, 10, 0, 0, tzinfo=UTC)
 

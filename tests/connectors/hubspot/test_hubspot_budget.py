@@ -6,13 +6,13 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from hubspot_helpers import NOW, customer_says, seed_ticket
-
 from connectors.base import ActionStatus
 from connectors.emulation import Request, SeedComment
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import HubSpotEmulator
 from engine.model import AddLabels, AuthorRole, Priority, SetPriority
+from tests.action_fields import ActionFields
+from tests.connectors.hubspot.hubspot_helpers import NOW, customer_says, seed_ticket
 
 START = NOW - timedelta(days=1)
 
@@ -106,7 +106,7 @@ def test_writes_use_the_cycles_read_and_batch_their_property_changes(
     mark = len(emulator.server.requests)
 
     def raise_priority(tid: str) -> SetPriority:
-        common = {"ticket": f"hubspot:{tid}", "rule": "r", "at": NOW}
+        common: ActionFields = {"ticket": f"hubspot:{tid}", "rule": "r", "at": NOW}
         return SetPriority(key=f"{tid}:p", priority=Priority.HIGH, previous=Priority.LOW, **common)
 
     results = connector.apply_many([(tickets[i], [raise_priority(i)]) for i in ids])

@@ -12,13 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hubspot_helpers import NOW, Sleeps, connect, customer_says, seed_ticket
 from openapi_schema_validator import OAS30Validator
 
 from connectors.emulation import Request, Response
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import AddLabels, Assign, PostComment, Priority, SetPriority
+from tests.action_fields import ActionFields
+from tests.connectors.hubspot.hubspot_helpers import (
+    NOW,
+    connect,
+    customer_says,
+    seed_ticket,
+)
+from tests.fakes import Sleeps
 
 # the vendors' OpenAPI files live in shared/specs beside the repository (ESCALATOR_SPECS overrides)
 SPECS_ROOT = Path(
@@ -31,7 +38,7 @@ if not SPECS_ROOT.exists():
     )
 # no spec file was published for these: companies (neither numbered nor dated), and the
 # survey responses (feedback_submissions) searched for customer satisfaction
-UNSPECIFIED = (
+UNSPECIFIED: tuple[str, ...] = (
     r"^/oauth/",
     r"^/crm/(v3/)?objects/(\d{4}-\d{2}/)?(companies|feedback_submissions)/",
 )
@@ -148,7 +155,7 @@ def contracts() -> dict[str, Contract]:
 def test_a_full_cycle_of_calls_matches_the_specs(
     contracts: dict[str, Contract], sleeps: Sleeps, version: str
 ) -> None:
-    from hubspot_helpers import start_emulator
+    from tests.connectors.hubspot.hubspot_helpers import start_emulator
 
     contract = contracts[version]
     # 2026-03 was published for tickets only: the rest of a 2026-03 cycle has no spec to meet
@@ -168,7 +175,7 @@ def test_a_full_cycle_of_calls_matches_the_specs(
         emulator.set_property(ids[1], "hs_pipeline_stage", "6")  # forces the pipelines read
         pulled = connector.pull(None, start=NOW - timedelta(days=1))
         ticket = next(t for t in pulled.tickets if t.id == ids[0])
-        common = {"ticket": ticket.key, "rule": "r", "at": NOW}
+        common: ActionFields = {"ticket": ticket.key, "rule": "r", "at": NOW}
         connector.apply(
             ticket,
             [

@@ -9,7 +9,6 @@ from datetime import timedelta
 
 import httpx
 import pytest
-from hubspot_helpers import NOW, connect, customer_says, seed_ticket, start_emulator
 from pydantic import ValidationError
 
 from connectors.base import ActionStatus
@@ -18,6 +17,14 @@ from connectors.hubspot import Settings
 from connectors.hubspot.emulator import TOKEN, HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import AddLabels, Assign, PostComment, Priority, SetPriority
+from tests.action_fields import ActionFields
+from tests.connectors.hubspot.hubspot_helpers import (
+    NOW,
+    connect,
+    customer_says,
+    seed_ticket,
+    start_emulator,
+)
 
 LEGACY = re.compile(r"^/crm/v[34]/|^/conversations/v3/")
 
@@ -36,7 +43,7 @@ def _cycle(emulator: HubSpotEmulator, retry: RetryPolicy, version: str) -> list[
         pulled = connector.pull(None, start=NOW - timedelta(days=1))
         assert sorted(t.id for t in pulled.tickets) == sorted(ids)
         ticket = next(t for t in pulled.tickets if t.id == ids[0])
-        common = {"ticket": ticket.key, "rule": "r", "at": NOW}
+        common: ActionFields = {"ticket": ticket.key, "rule": "r", "at": NOW}
         results = connector.apply(
             ticket,
             [

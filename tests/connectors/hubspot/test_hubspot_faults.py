@@ -8,13 +8,21 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hubspot_helpers import NOW, Sleeps, connect, customer_says, seed_ticket, start_emulator
 
 from connectors.base import ActionStatus
 from connectors.errors import RetryableError
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import Action, AddLabels, PostComment, Priority, SetPriority
+from tests.action_fields import ActionFields
+from tests.connectors.hubspot.hubspot_helpers import (
+    NOW,
+    connect,
+    customer_says,
+    seed_ticket,
+    start_emulator,
+)
+from tests.fakes import Sleeps
 
 START = NOW - timedelta(days=1)
 
@@ -112,7 +120,7 @@ def test_writes_retried_after_faults_land_once(emulator: HubSpotEmulator, sleeps
     emulator.server.inject("POST", r"/messages$", status=503, count=2)
 
     def actions(tid: str) -> list[Action]:
-        common = {"ticket": f"hubspot:{tid}", "rule": "r", "at": NOW}
+        common: ActionFields = {"ticket": f"hubspot:{tid}", "rule": "r", "at": NOW}
         return [
             AddLabels(key=f"{tid}:l", labels=("sla-breached",), **common),
             SetPriority(key=f"{tid}:p", priority=Priority.HIGH, previous=Priority.NORMAL, **common),

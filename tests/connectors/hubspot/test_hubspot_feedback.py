@@ -14,12 +14,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hubspot_helpers import NOW, connect, seed_ticket
 
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.hubspot.feedback import satisfaction_of
 from connectors.retry import RetryPolicy
+from tests.connectors.hubspot.hubspot_helpers import NOW, connect, seed_ticket
 
 FEEDBACK_SEARCH = r"/feedback_submissions/search$"
 START = NOW - timedelta(days=1)

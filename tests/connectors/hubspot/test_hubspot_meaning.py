@@ -8,13 +8,14 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
-from hubspot_helpers import NOW, connect, customer_says, seed_ticket
+import pytest
 
 from connectors.emulation import SeedComment
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import BOT_GREETING, TOKEN, HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import AuthorRole
+from tests.connectors.hubspot.hubspot_helpers import NOW, connect, customer_says, seed_ticket
 
 EIGHT = NOW.replace(hour=8)
 
@@ -197,11 +198,11 @@ def test_a_note_stamped_with_a_local_offset_is_the_same_instant(
 
 
 def test_a_new_message_webhook_leads_to_the_ticket_of_its_thread(
-    emulator: HubSpotEmulator, retry: RetryPolicy
+    emulator: HubSpotEmulator, retry: RetryPolicy, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     emulator.webhook_url = "https://sidecar.example.com/webhooks/hubspot"
     sent: list[dict[str, Any]] = []
-    emulator.deliver = sent.append  # type: ignore[method-assign]
+    monkeypatch.setattr(emulator, "deliver", sent.append)
     [tid, other] = emulator.seed(
         [seed_ticket(comments=[customer_says("Hello")]), seed_ticket("other")]
     )

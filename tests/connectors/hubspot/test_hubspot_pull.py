@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hubspot_helpers import NOW, connect, customer_says, seed_ticket, start_emulator
-
 from connectors.emulation import SeedComment
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.cursor import Cursor
 from connectors.hubspot.emulator import BOT_GREETING, HubSpotEmulator
 from connectors.retry import RetryPolicy
 from engine.model import AuthorRole, Priority, Status
+from tests.connectors.hubspot.hubspot_helpers import (
+    NOW,
+    connect,
+    customer_says,
+    seed_ticket,
+    start_emulator,
+)
 
 
 def _seed_spread(emulator: HubSpotEmulator, count: int, same_ms_every: int = 0) -> list[str]:

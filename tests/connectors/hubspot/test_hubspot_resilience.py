@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from hubspot_helpers import NOW, Sleeps, connect, seed_ticket
 
 from connectors.errors import AuthError, RateLimited, RetryableError
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.hubspot.errors import error_for
 from connectors.hubspot.limiter import RequestBudget, TokenBucket
 from connectors.retry import RetryPolicy
+from tests.connectors.hubspot.hubspot_helpers import NOW, connect, seed_ticket
+from tests.fakes import Sleeps
 
 
 def test_429_and_5xx_are_retried_and_counted(emulator: HubSpotEmulator, sleeps: Sleeps) -> None:

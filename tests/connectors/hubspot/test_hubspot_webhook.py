@@ -6,12 +6,12 @@ from datetime import timedelta
 
 import pytest
 from hubspot.utils.signature import Signature
-from hubspot_helpers import NOW
 
 from connectors.errors import WebhookRejected
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import CLIENT_SECRET, HubSpotEmulator
 from connectors.hubspot.webhook import signature_v3
+from tests.connectors.hubspot.hubspot_helpers import NOW
 
 
 def _delivery(emulator: HubSpotEmulator) -> tuple[dict[str, str], bytes]:
@@ -63,7 +63,7 @@ def test_stale_and_replayed_deliveries_are_refused(
 
 def test_oversized_body_is_413(emulator: HubSpotEmulator, connector: HubSpotConnector) -> None:
     events = [{"objectId": i, "padding": "x" * 1000} for i in range(1100)]
-    headers, body = emulator.signed_delivery(events)  # type: ignore[arg-type]
+    headers, body = emulator.signed_delivery(events)
     with pytest.raises(WebhookRejected) as refused:
         connector.verify_webhook(headers, body, now=NOW)
     assert refused.value.status == 413

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from hubspot_helpers import NOW, customer_says, seed_ticket
-
 from connectors.base import ActionStatus, marker_for
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.emulator import HubSpotEmulator
 from engine.model import (
+    Action,
     AddLabels,
     Assign,
     AuthorRole,
@@ -19,11 +18,13 @@ from engine.model import (
     RemoveLabels,
     SetPriority,
 )
+from tests.action_fields import KeyedActionFields
+from tests.connectors.hubspot.hubspot_helpers import NOW, customer_says, seed_ticket
 
 KEY = "hubspot:{id}:sla-breached:2:2026-11-23T10:00:00Z"
 
 
-def _common(ticket_id: str, suffix: str) -> dict[str, object]:
+def _common(ticket_id: str, suffix: str) -> KeyedActionFields:
     return {"key": f"{KEY.format(id=ticket_id)}:{suffix}", "ticket": f"hubspot:{ticket_id}",
             "rule": "sla-breached", "at": NOW, "level": 2}  # fmt: skip
 
@@ -41,7 +42,7 @@ def test_every_kind_of_write_in_one_apply(
     )
     ticket = connector.fetch(tid)
     emulator.server.clock.advance(5)
-    actions = [
+    actions: list[Action] = [
         AddLabels(labels=("escalation-l2", "sla-breached"), **_common(tid, "add")),
         RemoveLabels(labels=("escalation-l1",), **_common(tid, "remove")),
         SetPriority(priority=Priority.HIGH, previous=Priority.NORMAL, **_common(tid, "prio")),

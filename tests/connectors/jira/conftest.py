@@ -12,7 +12,7 @@ from connectors.emulation import SeedComment, SeedTicket
 from connectors.jira import JiraConnector, Settings
 from connectors.jira.emulator import JiraEmulator
 from connectors.retry import RetryPolicy
-from fakes import Sleeps as RecordingSleep
+from tests.fakes import Sleeps as RecordingSleep
 
 T0 = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)  # the named "now" every test starts from
 

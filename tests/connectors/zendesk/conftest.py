@@ -10,7 +10,7 @@ import pytest
 from connectors.retry import RetryPolicy
 from connectors.zendesk import Settings, ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
-from fakes import Sleeps
+from tests.fakes import Sleeps
 
 
 @pytest.fixture

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from zendesk_seeds import seed_ticket
 
 from connectors.errors import AuthError
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
+from tests.connectors.zendesk.zendesk_seeds import seed_ticket
 
 TOKENS = "/oauth/tokens"
 

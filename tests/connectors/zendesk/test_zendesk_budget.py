@@ -7,13 +7,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from zendesk_seeds import T0, seed_ticket
-
 from connectors.emulation import SeedComment
 from connectors.retry import RetryPolicy
 from connectors.zendesk import Settings, ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 from engine.model import AuthorRole
+from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 AUDITS = r"/api/v2/tickets/\d+/audits"
 

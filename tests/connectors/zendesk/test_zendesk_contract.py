@@ -20,11 +20,12 @@ import pytest
 import requests
 import yaml
 from jsonschema import Draft4Validator
-from zendesk_seeds import T0, seed_ticket
 
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 from engine.model import AddLabels, Assign, PostComment, Priority, RemoveLabels, SetPriority
+from tests.action_fields import ActionFields
+from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 # the vendors' OpenAPI files live in shared/specs beside the repository (ESCALATOR_SPECS overrides)
 SPECS_ROOT = Path(
@@ -181,7 +182,7 @@ def _exercise(emulator: ZendeskEmulator, connector: ZendeskConnector) -> list[re
     emulator.update(ids[0], status="pending", group="Tier 2")
     pulled = connector.pull(None, start=T0 - timedelta(hours=1))
     ticket = next(t for t in pulled.tickets if t.id == ids[1])
-    base = {"ticket": ticket.key, "rule": "r", "at": ticket.updated_at}
+    base: ActionFields = {"ticket": ticket.key, "rule": "r", "at": ticket.updated_at}
     connector.apply(
         ticket,
         [
@@ -216,6 +217,7 @@ def test_wire_traffic_matches_the_oas(
             if p.get("in") == "query" and p.get("required") and name_missing(url, p, template):
                 pytest.fail(f"{template}: required {p['name']} missing")
         if request.body:
+            assert isinstance(request.body, str | bytes)  # a prepared JSON body, not a stream
             schema = op["requestBody"]["content"]["application/json"]["schema"]
             check(schema, json.loads(request.body), f"request {request.method} {template}")
         if 200 <= response.status_code < 300:

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import requests
-from zendesk_seeds import T0, seed_ticket
 
 from connectors.base import ActionStatus
 from connectors.emulation import SeedComment
@@ -23,7 +22,9 @@ from connectors.retry import RetryPolicy
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 from connectors.zendesk.pull import decode_cursor, encode_cursor
-from engine.model import AddLabels, PostComment
+from engine.model import Action, AddLabels, PostComment
+from tests.action_fields import ActionFields
+from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 EXPORT = r"/api/v2/incremental/tickets/cursor"
 EVENTS = r"/api/v2/incremental/ticket_events"
@@ -191,8 +192,8 @@ def test_a_put_whose_answer_is_lost_is_never_applied_twice(
     (tid,) = emulator.seed([seed_ticket(0)])
     ticket = connector.fetch(tid)
     emulator.inject_reset("PUT", PUT, after_handling=True)  # it lands; the answer is lost
-    base = {"ticket": ticket.key, "rule": "r", "at": ticket.updated_at}
-    actions = [
+    base: ActionFields = {"ticket": ticket.key, "rule": "r", "at": ticket.updated_at}
+    actions: list[Action] = [
         AddLabels(key="l", **base, labels=("escalation-l1",)),
         PostComment(key="c", **base, public=True, body="We escalated your request"),
     ]

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from zendesk_seeds import T0, seed_ticket
 
 from connectors.emulation import SeedComment, SeedTicket
 from connectors.errors import RetryableError
@@ -23,6 +22,7 @@ from connectors.zendesk.emulator import ZendeskEmulator
 from engine.criteria import requester
 from engine.model import AuthorRole, Comment, Priority, Status, Ticket
 from engine.sla import public_agent_comment_times
+from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 AUDITS = r"/api/v2/tickets/\d+/audits"
 
@@ -239,7 +239,9 @@ def test_audits_are_paged_and_a_repeated_page_raises(
     assert [p.arg("page") for p in pages] == [None, "2", "3", "4"]
 
     looping = f"{emulator.base_url}/api/v2/tickets/{tid}/audits.json?page=2&per_page=2"
-    body = {"audits": [], "next_page": looping, "previous_page": None, "count": 9}
+    body: dict[str, object] = {
+        "audits": [], "next_page": looping, "previous_page": None, "count": 9
+    }
     emulator.server.inject("GET", AUDITS, status=200, body=body, count=20)
     with pytest.raises(RetryableError, match="repeated"):
         connector.fetch(tid)

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from zendesk_seeds import T0, seed_ticket
 
 from connectors.emulation import SeedComment
 from connectors.errors import FatalError, RetryableError
@@ -12,6 +11,7 @@ from connectors.zendesk.emulator import ZendeskEmulator
 from connectors.zendesk.mapping import Directory, TicketMapper
 from connectors.zendesk.pull import CURSOR_PREFIX_V2, ExportPage, ExportWalk
 from engine.model import AuthorRole, Priority, Status
+from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 EXPORT = r"/api/v2/incremental/tickets/cursor"
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from zendesk_seeds import T0, seed_ticket
 
 from connectors.base import ActionStatus
 from connectors.errors import RetryableError
@@ -11,6 +10,7 @@ from connectors.retry import RetryPolicy
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 from engine.model import AddLabels
+from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 EXPORT = r"/api/v2/incremental/tickets/cursor"
 

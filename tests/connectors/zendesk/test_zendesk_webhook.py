@@ -6,12 +6,12 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from zendesk_seeds import seed_ticket
 
 from connectors.errors import WebhookRejected
 from connectors.zendesk import ZendeskConnector
 from connectors.zendesk.emulator import ZendeskEmulator
 from connectors.zendesk.webhook import ticket_ids
+from tests.connectors.zendesk.zendesk_seeds import seed_ticket
 
 
 def test_good_delivery_names_the_ticket(

@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from zendesk_seeds import T0, seed_ticket
 
 from connectors.base import ActionStatus, marker_for
 from connectors.emulation import SeedComment
@@ -24,6 +23,7 @@ from engine.model import (
     SetPriority,
     Ticket,
 )
+from tests.connectors.zendesk.zendesk_seeds import T0, seed_ticket
 
 PUT = r"^/api/v2/tickets/\d+(\.json)?$"
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
