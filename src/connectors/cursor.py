@@ -79,13 +79,16 @@ class EdgeCursor:
         """The cursor after delivering ``(record id, stamp)`` pairs in a pull that began at
         ``started_at``: forward only, capped at ``started_at``; the edge keeps what the next
         query can return again."""
-        start = _utc(started_at)
-        counted = [(k, s) for k, s in delivered if rule.count_past_start or s <= start]
+        start, since = _utc(started_at), self.query_from(rule)
+        # stamped before the query's start: not new, so delivering it again changes nothing
+        counted = [
+            (k, s) for k, s in delivered if s >= since and (rule.count_past_start or s <= start)
+        ]
         newest = max((s for _, s in counted), default=self.watermark)
         moved = EdgeCursor(max(self.watermark, min(newest, start)))
         keep_from = moved.query_from(rule)
-        edge = {k: s for k, s in [*self.edge.items(), *counted] if s >= keep_from}
-        return EdgeCursor(moved.watermark, edge)
+        merged = {**self.edge, **dict(counted)}  # a record delivered twice: its last stamp
+        return EdgeCursor(moved.watermark, {k: s for k, s in merged.items() if s >= keep_from})
 
     def encode(self) -> str:
         data = {

@@ -74,6 +74,21 @@ def test_the_edge_keeps_what_the_next_query_can_return_again() -> None:
     assert past == EdgeCursor(T + SECOND, {"d": T + SECOND})
 
 
+def test_a_record_delivered_twice_keeps_its_last_stamp() -> None:
+    # the last state delivered is what the next query is compared with
+    for rule in (OVERLAP, EXACT):
+        cursor = EdgeCursor(T).advanced([("a", T + SECOND), ("a", T)], started_at=T, rule=rule)
+        assert cursor.edge["a"] == T
+        assert cursor.is_new("a", T + SECOND, rule)
+
+
+def test_a_delivery_stamped_before_the_query_start_changes_nothing() -> None:
+    cursor = EdgeCursor(T, {"a": T})
+    for rule in (OVERLAP, EXACT):
+        early = cursor.query_from(rule) - SECOND
+        assert cursor.advanced([("a", early)], started_at=T + MINUTE, rule=rule) == cursor
+
+
 def test_a_cursor_is_immutable_and_in_utc() -> None:
     stamps = {"a": T.astimezone(timezone(timedelta(hours=-5)))}
     cursor = EdgeCursor(T.astimezone(timezone(timedelta(hours=2))), stamps)
