@@ -10,7 +10,7 @@ mapping.py        properties <-> the common model
 comments.py       notes and the hidden marker
 conversations.py  thread messages in and out; who wrote them (actor prefixes)
 threads.py        which threads changed (pages of the threads list) and their messages
-cursor.py         the pull bookmark
+cursor.py         the pull bookmark in ms (the rule is connectors.cursor)
 pull.py           windowed search and ticket assembly
 write.py          coalesced writes
 echo.py           echo suppression

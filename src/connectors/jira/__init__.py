@@ -2,9 +2,10 @@
 
 Small parts: ``settings`` (YAML section, ``flavour: cloud|datacenter``), ``auth``, ``client``
 (the one door, httpx, one retry policy), ``site`` (the API user, custom fields by name and
-customers, read once), ``cursor`` (watermark), ``mapping`` and ``fieldvalues`` (issue ->
-Ticket), ``pull``, ``write``, ``links`` (ENG issues), ``webhook``, and ``emulator`` with its
-``emulator_*`` parts (the API on 127.0.0.1 for tests and the demo, in both flavours).
+customers, read once), ``cursor`` (Jira's side of ``connectors.cursor``), ``mapping`` and
+``fieldvalues`` (issue -> Ticket), ``pull``, ``write``, ``links`` (ENG issues), ``webhook``, and
+``emulator`` with its ``emulator_*`` parts (the API on 127.0.0.1 for tests and the demo, in both
+flavours).
 """
 
 from __future__ import annotations

@@ -1,20 +1,40 @@
-"""The pull bookmark: an ``updated`` watermark plus the issues already delivered at its edge.
-
-JQL dates have minute resolution, so each pull asks from one overlap window (default one
-minute) before the watermark, floored to the minute, and skips issues already delivered with
-the same ``updated``. The watermark only moves forward and never past the time the pull started.
+"""Jira's side of the pull bookmark (the rule itself is ``connectors.cursor``): JQL dates have
+minute resolution and the API user's zone, and each pull asks again from one overlap window
+(default one minute) before the watermark; Jira's time forms; the cursor form written before.
 Pure: tested without HTTP.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from connectors.cursor import FORMAT_PREFIX, EdgeCursor, EdgeRule
 from connectors.errors import FatalError
+
+JQL_RESOLUTION = timedelta(minutes=1)
+
+
+def edge_rule(overlap: timedelta) -> EdgeRule:
+    # the overlap re-reads a lagging index, so a delivery stamped past the pull's start (clock
+    # skew upstream) can be remembered and skipped when the next query returns it again
+    return EdgeRule(horizon=overlap, resolution=JQL_RESOLUTION, count_past_start=True)
+
+
+def decode_cursor(cursor: str) -> EdgeCursor:
+    """A cursor this connector wrote, in either form; ``FatalError`` for anything else."""
+    try:
+        if cursor.startswith(FORMAT_PREFIX):
+            return EdgeCursor.decode(cursor)
+        # v1: {"v": 1, "at": iso, "seen": {issue key: updated iso}}
+        data = json.loads(cursor)
+        if data.get("v", 1) != 1:
+            raise ValueError(f"cursor version {data.get('v')!r}")
+        seen = {str(k): datetime.fromisoformat(v) for k, v in data.get("seen", {}).items()}
+        return EdgeCursor(datetime.fromisoformat(data["at"]), seen)
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise FatalError(f"unreadable jira cursor: {exc}") from None
 
 
 def parse_jira_time(text: str) -> datetime:
@@ -37,53 +57,3 @@ def format_jira_time(instant: datetime) -> str:
 def jql_minute(instant: datetime, zone: str) -> str:
     """A JQL date literal (``yyyy-MM-dd HH:mm``) in the API user's time zone, floored."""
     return instant.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
-
-
-def _floor_minute(instant: datetime) -> datetime:
-    return instant.replace(second=0, microsecond=0)
-
-
-@dataclass(frozen=True, slots=True)
-class Watermark:
-    at: datetime
-    seen: dict[str, str] = field(default_factory=dict)  # issue key -> ``updated`` delivered
-
-    @classmethod
-    def initial(cls, start: datetime) -> Watermark:
-        return cls(at=start.astimezone(UTC))
-
-    @classmethod
-    def decode(cls, cursor: str) -> Watermark:
-        try:
-            data = json.loads(cursor)
-            return cls(at=datetime.fromisoformat(data["at"]), seen=dict(data.get("seen", {})))
-        except (ValueError, KeyError, TypeError) as exc:
-            raise FatalError(f"unreadable jira cursor: {exc}") from None
-
-    def encode(self) -> str:
-        return json.dumps({"v": 1, "at": self.at.isoformat(), "seen": self.seen}, sort_keys=True)
-
-    def query_from(self, overlap: timedelta) -> datetime:
-        """The earliest ``updated`` the next JQL asks for (minute resolution)."""
-        return _floor_minute(self.at - overlap)
-
-    def is_new(self, key: str, updated: datetime) -> bool:
-        return self.seen.get(key) != updated.isoformat()
-
-    def advance(
-        self,
-        delivered: Iterable[tuple[str, datetime]],
-        *,
-        started_at: datetime,
-        overlap: timedelta,
-    ) -> Watermark:
-        """The bookmark after delivering ``(key, updated)`` pairs: forward only, capped."""
-        seen = dict(self.seen)
-        newest = self.at
-        for key, updated in delivered:
-            seen[key] = updated.isoformat()
-            newest = max(newest, updated)
-        at = max(self.at, min(newest, started_at.astimezone(UTC)))
-        horizon = _floor_minute(at - overlap)
-        kept = {k: v for k, v in seen.items() if datetime.fromisoformat(v) >= horizon}
-        return Watermark(at=at, seen=kept)

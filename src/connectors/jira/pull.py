@@ -8,9 +8,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from connectors.base import MappingWarning, PullResult, Quarantined
+from connectors.cursor import EdgeCursor
 from connectors.errors import MalformedRecord, PagingLoop
 from connectors.jira.client import JiraClient
-from connectors.jira.cursor import Watermark, jql_minute, parse_jira_time
+from connectors.jira.cursor import decode_cursor, edge_rule, jql_minute, parse_jira_time
 from connectors.jira.mapping import IssueMapper, issue_fields
 from connectors.jira.settings import Settings
 from connectors.jira.site import SiteFacts, user_id
@@ -138,9 +139,9 @@ class IssuePull:
     def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
         started_at = self._now()
         calls_before = self._client.requests_made
-        mark = Watermark.decode(cursor) if cursor else Watermark.initial(start)
-        overlap = timedelta(seconds=self._settings.overlap_seconds)
-        since = mark.query_from(overlap)
+        mark = decode_cursor(cursor) if cursor else EdgeCursor(start)
+        rule = edge_rule(timedelta(seconds=self._settings.overlap_seconds))
+        since = mark.query_from(rule)
         pager_kind = IssuePager if self._settings.is_cloud else OffsetPager
         pager = pager_kind(
             self._client,
@@ -162,11 +163,10 @@ class IssuePull:
                 except (KeyError, TypeError, ValueError) as exc:
                     quarantined.append(Quarantined(self._source, key, f"no usable updated: {exc}"))
                     continue
-                if not mark.is_new(str(key), updated):
+                if not mark.is_new(str(key), updated, rule):
                     continue  # delivered by the previous pull at this same ``updated``
                 delivered.append((str(key), updated))
-                seen_at = mark.seen.get(str(key))
-                boundary = datetime.fromisoformat(seen_at) if seen_at else since
+                boundary = mark.edge.get(str(key), since)
                 try:
                     histories = self.histories_of(raw)
                     if self._settings.suppress_echoes and is_echo(
@@ -184,7 +184,7 @@ class IssuePull:
                         Quarantined(self._source, key, f"{type(exc).__name__}: {exc}")
                     )
         self.last_echoes = tuple(echoes)
-        after = mark.advance(delivered, started_at=started_at, overlap=overlap)
+        after = mark.advanced(delivered, started_at=started_at, rule=rule)
         return PullResult(
             tickets=tuple(tickets),
             cursor=after.encode(),

@@ -11,7 +11,7 @@ import pytest
 from connectors.emulation import SeedComment, SeedTicket
 from connectors.errors import PagingLoop
 from connectors.jira import JiraConnector
-from connectors.jira.cursor import Watermark
+from connectors.jira.cursor import decode_cursor
 from connectors.jira.emulator import AGENT_ACCOUNT, TIER2_ACCOUNT, JiraEmulator
 from connectors.jira.emulator_samples import AUTO_REPLY
 from engine.model import AuthorRole, Change, Priority, Status
@@ -75,7 +75,7 @@ def test_bookmark_never_passes_the_time_the_pull_started(
 
     assert [t.id for t in first.tickets] == [key]
     assert first.cursor is not None
-    assert Watermark.decode(first.cursor).at == T0
+    assert decode_cursor(first.cursor).watermark == T0
     assert second.tickets == ()
 
 
