@@ -8,13 +8,13 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from hubspot_helpers import NOW, seed_ticket
 
 from connectors.cursor import EdgeCursor
 from connectors.errors import FatalError
 from connectors.hubspot.connector import HubSpotConnector
 from connectors.hubspot.cursor import Cursor, instant_of, millis_of
 from connectors.hubspot.emulator import HubSpotEmulator
+from tests.connectors.hubspot.hubspot_helpers import NOW, seed_ticket
 
 W = 1795179942250  # 2026-11-20T13:05:42.250Z
 # written by the connector before the shared cursor (v1): kept in running sidecars' stores
