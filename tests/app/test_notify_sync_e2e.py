@@ -8,17 +8,17 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from connectors.emulation import SeedComment, SeedTicket
 from escalator.demo import DemoWorld
 from escalator.notify.emulators.opsgenie import OpsgenieEmulator
 from escalator.notify.emulators.pagerduty import PagerDutyEmulator
 from escalator.notify.keys import message_id
 from tests.app.smtp_server import PASSWORD, USERNAME, Mailroom, make_certificate, smtp_server
+from tests.e2e.one_per_level import seed_one_per_level
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUTING_KEY = "PDSECRETroutingkey0123456789abcd"
@@ -31,46 +31,7 @@ def world() -> Iterator[DemoWorld]:
     """One ticket per level: Zendesk reaches 3, Jira 2, HubSpot 1 (as the sync e2e seeds)."""
     world = DemoWorld()
     world.start()
-    now = datetime.now(UTC)
-    world.zendesk.seed(
-        [
-            SeedTicket(
-                "Checkout is down",
-                now - timedelta(minutes=5),
-                status="open",
-                priority="urgent",
-                organization="Globex",
-                category="technical",
-                customer_tier="enterprise",
-                affected_users=900,
-            )
-        ]
-    )
-    world.jira.seed(
-        [
-            SeedTicket(
-                "Export times out",
-                now - timedelta(hours=2),
-                status="open",
-                priority="urgent",
-                organization="Initech",
-                category="billing",
-                comments=[SeedComment(now - timedelta(hours=2), "customer", True, "Still broken")],
-            )
-        ]
-    )
-    world.hubspot.seed(
-        [
-            SeedTicket(
-                t, now - timedelta(days=d), status=s, organization="Acme", category="billing"
-            )
-            for t, d, s in (
-                ("Charged twice", 9, "solved"),
-                ("Refund missing", 4, "solved"),
-                ("Card declined", 0, "new"),
-            )
-        ]
-    )
+    seed_one_per_level(world, datetime.now(UTC))
     yield world
     world.stop()
 

@@ -1,15 +1,19 @@
-"""Fixtures of the end-to-end tests: the throwaway PostgreSQL server, and a busy support day
-(``busy_day.BusyDay``).
+"""Fixtures of the end-to-end tests: the throwaway PostgreSQL server, a busy support day
+(``busy_day.BusyDay``), and ``escalator run`` as a subprocess beside the emulators that
+announce their webhooks to it (``port``, ``world``, ``sidecar``; a module may seed its own
+``world``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from escalator.demo import DemoWorld
 from tests.e2e.busy_day import BusyDay
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port
 from tests.pg import fresh_postgres_url, postgres_server, postgres_url
 
 __all__ = ["fresh_postgres_url", "postgres_server", "postgres_url"]  # fixtures, re-exported
@@ -28,3 +32,28 @@ def quiet_world() -> Iterator[DemoWorld]:
     world.start()
     yield world
     world.stop()
+
+
+@pytest.fixture
+def port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def world(port: int) -> Iterator[DemoWorld]:
+    """The emulators, announcing their webhooks to the sidecar on ``port``."""
+    world = DemoWorld(sidecar_url=f"http://127.0.0.1:{port}")
+    world.start()
+    yield world
+    world.stop()
+
+
+@pytest.fixture
+def sidecar(world: DemoWorld, port: int, tmp_path: Path) -> Iterator[SidecarProcess]:
+    """``escalator run`` on the example config (polling every 30 s), healthy."""
+    config = e2e_config(tmp_path / "config", poll_interval="30s")
+    env = {**world.env(), "ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db"}
+    process = SidecarProcess(config, env, port, tmp_path / "sidecar.log").start()
+    process.wait_healthy()
+    yield process
+    process.stop()

@@ -5,13 +5,11 @@ logged with its position, shown on /readyz and counted in /metrics; a later good
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from escalator.demo import DemoWorld
-from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
+from tests.e2e.sidecar_process import SidecarProcess, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -19,29 +17,6 @@ LAUGHS = "".join(
     f"x{i}: &x{i} [{', '.join([f'*x{i - 1}'] * 9) if i else ', '.join(['lol'] * 9)}]\n"
     for i in range(10)
 )
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def world(port: int) -> Iterator[DemoWorld]:
-    world = DemoWorld(sidecar_url=f"http://127.0.0.1:{port}")
-    world.start()
-    yield world
-    world.stop()
-
-
-@pytest.fixture
-def sidecar(world: DemoWorld, port: int, tmp_path: Path) -> Iterator[SidecarProcess]:
-    config = e2e_config(tmp_path / "config", poll_interval="30s")
-    env = {**world.env(), "ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db"}
-    process = SidecarProcess(config, env, port, tmp_path / "sidecar.log").start()
-    process.wait_healthy()
-    yield process
-    process.stop()
 
 
 def write_at_once(path: Path, text: str) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import time
 import zlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -18,23 +17,10 @@ import pytest
 
 from connectors.emulation import SeedComment, SeedTicket
 from escalator.demo import DemoWorld
-from tests.e2e.sidecar_process import SidecarProcess, free_port, wait_for
+from tests.e2e.sidecar_process import SidecarProcess, wait_for
 from tests.people_config import people_config
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def world(port: int) -> Iterator[DemoWorld]:
-    world = DemoWorld(sidecar_url=f"http://127.0.0.1:{port}")
-    world.start()
-    yield world
-    world.stop()
 
 
 def received(world: DemoWorld, channel: str) -> list[dict[str, Any]]:

@@ -5,42 +5,17 @@ from __future__ import annotations
 
 import signal
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
 
 from connectors.emulation import SeedTicket
 from escalator.demo import DemoWorld
-from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
+from tests.e2e.sidecar_process import SidecarProcess, wait_for
 
 # heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def world(port: int) -> Iterator[DemoWorld]:
-    world = DemoWorld(sidecar_url=f"http://127.0.0.1:{port}")
-    world.start()
-    yield world
-    world.stop()
-
-
-@pytest.fixture
-def sidecar(world: DemoWorld, port: int, tmp_path: Path) -> Iterator[SidecarProcess]:
-    config = e2e_config(tmp_path / "config", poll_interval="30s")
-    env = {**world.env(), "ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db"}
-    process = SidecarProcess(config, env, port, tmp_path / "sidecar.log").start()
-    process.wait_healthy()
-    yield process
-    process.stop()
 
 
 def tags(world: DemoWorld, ticket_id: str) -> set[str]:

@@ -7,14 +7,14 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from connectors.emulation import SeedComment, SeedTicket
 from escalator.demo import DemoWorld
+from tests.e2e.one_per_level import seed_one_per_level
 from tests.e2e.sidecar_process import ROOT
 
 # heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
@@ -25,60 +25,7 @@ pytestmark = pytest.mark.slow
 def world() -> Iterator[DemoWorld]:
     world = DemoWorld()
     world.start()
-    now = datetime.now(UTC)
-    # decisions that all hold now and none that fall due in the next minutes
-    world.zendesk.seed(
-        [
-            SeedTicket(
-                "Checkout is down",
-                now - timedelta(minutes=5),
-                status="open",
-                priority="urgent",
-                organization="Globex",
-                category="technical",
-                customer_tier="enterprise",
-                affected_users=900,
-            )
-        ]
-    )
-    world.jira.seed(
-        [
-            SeedTicket(
-                "Export times out",
-                now - timedelta(hours=2),
-                status="open",
-                priority="urgent",
-                organization="Initech",
-                category="billing",
-                comments=[SeedComment(now - timedelta(hours=2), "customer", True, "Still broken")],
-            )
-        ]
-    )
-    world.hubspot.seed(
-        [
-            SeedTicket(
-                "Charged twice",
-                now - timedelta(days=9),
-                status="solved",
-                organization="Acme",
-                category="billing",
-            ),
-            SeedTicket(
-                "Refund missing",
-                now - timedelta(days=4),
-                status="solved",
-                organization="Acme",
-                category="billing",
-            ),
-            SeedTicket(
-                "Card declined",
-                now - timedelta(minutes=3),
-                status="new",
-                organization="Acme",
-                category="billing",
-            ),
-        ]
-    )
+    seed_one_per_level(world, datetime.now(UTC))
     yield world
     world.stop()
 
