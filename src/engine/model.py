@@ -7,11 +7,11 @@ All instants are timezone-aware UTC datetimes.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import ClassVar, TypeAlias
+from typing import Any, ClassVar, TypeAlias, TypeVar, cast
 
 
 class Priority(StrEnum):
@@ -202,6 +202,93 @@ ACTION_TYPES: dict[ActionKind, type[Action]] = {
     t.kind: t
     for t in (SetPriority, AddLabels, RemoveLabels, Assign, PostComment, CreateLinkedIssue, Notify)
 }
+
+# The texts of an action (a comment's body, a notification's text, a linked issue's summary
+# and description) may be rendered when first read rather than when decided: a first plan
+# decides hundreds of thousands of actions, and their words are needed only where one is
+# written, shown or compared. The text is the same either way: rendering is pure.
+Render = Callable[[], str]
+_TextAction = TypeVar("_TextAction", PostComment, Notify, CreateLinkedIssue)
+_TEXT_FIELDS: dict[type[Action], tuple[str, ...]] = {
+    PostComment: ("body",),
+    Notify: ("text",),
+    CreateLinkedIssue: ("summary", "description"),
+}
+
+
+def _deferring(base: type[Action], names: tuple[str, ...]) -> type[Action]:
+    """A subclass of ``base`` whose ``names`` render on first read (then kept). Equal to, hashed
+    and shown like the ``base`` action with the same values: only the moment of rendering
+    differs."""
+    cells = {name: base.__dict__[name] for name in names}  # the slots the values live in
+    compared = tuple(f.name for f in fields(base) if f.compare)
+
+    def text(name: str) -> property:
+        cell = cells[name]
+
+        def read(self: Any) -> str:
+            try:
+                value: str = cell.__get__(self, base)
+                return value
+            except AttributeError:  # not rendered yet
+                pass
+            render = self._pending.get(name)
+            if render is None:  # another thread rendered it meanwhile
+                value = cell.__get__(self, base)
+                return value
+            value = render()
+            cell.__set__(self, value)
+            self._pending.pop(name, None)  # the context it rendered from can go
+            return value
+
+        def write(self: Any, value: str) -> None:  # only ``__init__`` gets here (frozen)
+            cell.__set__(self, value)
+
+        return property(read, write)
+
+    def eq(self: Any, other: object) -> Any:  # bool, or NotImplemented
+        if not isinstance(other, base):
+            return NotImplemented
+        return all(bool(getattr(self, n) == getattr(other, n)) for n in compared)
+
+    def values(self: Any) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(base) if f.init}
+
+    def show(self: Any) -> str:
+        return repr(base(**values(self)))
+
+    def reduce(self: Any) -> tuple[Any, ...]:  # pickled and copied as the rendered action
+        return _rebuilt, (base, values(self))
+
+    namespace: dict[str, Any] = {
+        "__slots__": ("_pending",),
+        "__eq__": eq,
+        "__hash__": base.__hash__,
+        "__repr__": show,
+        "__reduce__": reduce,
+        **{name: text(name) for name in names},
+    }
+    return type(f"Deferred{base.__name__}", (base,), namespace)
+
+
+def _rebuilt(base: type[Action], values: dict[str, Any]) -> Action:
+    return base(**values)
+
+
+_DEFERRED = {base: _deferring(base, names) for base, names in _TEXT_FIELDS.items()}
+
+
+def deferred(
+    kind: type[_TextAction], texts: Mapping[str, Render], **values: Any
+) -> _TextAction:
+    """A ``kind`` action whose texts (``texts``: field name to its rendering) are rendered the
+    first time they are read; the other fields as given."""
+    given: dict[str, Any] = {**values, **dict.fromkeys(texts, "")}
+    action = cast(_TextAction, _DEFERRED[kind](**given))
+    for name in texts:  # unset: the first read renders it
+        kind.__dict__[name].__delete__(action)
+    object.__setattr__(action, "_pending", dict(texts))
+    return action
 
 
 class TargetName(StrEnum):

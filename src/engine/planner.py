@@ -36,6 +36,7 @@ from engine.model import (
     Status,
     Ticket,
     TicketPlan,
+    deferred,
 )
 from engine.policy import (
     STEP_DOWN,
@@ -381,6 +382,10 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     )
 
 
+def _blank() -> str:
+    return ""
+
+
 def _earliest(a: int | None, b: int | None) -> int | None:
     if b is None:
         return a
@@ -473,22 +478,26 @@ def _bind(
         return SetPriority(priority=raised, previous=ticket.priority, **common)
     if isinstance(step, AssignStep):
         return Assign(group=step.group, user=step.user, **common)
+    # texts are rendered when first read (written, shown): see ``engine.model.deferred``
     if isinstance(step, CommentStep):
-        body = step.template(render.context(rule, None, matched))
-        return PostComment(public=step.public, body=body, **common)
+        body = render.later(step.template, rule, None, matched)
+        return deferred(PostComment, {"body": body}, public=step.public, **common)
     if isinstance(step, LinkedIssueStep):
-        context = render.context(rule, None, matched)
-        return CreateLinkedIssue(
+        texts = {
+            "summary": render.later(step.summary, rule, None, matched),
+            "description": render.later(step.description, rule, None, matched),
+        }
+        return deferred(
+            CreateLinkedIssue,
+            texts,
             system=step.system,
             project=step.project,
-            summary=step.summary(context),
-            description=step.description(context),
             priority=priority_now,
             **common,
         )
     if isinstance(step, NotifyStep):
-        text = step.template(render.context(rule, None, matched))
-        return Notify(channel=step.channel, text=text, **common)
+        text = render.later(step.template, rule, None, matched)
+        return deferred(Notify, {"text": text}, channel=step.channel, **common)
     raise TypeError(step)  # pragma: no cover
 
 
@@ -533,11 +542,13 @@ def _reach_level(
     if (level.group is not None or user is not None) and "assign" not in done:
         yield Assign(key=prefix + "assign", group=level.group, user=user, **common)
     if level.customer_update is not None and "comment" not in done:
-        body = level.customer_update(render.context(rule, level, None))
-        yield PostComment(key=prefix + "comment", public=True, body=body, **common)
+        body = render.later(level.customer_update, rule, level, None)
+        yield deferred(
+            PostComment, {"body": body}, key=prefix + "comment", public=True, **common
+        )
     if channel and level.notification is not None and "notify" not in done:
-        text = level.notification(render.context(rule, level, None))
-        yield Notify(key=prefix + "notify", channel=channel, text=text, **common)
+        text = render.later(level.notification, rule, level, None)
+        yield deferred(Notify, {"text": text}, key=prefix + "notify", channel=channel, **common)
 
 
 def contact_of(level: Level, ticket: Ticket) -> tuple[str | None, str | None]:
@@ -589,16 +600,16 @@ def _repeat(
     k = due_now
     due = calendar.add_epoch(since, k * repeat.every) if calendar else since + k * repeat.every
     rule = policy.rule_named(memory.level_rule.get(level.number, ""))
-    context = render.context(rule, level, None) if rule is not None else None
-    text = level.notification(context) if context is not None else ""
-    action = Notify(
+    text = render.later(level.notification, rule, level, None) if rule is not None else _blank
+    action = deferred(
+        Notify,
+        {"text": text},
         key=f"{ticket.key}:{tail}{k}",
         ticket=ticket.key,
         rule=rule.name if rule is not None else "",
         at=from_epoch(due),
         level=level.number,
         channel=channel,
-        text=text,
     )
     following = None
     if k < repeat.times:

@@ -3,12 +3,13 @@ only the rules that fire pay for them (the planner decides; this module words it
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from engine.calendar import from_epoch, to_epoch
 from engine.criteria import Context, requested_level, requester
-from engine.model import AuthorRole, Priority, TargetName
-from engine.policy import Level, Policy, Rule, SlaPolicy
+from engine.model import AuthorRole, Priority, Render, TargetName
+from engine.policy import Level, Policy, Rule, SlaPolicy, Template
 from engine.sla import TargetClock
 
 if TYPE_CHECKING:
@@ -37,7 +38,8 @@ class Renderer:
     ) -> None:
         self._policy = policy
         self._ctx = ctx
-        self._memory = memory
+        # as of this plan: a text rendered later must not see levels the memory records since
+        self._reached = tuple(memory.reached)
         self._sla_policy = sla_policy
         self._priority = priority
         self._base: dict[str, Any] | None = None
@@ -139,7 +141,7 @@ class Renderer:
     def _levels_reached(self) -> list[dict[str, Any]]:
         """Each level reached, when, and how long the ticket stayed there (until the next
         level, or until now)."""
-        reached = [(n, to_epoch(w)) for n, w in self._memory.reached if n in self._policy.levels]
+        reached = [(n, to_epoch(w)) for n, w in self._reached if n in self._policy.levels]
         out = []
         for i, (n, at) in enumerate(reached):
             left = reached[i + 1][1] if i + 1 < len(reached) else self._ctx.now
@@ -153,6 +155,17 @@ class Renderer:
                 }
             )
         return out
+
+    def later(
+        self, template: Template, rule: Rule, level: Level | None, matched: TargetClock | None
+    ) -> Render:
+        """``template`` rendered for ``rule`` when called: what an action's text is read by."""
+        return partial(self.render, template, rule, level, matched)
+
+    def render(
+        self, template: Template, rule: Rule, level: Level | None, matched: TargetClock | None
+    ) -> str:
+        return template(self.context(rule, level, matched))
 
     def context(
         self, rule: Rule, level: Level | None, matched: TargetClock | None
