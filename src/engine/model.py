@@ -217,34 +217,10 @@ _TEXT_FIELDS: dict[type[Action], tuple[str, ...]] = {
 
 
 def _deferring(base: type[Action], names: tuple[str, ...]) -> type[Action]:
-    """A subclass of ``base`` whose ``names`` render on first read (then kept). Equal to, hashed
-    and shown like the ``base`` action with the same values: only the moment of rendering
-    differs."""
-    cells = {name: base.__dict__[name] for name in names}  # the slots the values live in
+    """A subclass of ``base`` whose ``names`` may be given as renderings (``Render``): each is
+    rendered on first read, then kept. Equal to, hashed and shown like the ``base`` action with
+    the same values: only the moment of rendering differs."""
     compared = tuple(f.name for f in fields(base) if f.compare)
-
-    def text(name: str) -> property:
-        cell = cells[name]
-
-        def read(self: Any) -> str:
-            try:
-                value: str = cell.__get__(self, base)
-                return value
-            except AttributeError:  # not rendered yet
-                pass
-            render = self._pending.get(name)
-            if render is None:  # another thread rendered it meanwhile
-                value = cell.__get__(self, base)
-                return value
-            value = render()
-            cell.__set__(self, value)
-            self._pending.pop(name, None)  # the context it rendered from can go
-            return value
-
-        def write(self: Any, value: str) -> None:  # only ``__init__`` gets here (frozen)
-            cell.__set__(self, value)
-
-        return property(read, write)
 
     def eq(self: Any, other: object) -> Any:  # bool, or NotImplemented
         if not isinstance(other, base):
@@ -261,14 +237,43 @@ def _deferring(base: type[Action], names: tuple[str, ...]) -> type[Action]:
         return _rebuilt, (base, values(self))
 
     namespace: dict[str, Any] = {
-        "__slots__": ("_pending",),
+        "__slots__": tuple(f"_{name}_render" for name in names),
         "__eq__": eq,
         "__hash__": base.__hash__,
         "__repr__": show,
         "__reduce__": reduce,
-        **{name: text(name) for name in names},
     }
-    return type(f"Deferred{base.__name__}", (base,), namespace)
+    lazy = type(f"Deferred{base.__name__}", (base,), namespace)
+    for name in names:
+        setattr(lazy, name, _text(base.__dict__[name], lazy.__dict__[f"_{name}_render"]))
+    return lazy
+
+
+def _text(cell: Any, later: Any) -> property:
+    """A text kept in slot ``cell``, else rendered by what slot ``later`` holds."""
+
+    def read(self: Any) -> str:
+        try:
+            value: str = cell.__get__(self)
+            return value
+        except AttributeError:  # not rendered yet
+            pass
+        render = later.__get__(self)
+        if render is None:  # another thread rendered it meanwhile
+            value = cell.__get__(self)
+            return value
+        value = render()
+        cell.__set__(self, value)
+        later.__set__(self, None)  # the context it rendered from can go
+        return value
+
+    def write(self: Any, value: str | Render) -> None:  # from ``__init__`` only (frozen)
+        if isinstance(value, str):
+            cell.__set__(self, value)
+        else:
+            later.__set__(self, value)
+
+    return property(read, write)
 
 
 def _rebuilt(base: type[Action], values: dict[str, Any]) -> Action:
@@ -283,12 +288,8 @@ def deferred(
 ) -> _TextAction:
     """A ``kind`` action whose texts (``texts``: field name to its rendering) are rendered the
     first time they are read; the other fields as given."""
-    given: dict[str, Any] = {**values, **dict.fromkeys(texts, "")}
-    action = cast(_TextAction, _DEFERRED[kind](**given))
-    for name in texts:  # unset: the first read renders it
-        kind.__dict__[name].__delete__(action)
-    object.__setattr__(action, "_pending", dict(texts))
-    return action
+    given: dict[str, Any] = {**values, **texts}
+    return cast(_TextAction, _DEFERRED[kind](**given))
 
 
 class TargetName(StrEnum):

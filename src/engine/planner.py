@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -213,10 +213,13 @@ def plan(
     t = to_epoch(now)
     # planning makes no reference cycles: a caller planning many thousands may pause the
     # cycle collector around this (``escalator.gcpause``); that is the process's to decide
-    planned = tuple(
-        plan_ticket(policy, ticket, applied.get(ticket.key, ()), t, population)
-        for ticket in tickets
-    )
+    if not applied:  # a first plan: no key to look up
+        planned = tuple(plan_ticket(policy, ticket, (), t, population) for ticket in tickets)
+    else:
+        planned = tuple(
+            plan_ticket(policy, ticket, applied.get(ticket.key, ()), t, population)
+            for ticket in tickets
+        )
     return Plan(now=now, tickets=planned)
 
 
@@ -313,7 +316,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                 _sort(action, ticket, actions, satisfied)
             if new:
                 decisions.append(
-                    Decision(ticket.key, rule.name, at, reason or rule.when.describe())
+                    Decision(ticket_key, rule.name, at, reason or rule.when.describe())
                 )
         if escalated_by is not None and ctx.level > memory.level:
             level = policy.levels[ctx.level]
@@ -324,7 +327,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
             if new:
                 decisions.append(
                     Decision(
-                        ticket.key,
+                        ticket_key,
                         escalated_by.name,
                         at,
                         f"reached level {level.number} ({level.name})",
@@ -342,7 +345,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                     target = steps[0].level
                     decisions.append(
                         Decision(
-                            ticket.key,
+                            ticket_key,
                             rule.name,
                             at,
                             f"stepped down to level {target} ({reason or rule.when.describe()})",
@@ -355,7 +358,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
         actions.append(repeat[0])  # a notification: the ticket shows nothing of it
         decisions.append(
             Decision(
-                ticket.key,
+                ticket_key,
                 repeat[0].rule,
                 at,
                 f"repeated {repeat[0].key.rsplit(':', 1)[1]}"
@@ -422,24 +425,32 @@ def _sort(action: Action, ticket: Ticket, actions: list[Action], satisfied: list
 
 def _still_needed(action: Action, ticket: Ticket) -> Action | None:  # noqa: PLR0911
     """The part of ``action`` the ticket does not show yet; None when it shows all of it."""
+    # the commonest kinds first, and a ticket showing none of the labels without a loop
     if isinstance(action, AddLabels):
-        missing = tuple(label for label in action.labels if label not in ticket.labels)
+        labels, shown = action.labels, ticket.labels
+        if not shown or shown.isdisjoint(labels):
+            return action if labels else None
+        missing = tuple(label for label in labels if label not in shown)
         if not missing:
             return None
-        return action if missing == action.labels else _replace_labels(action, missing)
+        return action if missing == labels else _replace_labels(action, missing)
+    if isinstance(action, PostComment):
+        for comment in ticket.comments:
+            if comment.marker == action.key:
+                return None
+        return action
     if isinstance(action, RemoveLabels):
-        present = tuple(label for label in action.labels if label in ticket.labels)
-        if not present:
+        labels, shown = action.labels, ticket.labels
+        if not shown or shown.isdisjoint(labels):
             return None
-        return action if present == action.labels else _replace_labels(action, present)
-    if isinstance(action, SetPriority):
-        return None if ticket.priority == action.priority else action
+        present = tuple(label for label in labels if label in shown)
+        return action if present == labels else _replace_labels(action, present)
     if isinstance(action, Assign):
         same_group = action.group is None or action.group == ticket.group
         same_user = action.user is None or action.user == ticket.assignee
         return None if same_group and same_user else action
-    if isinstance(action, PostComment):
-        return None if any(c.marker == action.key for c in ticket.comments) else action
+    if isinstance(action, SetPriority):
+        return None if ticket.priority == action.priority else action
     if isinstance(action, CreateLinkedIssue):
         return None if any(i.marker == action.key for i in ticket.linked_issues) else action
     return action
@@ -466,38 +477,42 @@ def _bind(
     matched: TargetClock | None,
     priority_now: Priority,
 ) -> Action:
-    common: dict[str, Any] = {"key": key, "ticket": ticket.key, "rule": rule.name, "at": at}
+    # keywords spelled out rather than ``**common``: a first plan binds hundreds of thousands
+    ticket_key, name = render.ticket_key, rule.name
     if isinstance(step, AddLabelsStep):
-        return AddLabels(labels=step.labels, **common)
+        return AddLabels(key=key, ticket=ticket_key, rule=name, at=at, labels=step.labels)
     if isinstance(step, RemoveLabelsStep):
-        return RemoveLabels(labels=step.labels, **common)
-    if isinstance(step, SetPriorityStep):
-        return SetPriority(priority=step.priority, previous=ticket.priority, **common)
-    if isinstance(step, RaisePriorityStep):
-        raised = ticket.priority.raised(step.steps)
-        return SetPriority(priority=raised, previous=ticket.priority, **common)
+        return RemoveLabels(key=key, ticket=ticket_key, rule=name, at=at, labels=step.labels)
+    if isinstance(step, SetPriorityStep | RaisePriorityStep):
+        was = ticket.priority
+        to = step.priority if isinstance(step, SetPriorityStep) else was.raised(step.steps)
+        return SetPriority(key=key, ticket=ticket_key, rule=name, at=at, priority=to, previous=was)
     if isinstance(step, AssignStep):
-        return Assign(group=step.group, user=step.user, **common)
+        return Assign(
+            key=key, ticket=ticket_key, rule=name, at=at, group=step.group, user=step.user
+        )
     # texts are rendered when first read (written, shown): see ``engine.model.deferred``
     if isinstance(step, CommentStep):
         body = render.later(step.template, rule, None, matched)
-        return deferred(PostComment, {"body": body}, public=step.public, **common)
+        return deferred(
+            PostComment, {"body": body}, key=key, ticket=ticket_key, rule=name, at=at,
+            public=step.public,
+        )  # fmt: skip
     if isinstance(step, LinkedIssueStep):
         texts = {
             "summary": render.later(step.summary, rule, None, matched),
             "description": render.later(step.description, rule, None, matched),
         }
         return deferred(
-            CreateLinkedIssue,
-            texts,
-            system=step.system,
-            project=step.project,
-            priority=priority_now,
-            **common,
-        )
+            CreateLinkedIssue, texts, key=key, ticket=ticket_key, rule=name, at=at,
+            system=step.system, project=step.project, priority=priority_now,
+        )  # fmt: skip
     if isinstance(step, NotifyStep):
         text = render.later(step.template, rule, None, matched)
-        return deferred(Notify, {"text": text}, channel=step.channel, **common)
+        return deferred(
+            Notify, {"text": text}, key=key, ticket=ticket_key, rule=name, at=at,
+            channel=step.channel,
+        )  # fmt: skip
     raise TypeError(step)  # pragma: no cover
 
 
@@ -522,33 +537,57 @@ def _reach_level(
     at: datetime,
     render: Renderer,
     memory: Memory,
-) -> Iterator[Action]:
+) -> list[Action]:
     """What reaching ``level`` does, skipping what was done before (keys in ``memory``)."""
-    tail = f"L{level.number}:"
-    prefix = f"{ticket.key}:{tail}"
-    common: dict[str, Any] = {
-        "ticket": ticket.key,
-        "rule": rule.name,
-        "at": at,
-        "level": level.number,
-    }
-    done = {key[len(tail) :] for key in memory.done if key.startswith(tail)}
+    ticket_key, n = render.ticket_key, level.number
+    tail = f"L{n}:"
+    prefix = f"{ticket_key}:{tail}"
+    name = rule.name
+    done: Collection[str] = (
+        {key[len(tail) :] for key in memory.done if key.startswith(tail)} if memory.done else ()
+    )
     channel, user = contact_of(level, ticket)
+    out: list[Action] = []
+    # keywords spelled out rather than ``**common``: a first plan reaches 100,000 levels
     if "remove_labels" not in done:
-        others = tuple(o.label for n, o in sorted(policy.levels.items()) if n != level.number)
-        yield RemoveLabels(key=prefix + "remove_labels", labels=others, **common)
+        others = policy.other_labels(n)
+        out.append(
+            RemoveLabels(
+                key=prefix + "remove_labels", ticket=ticket_key, rule=name, at=at, level=n,
+                labels=others,
+            )
+        )  # fmt: skip
     if "add_labels" not in done:
-        yield AddLabels(key=prefix + "add_labels", labels=(level.label,), **common)
+        out.append(
+            AddLabels(
+                key=prefix + "add_labels", ticket=ticket_key, rule=name, at=at, level=n,
+                labels=(level.label,),
+            )
+        )  # fmt: skip
     if (level.group is not None or user is not None) and "assign" not in done:
-        yield Assign(key=prefix + "assign", group=level.group, user=user, **common)
+        out.append(
+            Assign(
+                key=prefix + "assign", ticket=ticket_key, rule=name, at=at, level=n,
+                group=level.group, user=user,
+            )
+        )  # fmt: skip
     if level.customer_update is not None and "comment" not in done:
         body = render.later(level.customer_update, rule, level, None)
-        yield deferred(
-            PostComment, {"body": body}, key=prefix + "comment", public=True, **common
-        )
+        out.append(
+            deferred(
+                PostComment, {"body": body}, key=prefix + "comment", ticket=ticket_key,
+                rule=name, at=at, level=n, public=True,
+            )
+        )  # fmt: skip
     if channel and level.notification is not None and "notify" not in done:
         text = render.later(level.notification, rule, level, None)
-        yield deferred(Notify, {"text": text}, key=prefix + "notify", channel=channel, **common)
+        out.append(
+            deferred(
+                Notify, {"text": text}, key=prefix + "notify", ticket=ticket_key, rule=name,
+                at=at, level=n, channel=channel,
+            )
+        )  # fmt: skip
+    return out
 
 
 def contact_of(level: Level, ticket: Ticket) -> tuple[str | None, str | None]:

@@ -190,6 +190,8 @@ class Policy:
     own_users: frozenset[str] = field(init=False, default=frozenset())
     _by_name: dict[str, Rule] = field(init=False, default_factory=dict, repr=False)
     _by_status: dict[Status, list[Rule]] = field(init=False, default_factory=dict, repr=False)
+    # per level, the other levels' labels (what reaching it removes), in level order
+    _others: dict[int, tuple[str, ...]] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {r.name: r for r in self.rules})
@@ -202,10 +204,17 @@ class Policy:
         object.__setattr__(
             self, "_by_status", {s: [r for r in self.rules if s in r.gate] for s in Status}
         )
+        ordered = sorted(self.levels.items())
+        others = {n: tuple(o.label for m, o in ordered if m != n) for n in self.levels}
+        object.__setattr__(self, "_others", others)
 
     def live_rules(self, status: Status) -> list[Rule]:
         """The rules evaluated for a ticket in ``status`` that nothing was applied to yet."""
         return self._by_status[status]
+
+    def other_labels(self, number: int) -> tuple[str, ...]:
+        """The labels of every level but ``number``, in level order."""
+        return self._others[number]
 
     def rule_named(self, name: str) -> Rule | None:
         return self._by_name.get(name)

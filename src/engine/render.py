@@ -38,6 +38,7 @@ class Renderer:
     ) -> None:
         self._policy = policy
         self._ctx = ctx
+        self.ticket_key = ctx.ticket.key  # one copy for the ticket and every action decided
         # as of this plan: a text rendered later must not see levels the memory records since
         self._reached = tuple(memory.reached)
         self._sla_policy = sla_policy
@@ -81,7 +82,7 @@ class Renderer:
         self._base = {
             "ticket": {
                 "id": t.id,
-                "key": t.key,
+                "key": self.ticket_key,
                 "system": t.system,
                 "title": t.title,
                 "url": t.url,
@@ -160,7 +161,7 @@ class Renderer:
         self, template: Template, rule: Rule, level: Level | None, matched: TargetClock | None
     ) -> Render:
         """``template`` rendered for ``rule`` when called: what an action's text is read by."""
-        return partial(self.render, template, rule, level, matched)
+        return partial(Renderer.render, self, template, rule, level, matched)  # no bound method
 
     def render(
         self, template: Template, rule: Rule, level: Level | None, matched: TargetClock | None
