@@ -125,6 +125,9 @@ class Criterion:
     those that can say what they saw override ``why``. Nothing here changes ``ctx``."""
 
     time_based = False
+    # whether ``holds`` can change with ``ctx.level`` alone (the planner re-asks only those
+    # after a level is reached); a criterion that does not say is assumed to
+    reads_level = True
 
     def holds(self, ctx: Context) -> bool:
         raise NotImplementedError
@@ -142,6 +145,8 @@ class Criterion:
 
 
 class Always(Criterion):
+    reads_level = False
+
     def holds(self, ctx: Context) -> bool:
         return True
 
@@ -182,6 +187,10 @@ class AllOf(Criterion):
     def time_based(self) -> bool:  # type: ignore[override]
         return any(c.time_based for c in self.children)
 
+    @property
+    def reads_level(self) -> bool:  # type: ignore[override]
+        return any(c.reads_level for c in self.children)
+
     def describe(self) -> str:
         return " and ".join(c.describe() for c in self.children)
 
@@ -210,6 +219,10 @@ class AnyOf(Criterion):
     def time_based(self) -> bool:  # type: ignore[override]
         return any(c.time_based for c in self.children)
 
+    @property
+    def reads_level(self) -> bool:  # type: ignore[override]
+        return any(c.reads_level for c in self.children)
+
     def describe(self) -> str:
         return "(" + " or ".join(c.describe() for c in self.children) + ")"
 
@@ -224,6 +237,10 @@ class NoneOf(Criterion):
     def holds(self, ctx: Context) -> bool:
         return not self.child.holds(ctx)
 
+    @property
+    def reads_level(self) -> bool:  # type: ignore[override]
+        return self.child.reads_level
+
     def describe(self) -> str:
         return f"not {self.child.describe()}"
 
@@ -234,6 +251,8 @@ class FieldIn(Criterion):
 
     field_name: str
     values: frozenset[str]
+
+    reads_level = False
 
     def holds(self, ctx: Context) -> bool:
         value = getattr(ctx.ticket, self.field_name)  # str or StrEnum: both hash as the text
@@ -246,6 +265,8 @@ class FieldIn(Criterion):
 @dataclass(frozen=True, slots=True)
 class HasLabels(Criterion):
     labels: frozenset[str]
+
+    reads_level = False
 
     def holds(self, ctx: Context) -> bool:
         return self.labels <= ctx.ticket.labels
@@ -272,6 +293,10 @@ class Between(Criterion):
         if self.quantity == "group_reassignments":
             return sum(1 for c in ctx.ticket.history if c.field == "group" and c.old is not None)
         raise ValueError(self.quantity)  # pragma: no cover - config validates the name
+
+    @property
+    def reads_level(self) -> bool:  # type: ignore[override]
+        return self.quantity == "level"
 
     def holds(self, ctx: Context) -> bool:
         v = self.value(ctx)
@@ -307,6 +332,7 @@ class SlaThreshold(Criterion):
     label: str = ""
 
     time_based = True
+    reads_level = False
 
     def _mark(self, ctx: Context, clock: TargetClock) -> int:
         if self.seconds_left is not None:
@@ -348,6 +374,7 @@ class SlaBreached(Criterion):
     targets: frozenset[TargetName]
 
     time_based = True
+    reads_level = False
 
     def holds(self, ctx: Context) -> bool:
         for clock in ctx.clocks:
@@ -395,6 +422,8 @@ class Recurrence(Criterion):
     window: int
     at_least: int
 
+    reads_level = False
+
     def holds(self, ctx: Context) -> bool:
         t = ctx.ticket
         if t.organization is None or t.category is None:
@@ -419,6 +448,8 @@ class Surge(Criterion):
     window: int
     at_least: int
 
+    reads_level = False
+
     def holds(self, ctx: Context) -> bool:
         t = ctx.ticket
         if t.category is None:
@@ -433,6 +464,8 @@ class Surge(Criterion):
 @dataclass(frozen=True, slots=True)
 class LinkedIssueResolved(Criterion):
     """An issue the sidecar created for this ticket (e.g. in Jira ENG) is resolved."""
+
+    reads_level = False
 
     def holds(self, ctx: Context) -> bool:
         return any(i.resolved_at is not None for i in ctx.ticket.linked_issues)

@@ -262,12 +262,12 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     fired_names: set[str] = set()
     escalated_by: Rule | None = None
     active = ticket.status in ACTIVE_STATUSES
-    progress = True
+    progress, again = True, False
     while progress:  # a level reached now can make a level criterion hold now
         progress = False
         for rule in rules:
-            if rule.name in fired_names:
-                continue
+            if rule.name in fired_names or (again and not rule.reads_level):
+                continue  # fired, or what it reads has not changed since it was asked
             if not rule.when.holds(ctx):
                 continue
             fired_names.add(rule.name)
@@ -282,6 +282,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                 ctx.level = rule.escalate_to
                 escalated_by = rule
                 progress = True  # only the level can change what other rules see
+        again = True
 
     sla_of = partial(_sla_of, sla_policy.name, priority, ctx) if sla_policy else _no_sla
     retry = active and memory.level > 0 and memory.level_unfinished(policy)
@@ -316,7 +317,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                 _sort(action, ticket, actions, satisfied)
             if new:
                 decisions.append(
-                    Decision(ticket_key, rule.name, at, reason or rule.when.describe())
+                    Decision(ticket_key, rule.name, at, reason or rule.when_text)
                 )
         if escalated_by is not None and ctx.level > memory.level:
             level = policy.levels[ctx.level]
@@ -348,7 +349,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                             ticket_key,
                             rule.name,
                             at,
-                            f"stepped down to level {target} ({reason or rule.when.describe()})",
+                            f"stepped down to level {target} ({reason or rule.when_text})",
                             target,
                         )
                     )

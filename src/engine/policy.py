@@ -152,6 +152,10 @@ class Rule:
     done_keys: tuple[str, ...] = field(init=False, default=())
     timed: bool = field(init=False, default=False)  # time alone can make it hold
     gate: frozenset[Status] = field(init=False, default=frozenset())  # statuses evaluated in
+    # whether reaching a level can make ``when`` hold (asked again after one is reached)
+    reads_level: bool = field(init=False, default=True, repr=False, compare=False)
+    # ``when`` in words: the reason a decision gives when the criterion names none
+    when_text: str = field(init=False, default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         seen: dict[str, int] = {}
@@ -166,6 +170,8 @@ class Rule:
         object.__setattr__(self, "done_keys", tuple(keys))
         object.__setattr__(self, "timed", self.when.time_based)
         object.__setattr__(self, "gate", self.statuses or ACTIVE_STATUSES)
+        object.__setattr__(self, "reads_level", self.when.reads_level)
+        object.__setattr__(self, "when_text", self.when.describe())
 
 
 @dataclass(frozen=True, slots=True)
