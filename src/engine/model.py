@@ -288,8 +288,8 @@ def deferred(
 ) -> _TextAction:
     """A ``kind`` action whose texts (``texts``: field name to its rendering) are rendered the
     first time they are read; the other fields as given."""
-    given: dict[str, Any] = {**values, **texts}
-    return cast(_TextAction, _DEFERRED[kind](**given))
+    lazy: Any = _DEFERRED[kind]
+    return cast(_TextAction, lazy(**values, **texts))
 
 
 class TargetName(StrEnum):

@@ -247,14 +247,11 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     priority = sla_priority(ticket, memory)
     if sla_policy is not None and priority in sla_policy.targets:
         targets = sla_policy.targets[priority]
-        ctx.make_clocks = partial(
-            build_clocks,
-            ticket,
-            targets,
-            policy.runs_while,
-            now,
-            created=population.created.get(ticket_key),
-        )
+        created = population.created.get(ticket_key)
+        # positional (spans and replies: None, worked out from the ticket): a partial with a
+        # keyword merges a dict at every call
+        clocks = partial(build_clocks, ticket, targets, policy.runs_while, now, None, None, created)
+        ctx.make_clocks = clocks
 
     status = ticket.status
     rules = memory.live_rules(policy, status) if memory.done else policy.live_rules(status)
@@ -299,7 +296,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     actions: list[Action] = []
     satisfied: list[Action] = []
     decisions: list[Decision] = []
-    at = from_epoch(now)
+    at = _instant(now)
     if render is None:
         render = Renderer(policy, ctx, memory, sla_policy, priority)
     if fired:
@@ -384,6 +381,18 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
         decisions=tuple(decisions),
         due_epoch=_earliest(_next_due(rules, ctx, fired_names), repeat[1]),
     )
+
+
+def _instant(now: int) -> datetime:
+    """``now`` as a datetime: one object for every action of a plan (they all share it)."""
+    global _LAST_INSTANT  # noqa: PLW0603 - a one-entry memo of a pure function
+    last = _LAST_INSTANT
+    if last[0] != now:
+        last = _LAST_INSTANT = (now, from_epoch(now))
+    return last[1]
+
+
+_LAST_INSTANT: tuple[int, datetime] = (-1, from_epoch(0))
 
 
 def _blank() -> str:
