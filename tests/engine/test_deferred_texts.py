@@ -10,10 +10,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from engine.codec import action_from_dict, action_to_dict
 from engine.model import (
     AddLabels,
+    Assign,
     CreateLinkedIssue,
+    Decision,
     Notify,
     PostComment,
     Priority,
@@ -168,7 +172,23 @@ def test_a_text_read_later_says_what_held_when_it_was_decided(policy: Policy) ->
 
     memory = Memory.of(solved.key, [reached])
     later = plan(policy, [solved], {solved.key: memory}, NOW)
-    memory.record(
-        solved.key, dataclasses.replace(reached, key="zendesk:7:L2:add_labels", level=2)
-    )
+    memory.record(solved.key, dataclasses.replace(reached, key="zendesk:7:L2:add_labels", level=2))
     assert [a.body for a in later.actions if isinstance(a, PostComment)] == expected
+
+
+def test_actions_keep_their_signature_and_stay_frozen() -> None:
+    """Actions and decisions are built by a quicker ``__init__`` than the one dataclasses
+    writes: the same keywords, defaults and refusals."""
+    assign = Assign(key="k", ticket="t", rule="r", at=NOW)
+    assert (assign.level, assign.group, assign.user) == (None, None, None)
+    assert assign == Assign(key="k", ticket="t", rule="r", at=NOW, level=None)
+    assert hash(assign) == hash(dataclasses.replace(assign))
+    with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'labels'"):
+        AddLabels(key="k", ticket="t", rule="r", at=NOW)  # type: ignore[call-arg]
+    with pytest.raises(TypeError):
+        AddLabels("k", ticket="t", rule="r", at=NOW, labels=())  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        assign.key = "other"  # type: ignore[misc]
+    decision = Decision("zendesk:7", "r", NOW, "why")
+    assert decision.level is None
+    assert decision == Decision(ticket="zendesk:7", rule="r", at=NOW, reason="why", level=None)
