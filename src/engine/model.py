@@ -244,7 +244,9 @@ for _action_type in ACTION_TYPES.values():
 # and description) may be rendered when first read rather than when decided: a first plan
 # decides hundreds of thousands of actions, and their words are needed only where one is
 # written, shown or compared. The text is the same either way: rendering is pure.
-Render = Callable[[], str]
+# (function, *arguments): the text is ``function(*arguments)``. A plain tuple rather than a
+# partial: one small object for each text a first plan defers (a partial costs three)
+Render = tuple[Any, ...]
 _TextAction = TypeVar("_TextAction", PostComment, Notify, CreateLinkedIssue)
 _TEXT_FIELDS: dict[type[Action], tuple[str, ...]] = {
     PostComment: ("body",),
@@ -301,16 +303,16 @@ def _text(cell: Any, later: Any) -> property:
         if render is None:  # another thread rendered it meanwhile
             value = cell.__get__(self)
             return value
-        value = render()
+        value = render[0](*render[1:])
         cell.__set__(self, value)
         later.__set__(self, None)  # the context it rendered from can go
         return value
 
     def write(self: Any, value: str | Render) -> None:  # from ``__init__`` only (frozen)
-        if isinstance(value, str):
-            cell.__set__(self, value)
-        else:
+        if isinstance(value, tuple):
             later.__set__(self, value)
+        else:
+            cell.__set__(self, value)
 
     return property(read, write)
 

@@ -649,7 +649,7 @@ def _repeat(
     k = due_now
     due = calendar.add_epoch(since, k * repeat.every) if calendar else since + k * repeat.every
     rule = policy.rule_named(memory.level_rule.get(level.number, ""))
-    text = render.later(level.notification, rule, level, None) if rule is not None else _blank
+    text = render.later(level.notification, rule, level, None) if rule is not None else (_blank,)
     action = deferred(
         Notify,
         {"text": text},

@@ -3,7 +3,6 @@ only the rules that fire pay for them (the planner decides; this module words it
 
 from __future__ import annotations
 
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from engine.calendar import from_epoch, to_epoch
@@ -27,6 +26,9 @@ def _duration(seconds: int) -> str:
 
 class Renderer:
     """Builds template contexts for one ticket, lazily: only firing rules pay for it."""
+
+    # slotted: a first plan makes one per ticket, and the texts it defers keep it
+    __slots__ = ("_base", "_ctx", "_policy", "_priority", "_reached", "_sla_policy", "ticket_key")
 
     def __init__(
         self,
@@ -161,7 +163,7 @@ class Renderer:
         self, template: Template, rule: Rule, level: Level | None, matched: TargetClock | None
     ) -> Render:
         """``template`` rendered for ``rule`` when called: what an action's text is read by."""
-        return partial(Renderer.render, self, template, rule, level, matched)  # no bound method
+        return (Renderer.render, self, template, rule, level, matched)
 
     def render(
         self, template: Template, rule: Rule, level: Level | None, matched: TargetClock | None
