@@ -14,8 +14,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from engine.calendar import to_epoch
-from engine.model import TargetName, Ticket
-from engine.sla import TargetClock
+from engine.model import Priority, SlaState, Status, TargetName, Ticket
+from engine.sla import PriorityTargets, TargetClock, build_clocks, sla_state
 
 
 class Population:
@@ -91,14 +91,30 @@ class Context:
     at_risk_percent: int
     # the SLA clocks are built on first use: a ticket whose SLA rules all fired needs none
     make_clocks: Callable[[], Sequence[TargetClock]] = tuple
+    # or the planner names what they follow: kept here rather than in a partial (and the SLA
+    # state reported from them) for a fraction of the memory, 100,000 tickets over
+    targets: PriorityTargets | None = None
+    runs_while: Mapping[TargetName, frozenset[Status]] = field(default_factory=dict)
+    created: int | None = None
+    sla_policy: str = ""
+    sla_priority: Priority = Priority.NORMAL
     _agent_comments: int | None = field(default=None)
     _clocks: Sequence[TargetClock] | None = field(default=None)
 
     @property
     def clocks(self) -> Sequence[TargetClock]:
         if self._clocks is None:
-            self._clocks = self.make_clocks()
+            if self.targets is not None:
+                self._clocks = build_clocks(
+                    self.ticket, self.targets, self.runs_while, self.now, created=self.created
+                )
+            else:
+                self._clocks = self.make_clocks()
         return self._clocks
+
+    def sla_state(self) -> SlaState:
+        """The SLA state at ``now`` under ``sla_policy``, following ``sla_priority``."""
+        return sla_state(self.sla_policy, self.sla_priority, self.clocks)
 
     @property
     def public_agent_comments(self) -> int:

@@ -14,7 +14,6 @@ import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from engine.calendar import from_epoch, to_epoch
@@ -32,7 +31,6 @@ from engine.model import (
     Priority,
     RemoveLabels,
     SetPriority,
-    SlaState,
     Status,
     Ticket,
     TicketPlan,
@@ -58,8 +56,6 @@ from engine.policy import (
 from engine.render import Renderer
 from engine.sla import (
     TargetClock,
-    build_clocks,
-    sla_state,
 )
 
 # Memories of 100,000 tickets are mostly the same few sets of keys: one shared copy of each set
@@ -246,12 +242,9 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     sla_policy = choose_sla_policy(policy, ctx)
     priority = sla_priority(ticket, memory)
     if sla_policy is not None and priority in sla_policy.targets:
-        targets = sla_policy.targets[priority]
-        created = population.created.get(ticket_key)
-        # positional (spans and replies: None, worked out from the ticket): a partial with a
-        # keyword merges a dict at every call
-        clocks = partial(build_clocks, ticket, targets, policy.runs_while, now, None, None, created)
-        ctx.make_clocks = clocks
+        ctx.targets = sla_policy.targets[priority]
+        ctx.runs_while = policy.runs_while
+        ctx.created = population.created.get(ticket_key)
 
     status = ticket.status
     rules = memory.live_rules(policy, status) if memory.done else policy.live_rules(status)
@@ -281,7 +274,9 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                 progress = True  # only the level can change what other rules see
         again = True
 
-    sla_of = partial(_sla_of, sla_policy.name, priority, ctx) if sla_policy else _no_sla
+    if sla_policy is not None:
+        ctx.sla_policy, ctx.sla_priority = sla_policy.name, priority
+    sla_of = ctx.sla_state if sla_policy else _no_sla
     retry = active and memory.level > 0 and memory.level_unfinished(policy)
     repeat: tuple[Notify | None, int | None] = (None, None)
     render: Renderer | None = None
@@ -407,10 +402,6 @@ def _earliest(a: int | None, b: int | None) -> int | None:
 
 def _no_sla() -> None:
     return None
-
-
-def _sla_of(policy_name: str, priority: Priority, ctx: Context) -> SlaState:
-    return sla_state(policy_name, priority, ctx.clocks)
 
 
 def _next_due(rules: Sequence[Rule], ctx: Context, fired: set[str]) -> int | None:
