@@ -373,7 +373,7 @@ class SlaThreshold(Criterion):
             if self.running_only and not clock.running:
                 continue
             if clock.elapsed() >= self._mark(ctx, clock):
-                return Match(f"{clock.name.value} {self.describe()}", clock)
+                return Match(_said(clock.name, self.describe()), clock)
         return NO_MATCH
 
     def next_at(self, ctx: Context) -> int | None:
@@ -403,7 +403,7 @@ class SlaBreached(Criterion):
         for clock in ctx.clocks:
             breached = clock.breached_at
             if clock.name in self.targets and breached is not None and breached <= ctx.now:
-                return Match(f"{clock.name.value} breached", clock)
+                return Match(_said(clock.name, "breached"), clock)
         return NO_MATCH
 
     def next_at(self, ctx: Context) -> int | None:
@@ -411,6 +411,19 @@ class SlaBreached(Criterion):
 
     def describe(self) -> str:
         return "sla breached"
+
+
+# "first_response at risk": the same few reasons for 100,000 tickets, one copy of each
+_SAID: dict[tuple[TargetName, str], str] = {}
+
+
+def _said(target: TargetName, what: str) -> str:
+    reason = _SAID.get((target, what))
+    if reason is None:
+        reason = f"{target.value} {what}"
+        if len(_SAID) < 10_000:  # a policy names few; never grow unbounded
+            _SAID[(target, what)] = reason
+    return reason
 
 
 def _earliest_crossing(

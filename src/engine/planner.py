@@ -323,7 +323,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                         ticket_key,
                         escalated_by.name,
                         at,
-                        f"reached level {level.number} ({level.name})",
+                        _reached(level),
                         level.number,
                     )
                 )
@@ -376,6 +376,19 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
         decisions=tuple(decisions),
         due_epoch=_earliest(_next_due(rules, ctx, fired_names), repeat[1]),
     )
+
+
+def _reached(level: Level) -> str:
+    """``reached level 2 (Department Manager)``: one copy for every ticket that reaches it."""
+    text = _REACHED.get((level.number, level.name))
+    if text is None:
+        text = f"reached level {level.number} ({level.name})"
+        if len(_REACHED) < 10_000:  # levels are few; never grow unbounded
+            _REACHED[(level.number, level.name)] = text
+    return text
+
+
+_REACHED: dict[tuple[int, str], str] = {}
 
 
 def _instant(now: int) -> datetime:
