@@ -55,10 +55,11 @@ class Population:
 
     def same_org_category_before(self, ticket: Ticket, window: int) -> int:
         """Other tickets of the same organisation and category created in ``window`` before."""
-        memo = ("recurrence", ticket.key, window)
+        key = ticket.key
+        memo = ("recurrence", key, window)
         count = self._counts.get(memo)
         if count is None:
-            known = self.created.get(ticket.key)
+            known = self.created.get(key)
             created = known if known is not None else to_epoch(ticket.created_at)
             times = self._by_org_category.get((ticket.organization, ticket.category), [])
             count = bisect.bisect_left(times, created) - bisect.bisect_left(times, created - window)

@@ -324,11 +324,11 @@ def _rebuilt(base: type[Action], values: dict[str, Any]) -> Action:
 _DEFERRED = {base: _deferring(base, names) for base, names in _TEXT_FIELDS.items()}
 
 
-def deferred(kind: type[_TextAction], texts: Mapping[str, Render], **values: Any) -> _TextAction:
-    """A ``kind`` action whose texts (``texts``: field name to its rendering) are rendered the
-    first time they are read; the other fields as given."""
+def deferred(kind: type[_TextAction], **values: Any) -> _TextAction:
+    """A ``kind`` action whose texts may be given as renderings (``Render``), each rendered the
+    first time it is read; every other field as given."""
     lazy: Any = _DEFERRED[kind]
-    return cast(_TextAction, lazy(**values, **texts))
+    return cast(_TextAction, lazy(**values))
 
 
 class TargetName(StrEnum):

@@ -282,7 +282,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     render: Renderer | None = None
     if active and memory.level in policy.repeating and ctx.level == memory.level:
         # only a ticket at a level that repeats pays for this
-        render = Renderer(policy, ctx, memory, sla_policy, priority)
+        render = Renderer(policy, ctx, memory, sla_policy, priority, ticket_key)
         repeat = _repeat(policy, ticket, memory, ctx, render)
     if not fired and not retry and repeat[0] is None:  # a re-plan's common case: nothing new
         due = _next_due(rules, ctx, set())
@@ -293,7 +293,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     decisions: list[Decision] = []
     at = _instant(now)
     if render is None:
-        render = Renderer(policy, ctx, memory, sla_policy, priority)
+        render = Renderer(policy, ctx, memory, sla_policy, priority, ticket_key)
     if fired:
         priority_now = ticket.priority  # a raise decided this instant counts for later steps
         for rule, reason, matched in fired:
@@ -509,23 +509,21 @@ def _bind(
     if isinstance(step, CommentStep):
         body = render.later(step.template, rule, None, matched)
         return deferred(
-            PostComment, {"body": body}, key=key, ticket=ticket_key, rule=name, at=at,
-            public=step.public,
+            PostComment, key=key, ticket=ticket_key, rule=name, at=at, public=step.public,
+            body=body,
         )  # fmt: skip
     if isinstance(step, LinkedIssueStep):
-        texts = {
-            "summary": render.later(step.summary, rule, None, matched),
-            "description": render.later(step.description, rule, None, matched),
-        }
         return deferred(
-            CreateLinkedIssue, texts, key=key, ticket=ticket_key, rule=name, at=at,
+            CreateLinkedIssue, key=key, ticket=ticket_key, rule=name, at=at,
             system=step.system, project=step.project, priority=priority_now,
+            summary=render.later(step.summary, rule, None, matched),
+            description=render.later(step.description, rule, None, matched),
         )  # fmt: skip
     if isinstance(step, NotifyStep):
         text = render.later(step.template, rule, None, matched)
         return deferred(
-            Notify, {"text": text}, key=key, ticket=ticket_key, rule=name, at=at,
-            channel=step.channel,
+            Notify, key=key, ticket=ticket_key, rule=name, at=at, channel=step.channel,
+            text=text,
         )  # fmt: skip
     raise TypeError(step)  # pragma: no cover
 
@@ -589,16 +587,16 @@ def _reach_level(
         body = render.later(level.customer_update, rule, level, None)
         out.append(
             deferred(
-                PostComment, {"body": body}, key=prefix + "comment", ticket=ticket_key,
-                rule=name, at=at, level=n, public=True,
+                PostComment, key=prefix + "comment", ticket=ticket_key, rule=name, at=at,
+                level=n, public=True, body=body,
             )
         )  # fmt: skip
     if channel and level.notification is not None and "notify" not in done:
         text = render.later(level.notification, rule, level, None)
         out.append(
             deferred(
-                Notify, {"text": text}, key=prefix + "notify", ticket=ticket_key, rule=name,
-                at=at, level=n, channel=channel,
+                Notify, key=prefix + "notify", ticket=ticket_key, rule=name, at=at, level=n,
+                channel=channel, text=text,
             )
         )  # fmt: skip
     return out
@@ -656,7 +654,7 @@ def _repeat(
     text = render.later(level.notification, rule, level, None) if rule is not None else (_blank,)
     action = deferred(
         Notify,
-        {"text": text},
+        text=text,
         key=f"{ticket.key}:{tail}{k}",
         ticket=ticket.key,
         rule=rule.name if rule is not None else "",

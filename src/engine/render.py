@@ -37,10 +37,11 @@ class Renderer:
         memory: Memory,
         sla_policy: SlaPolicy | None,
         priority: Priority,
+        ticket_key: str,
     ) -> None:
         self._policy = policy
         self._ctx = ctx
-        self.ticket_key = ctx.ticket.key  # one copy for the ticket and every action decided
+        self.ticket_key = ticket_key  # one copy for the ticket and every action decided
         # as of this plan: a text rendered later must not see levels the memory records since
         self._reached = tuple(memory.reached)
         self._sla_policy = sla_policy

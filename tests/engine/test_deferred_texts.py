@@ -61,7 +61,7 @@ class Counted:
 
 def test_a_deferred_text_renders_once_on_first_read() -> None:
     render = Counted("hello")
-    action = deferred(PostComment, {"body": (render,)}, public=True, **COMMON)
+    action = deferred(PostComment, body=(render,), public=True, **COMMON)
     assert render.calls == 0
     assert action.body == "hello"
     assert action.body == "hello"
@@ -70,7 +70,7 @@ def test_a_deferred_text_renders_once_on_first_read() -> None:
 
 def test_a_deferred_action_is_the_action_rendered_at_once() -> None:
     eager = PostComment(public=True, body="hello", **COMMON)
-    lazy = deferred(PostComment, {"body": (Counted("hello"),)}, public=True, **COMMON)
+    lazy = deferred(PostComment, body=(Counted("hello"),), public=True, **COMMON)
     assert isinstance(lazy, PostComment)
     assert lazy == eager
     assert eager == lazy
@@ -85,11 +85,11 @@ def test_a_deferred_action_is_the_action_rendered_at_once() -> None:
     assert copy.copy(lazy) == eager
     assert pickle.loads(pickle.dumps(lazy)) == eager
     assert lazy != PostComment(public=True, body="other", **COMMON)
-    assert lazy != deferred(PostComment, {"body": (Counted("other"),)}, public=True, **COMMON)
+    assert lazy != deferred(PostComment, body=(Counted("other"),), public=True, **COMMON)
 
 
 def test_a_deferred_action_stays_frozen() -> None:
-    lazy = deferred(Notify, {"text": (Counted("hi"),)}, channel="c", **COMMON)
+    lazy = deferred(Notify, text=(Counted("hi"),), channel="c", **COMMON)
     try:
         lazy.text = "changed"  # type: ignore[misc]
     except dataclasses.FrozenInstanceError:
@@ -103,7 +103,8 @@ def test_a_linked_issue_renders_each_text_on_its_own() -> None:
     summary, description = Counted("s"), Counted("d")
     issue = deferred(
         CreateLinkedIssue,
-        {"summary": (summary,), "description": (description,)},
+        summary=(summary,),
+        description=(description,),
         system="jira",
         project="ENG",
         priority=Priority.HIGH,
