@@ -358,10 +358,11 @@ class SlaThreshold(Criterion):
         return _threshold(clock.target, percent)
 
     def holds(self, ctx: Context) -> bool:
-        for clock in ctx.clocks:
-            if clock.name not in self.targets or not clock.started:
+        targets, running_only = self.targets, self.running_only
+        for clock in ctx.clocks:  # every rule of every ticket: locals, and ``running`` inline
+            if clock.name not in targets or not clock.started:
                 continue
-            if self.running_only and not clock.running:
+            if running_only and clock.open_since is None:
                 continue
             if clock.elapsed() >= self._mark(ctx, clock):
                 return True

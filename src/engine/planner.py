@@ -298,7 +298,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
         priority_now = ticket.priority  # a raise decided this instant counts for later steps
         for rule, reason, matched in fired:
             new = False
-            for step, tail in zip(rule.steps, rule.step_keys, strict=True):
+            for step, tail in rule.keyed_steps:
                 if tail in memory.done:
                     continue  # decided before: never again, whatever the ticket shows now
                 new = True
@@ -558,7 +558,7 @@ def _reach_level(
     done: Collection[str] = (
         {key[len(tail) :] for key in memory.done if key.startswith(tail)} if memory.done else ()
     )
-    channel, user = contact_of(level, ticket)
+    channel, user = contact_of(level, ticket) if level.round_robin else (level.channel, level.user)
     out: list[Action] = []
     # keywords spelled out rather than ``**common``: a first plan reaches 100,000 levels
     if "remove_labels" not in done:

@@ -148,6 +148,10 @@ class Rule:
     stand_down: Template | None = None  # the stood-down level's notice (a default text if None)
     # key of each step after the ticket's: ``rule:kind``, numbered when a kind repeats
     step_keys: tuple[str, ...] = field(init=False, default=())
+    # the steps with their keys, paired once (a first plan walks them for every ticket)
+    keyed_steps: tuple[tuple[Step, str], ...] = field(
+        init=False, default=(), repr=False, compare=False
+    )
     # every key the rule itself decides: its steps' and a step-down's (what ``spent`` checks)
     done_keys: tuple[str, ...] = field(init=False, default=())
     timed: bool = field(init=False, default=False)  # time alone can make it hold
@@ -165,6 +169,7 @@ class Rule:
             kind = step.kind if n == 1 else f"{step.kind}.{n}"
             keys.append(f"{self.name}:{kind}")
         object.__setattr__(self, "step_keys", tuple(keys))
+        object.__setattr__(self, "keyed_steps", tuple(zip(self.steps, keys, strict=True)))
         if self.step_down_to is not None:
             keys.append(f"{self.name}:{STEP_DOWN}:remove_labels")
         object.__setattr__(self, "done_keys", tuple(keys))
