@@ -429,48 +429,46 @@ def _next_due(rules: Sequence[Rule], ctx: Context, fired: set[str]) -> int | Non
 
 
 def _sort(action: Action, ticket: Ticket, actions: list[Action], satisfied: list[Action]) -> None:
-    """A new decision goes to the writes, or to ``satisfied`` when the ticket shows it."""
-    needed = _still_needed(action, ticket)
+    """A new decision goes to the writes (the part of it the ticket does not show yet), or to
+    ``satisfied`` when the ticket shows all of it."""
+    # one function, the commonest kinds first: it runs for every action of a first plan
+    needed: Action | None = action
+    if isinstance(action, AddLabels):
+        shown = ticket.labels
+        if not action.labels:
+            needed = None
+        elif shown and not shown.isdisjoint(action.labels):  # shows some: the rest, if any
+            missing = tuple(label for label in action.labels if label not in shown)
+            needed = _replace_labels(action, missing) if missing else None
+    elif isinstance(action, PostComment):
+        if any(c.marker == action.key for c in ticket.comments):
+            needed = None
+    elif isinstance(action, RemoveLabels):
+        shown = ticket.labels
+        if not shown or shown.isdisjoint(action.labels):
+            needed = None
+        else:
+            needed = _replace_labels(action, tuple(lb for lb in action.labels if lb in shown))
+    elif isinstance(action, Assign):
+        same_group = action.group is None or action.group == ticket.group
+        same_user = action.user is None or action.user == ticket.assignee
+        needed = None if same_group and same_user else action
+    elif isinstance(action, SetPriority):
+        needed = None if ticket.priority == action.priority else action
+    elif isinstance(action, CreateLinkedIssue) and any(
+        i.marker == action.key for i in ticket.linked_issues
+    ):
+        needed = None
     if needed is None:
         satisfied.append(action)
     else:
         actions.append(needed)
 
 
-def _still_needed(action: Action, ticket: Ticket) -> Action | None:  # noqa: PLR0911
-    """The part of ``action`` the ticket does not show yet; None when it shows all of it."""
-    # the commonest kinds first, and a ticket showing none of the labels without a loop
-    if isinstance(action, AddLabels):
-        labels, shown = action.labels, ticket.labels
-        if not shown or shown.isdisjoint(labels):
-            return action if labels else None
-        missing = tuple(label for label in labels if label not in shown)
-        if not missing:
-            return None
-        return action if missing == labels else _replace_labels(action, missing)
-    if isinstance(action, PostComment):
-        for comment in ticket.comments:
-            if comment.marker == action.key:
-                return None
-        return action
-    if isinstance(action, RemoveLabels):
-        labels, shown = action.labels, ticket.labels
-        if not shown or shown.isdisjoint(labels):
-            return None
-        present = tuple(label for label in labels if label in shown)
-        return action if present == labels else _replace_labels(action, present)
-    if isinstance(action, Assign):
-        same_group = action.group is None or action.group == ticket.group
-        same_user = action.user is None or action.user == ticket.assignee
-        return None if same_group and same_user else action
-    if isinstance(action, SetPriority):
-        return None if ticket.priority == action.priority else action
-    if isinstance(action, CreateLinkedIssue):
-        return None if any(i.marker == action.key for i in ticket.linked_issues) else action
-    return action
-
-
 def _replace_labels(action: AddLabels | RemoveLabels, labels: tuple[str, ...]) -> Action:
+    """``action`` for ``labels`` only (itself when that is all of them)."""
+    if labels == action.labels:
+        return action
     return type(action)(
         key=action.key,
         ticket=action.ticket,
