@@ -441,7 +441,7 @@ def _sort(action: Action, ticket: Ticket, actions: list[Action], satisfied: list
             missing = tuple(label for label in action.labels if label not in shown)
             needed = _replace_labels(action, missing) if missing else None
     elif isinstance(action, PostComment):
-        if any(c.marker == action.key for c in ticket.comments):
+        if ticket.comments and any(c.marker == action.key for c in ticket.comments):
             needed = None
     elif isinstance(action, RemoveLabels):
         shown = ticket.labels
