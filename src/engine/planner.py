@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import sys
 import zlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from engine.calendar import from_epoch, to_epoch
@@ -32,10 +31,10 @@ from engine.model import (
     Priority,
     RemoveLabels,
     SetPriority,
-    SlaState,
     Status,
     Ticket,
     TicketPlan,
+    deferred,
 )
 from engine.policy import (
     STEP_DOWN,
@@ -57,8 +56,6 @@ from engine.policy import (
 from engine.render import Renderer
 from engine.sla import (
     TargetClock,
-    build_clocks,
-    sla_state,
 )
 
 # Memories of 100,000 tickets are mostly the same few sets of keys: one shared copy of each set
@@ -212,10 +209,13 @@ def plan(
     t = to_epoch(now)
     # planning makes no reference cycles: a caller planning many thousands may pause the
     # cycle collector around this (``escalator.gcpause``); that is the process's to decide
-    planned = tuple(
-        plan_ticket(policy, ticket, applied.get(ticket.key, ()), t, population)
-        for ticket in tickets
-    )
+    if not applied:  # a first plan: no key to look up
+        planned = tuple(plan_ticket(policy, ticket, (), t, population) for ticket in tickets)
+    else:
+        planned = tuple(
+            plan_ticket(policy, ticket, applied.get(ticket.key, ()), t, population)
+            for ticket in tickets
+        )
     return Plan(now=now, tickets=planned)
 
 
@@ -242,15 +242,9 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     sla_policy = choose_sla_policy(policy, ctx)
     priority = sla_priority(ticket, memory)
     if sla_policy is not None and priority in sla_policy.targets:
-        targets = sla_policy.targets[priority]
-        ctx.make_clocks = partial(
-            build_clocks,
-            ticket,
-            targets,
-            policy.runs_while,
-            now,
-            created=population.created.get(ticket_key),
-        )
+        ctx.targets = sla_policy.targets[priority]
+        ctx.runs_while = policy.runs_while
+        ctx.created = population.created.get(ticket_key)
 
     status = ticket.status
     rules = memory.live_rules(policy, status) if memory.done else policy.live_rules(status)
@@ -258,12 +252,12 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     fired_names: set[str] = set()
     escalated_by: Rule | None = None
     active = ticket.status in ACTIVE_STATUSES
-    progress = True
+    progress, again = True, False
     while progress:  # a level reached now can make a level criterion hold now
         progress = False
         for rule in rules:
-            if rule.name in fired_names:
-                continue
+            if rule.name in fired_names or (again and not rule.reads_level):
+                continue  # fired, or what it reads has not changed since it was asked
             if not rule.when.holds(ctx):
                 continue
             fired_names.add(rule.name)
@@ -278,14 +272,17 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                 ctx.level = rule.escalate_to
                 escalated_by = rule
                 progress = True  # only the level can change what other rules see
+        again = True
 
-    sla_of = partial(_sla_of, sla_policy.name, priority, ctx) if sla_policy else _no_sla
+    if sla_policy is not None:
+        ctx.sla_policy, ctx.sla_priority = sla_policy.name, priority
+    sla_of = ctx.sla_state if sla_policy else _no_sla
     retry = active and memory.level > 0 and memory.level_unfinished(policy)
     repeat: tuple[Notify | None, int | None] = (None, None)
     render: Renderer | None = None
     if active and memory.level in policy.repeating and ctx.level == memory.level:
         # only a ticket at a level that repeats pays for this
-        render = Renderer(policy, ctx, memory, sla_policy, priority)
+        render = Renderer(policy, ctx, memory, sla_policy, priority, ticket_key)
         repeat = _repeat(policy, ticket, memory, ctx, render)
     if not fired and not retry and repeat[0] is None:  # a re-plan's common case: nothing new
         due = _next_due(rules, ctx, set())
@@ -294,14 +291,14 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     actions: list[Action] = []
     satisfied: list[Action] = []
     decisions: list[Decision] = []
-    at = from_epoch(now)
+    at = _instant(now)
     if render is None:
-        render = Renderer(policy, ctx, memory, sla_policy, priority)
+        render = Renderer(policy, ctx, memory, sla_policy, priority, ticket_key)
     if fired:
         priority_now = ticket.priority  # a raise decided this instant counts for later steps
         for rule, reason, matched in fired:
             new = False
-            for step, tail in zip(rule.steps, rule.step_keys, strict=True):
+            for step, tail in rule.keyed_steps:
                 if tail in memory.done:
                     continue  # decided before: never again, whatever the ticket shows now
                 new = True
@@ -312,7 +309,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                 _sort(action, ticket, actions, satisfied)
             if new:
                 decisions.append(
-                    Decision(ticket.key, rule.name, at, reason or rule.when.describe())
+                    Decision(ticket_key, rule.name, at, reason or rule.when_text)
                 )
         if escalated_by is not None and ctx.level > memory.level:
             level = policy.levels[ctx.level]
@@ -323,10 +320,10 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
             if new:
                 decisions.append(
                     Decision(
-                        ticket.key,
+                        ticket_key,
                         escalated_by.name,
                         at,
-                        f"reached level {level.number} ({level.name})",
+                        _reached(level),
                         level.number,
                     )
                 )
@@ -341,10 +338,10 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                     target = steps[0].level
                     decisions.append(
                         Decision(
-                            ticket.key,
+                            ticket_key,
                             rule.name,
                             at,
-                            f"stepped down to level {target} ({reason or rule.when.describe()})",
+                            f"stepped down to level {target} ({reason or rule.when_text})",
                             target,
                         )
                     )
@@ -354,7 +351,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
         actions.append(repeat[0])  # a notification: the ticket shows nothing of it
         decisions.append(
             Decision(
-                ticket.key,
+                ticket_key,
                 repeat[0].rule,
                 at,
                 f"repeated {repeat[0].key.rsplit(':', 1)[1]}"
@@ -381,6 +378,35 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
     )
 
 
+def _reached(level: Level) -> str:
+    """``reached level 2 (Department Manager)``: one copy for every ticket that reaches it."""
+    text = _REACHED.get((level.number, level.name))
+    if text is None:
+        text = f"reached level {level.number} ({level.name})"
+        if len(_REACHED) < 10_000:  # levels are few; never grow unbounded
+            _REACHED[(level.number, level.name)] = text
+    return text
+
+
+_REACHED: dict[tuple[int, str], str] = {}
+
+
+def _instant(now: int) -> datetime:
+    """``now`` as a datetime: one object for every action of a plan (they all share it)."""
+    global _LAST_INSTANT  # noqa: PLW0603 - a one-entry memo of a pure function
+    last = _LAST_INSTANT
+    if last[0] != now:
+        last = _LAST_INSTANT = (now, from_epoch(now))
+    return last[1]
+
+
+_LAST_INSTANT: tuple[int, datetime] = (-1, from_epoch(0))
+
+
+def _blank() -> str:
+    return ""
+
+
 def _earliest(a: int | None, b: int | None) -> int | None:
     if b is None:
         return a
@@ -389,10 +415,6 @@ def _earliest(a: int | None, b: int | None) -> int | None:
 
 def _no_sla() -> None:
     return None
-
-
-def _sla_of(policy_name: str, priority: Priority, ctx: Context) -> SlaState:
-    return sla_state(policy_name, priority, ctx.clocks)
 
 
 def _next_due(rules: Sequence[Rule], ctx: Context, fired: set[str]) -> int | None:
@@ -407,40 +429,46 @@ def _next_due(rules: Sequence[Rule], ctx: Context, fired: set[str]) -> int | Non
 
 
 def _sort(action: Action, ticket: Ticket, actions: list[Action], satisfied: list[Action]) -> None:
-    """A new decision goes to the writes, or to ``satisfied`` when the ticket shows it."""
-    needed = _still_needed(action, ticket)
+    """A new decision goes to the writes (the part of it the ticket does not show yet), or to
+    ``satisfied`` when the ticket shows all of it."""
+    # one function, the commonest kinds first: it runs for every action of a first plan
+    needed: Action | None = action
+    if isinstance(action, AddLabels):
+        shown = ticket.labels
+        if not action.labels:
+            needed = None
+        elif shown and not shown.isdisjoint(action.labels):  # shows some: the rest, if any
+            missing = tuple(label for label in action.labels if label not in shown)
+            needed = _replace_labels(action, missing) if missing else None
+    elif isinstance(action, PostComment):
+        if ticket.comments and any(c.marker == action.key for c in ticket.comments):
+            needed = None
+    elif isinstance(action, RemoveLabels):
+        shown = ticket.labels
+        if not shown or shown.isdisjoint(action.labels):
+            needed = None
+        else:
+            needed = _replace_labels(action, tuple(lb for lb in action.labels if lb in shown))
+    elif isinstance(action, Assign):
+        same_group = action.group is None or action.group == ticket.group
+        same_user = action.user is None or action.user == ticket.assignee
+        needed = None if same_group and same_user else action
+    elif isinstance(action, SetPriority):
+        needed = None if ticket.priority == action.priority else action
+    elif isinstance(action, CreateLinkedIssue) and any(
+        i.marker == action.key for i in ticket.linked_issues
+    ):
+        needed = None
     if needed is None:
         satisfied.append(action)
     else:
         actions.append(needed)
 
 
-def _still_needed(action: Action, ticket: Ticket) -> Action | None:  # noqa: PLR0911
-    """The part of ``action`` the ticket does not show yet; None when it shows all of it."""
-    if isinstance(action, AddLabels):
-        missing = tuple(label for label in action.labels if label not in ticket.labels)
-        if not missing:
-            return None
-        return action if missing == action.labels else _replace_labels(action, missing)
-    if isinstance(action, RemoveLabels):
-        present = tuple(label for label in action.labels if label in ticket.labels)
-        if not present:
-            return None
-        return action if present == action.labels else _replace_labels(action, present)
-    if isinstance(action, SetPriority):
-        return None if ticket.priority == action.priority else action
-    if isinstance(action, Assign):
-        same_group = action.group is None or action.group == ticket.group
-        same_user = action.user is None or action.user == ticket.assignee
-        return None if same_group and same_user else action
-    if isinstance(action, PostComment):
-        return None if any(c.marker == action.key for c in ticket.comments) else action
-    if isinstance(action, CreateLinkedIssue):
-        return None if any(i.marker == action.key for i in ticket.linked_issues) else action
-    return action
-
-
 def _replace_labels(action: AddLabels | RemoveLabels, labels: tuple[str, ...]) -> Action:
+    """``action`` for ``labels`` only (itself when that is all of them)."""
+    if labels == action.labels:
+        return action
     return type(action)(
         key=action.key,
         ticket=action.ticket,
@@ -461,34 +489,40 @@ def _bind(
     matched: TargetClock | None,
     priority_now: Priority,
 ) -> Action:
-    common: dict[str, Any] = {"key": key, "ticket": ticket.key, "rule": rule.name, "at": at}
+    # keywords spelled out rather than ``**common``: a first plan binds hundreds of thousands
+    ticket_key, name = render.ticket_key, rule.name
     if isinstance(step, AddLabelsStep):
-        return AddLabels(labels=step.labels, **common)
+        return AddLabels(key=key, ticket=ticket_key, rule=name, at=at, labels=step.labels)
     if isinstance(step, RemoveLabelsStep):
-        return RemoveLabels(labels=step.labels, **common)
-    if isinstance(step, SetPriorityStep):
-        return SetPriority(priority=step.priority, previous=ticket.priority, **common)
-    if isinstance(step, RaisePriorityStep):
-        raised = ticket.priority.raised(step.steps)
-        return SetPriority(priority=raised, previous=ticket.priority, **common)
+        return RemoveLabels(key=key, ticket=ticket_key, rule=name, at=at, labels=step.labels)
+    if isinstance(step, SetPriorityStep | RaisePriorityStep):
+        was = ticket.priority
+        to = step.priority if isinstance(step, SetPriorityStep) else was.raised(step.steps)
+        return SetPriority(key=key, ticket=ticket_key, rule=name, at=at, priority=to, previous=was)
     if isinstance(step, AssignStep):
-        return Assign(group=step.group, user=step.user, **common)
-    if isinstance(step, CommentStep):
-        body = step.template(render.context(rule, None, matched))
-        return PostComment(public=step.public, body=body, **common)
-    if isinstance(step, LinkedIssueStep):
-        context = render.context(rule, None, matched)
-        return CreateLinkedIssue(
-            system=step.system,
-            project=step.project,
-            summary=step.summary(context),
-            description=step.description(context),
-            priority=priority_now,
-            **common,
+        return Assign(
+            key=key, ticket=ticket_key, rule=name, at=at, group=step.group, user=step.user
         )
+    # texts are rendered when first read (written, shown): see ``engine.model.deferred``
+    if isinstance(step, CommentStep):
+        body = render.later(step.template, rule, None, matched)
+        return deferred(
+            PostComment, key=key, ticket=ticket_key, rule=name, at=at, public=step.public,
+            body=body,
+        )  # fmt: skip
+    if isinstance(step, LinkedIssueStep):
+        return deferred(
+            CreateLinkedIssue, key=key, ticket=ticket_key, rule=name, at=at,
+            system=step.system, project=step.project, priority=priority_now,
+            summary=render.later(step.summary, rule, None, matched),
+            description=render.later(step.description, rule, None, matched),
+        )  # fmt: skip
     if isinstance(step, NotifyStep):
-        text = step.template(render.context(rule, None, matched))
-        return Notify(channel=step.channel, text=text, **common)
+        text = render.later(step.template, rule, None, matched)
+        return deferred(
+            Notify, key=key, ticket=ticket_key, rule=name, at=at, channel=step.channel,
+            text=text,
+        )  # fmt: skip
     raise TypeError(step)  # pragma: no cover
 
 
@@ -513,31 +547,57 @@ def _reach_level(
     at: datetime,
     render: Renderer,
     memory: Memory,
-) -> Iterator[Action]:
+) -> list[Action]:
     """What reaching ``level`` does, skipping what was done before (keys in ``memory``)."""
-    tail = f"L{level.number}:"
-    prefix = f"{ticket.key}:{tail}"
-    common: dict[str, Any] = {
-        "ticket": ticket.key,
-        "rule": rule.name,
-        "at": at,
-        "level": level.number,
-    }
-    done = {key[len(tail) :] for key in memory.done if key.startswith(tail)}
-    channel, user = contact_of(level, ticket)
+    ticket_key, n = render.ticket_key, level.number
+    tail = f"L{n}:"
+    prefix = f"{ticket_key}:{tail}"
+    name = rule.name
+    done: Collection[str] = (
+        {key[len(tail) :] for key in memory.done if key.startswith(tail)} if memory.done else ()
+    )
+    channel, user = contact_of(level, ticket) if level.round_robin else (level.channel, level.user)
+    out: list[Action] = []
+    # keywords spelled out rather than ``**common``: a first plan reaches 100,000 levels
     if "remove_labels" not in done:
-        others = tuple(o.label for n, o in sorted(policy.levels.items()) if n != level.number)
-        yield RemoveLabels(key=prefix + "remove_labels", labels=others, **common)
+        others = policy.other_labels(n)
+        out.append(
+            RemoveLabels(
+                key=prefix + "remove_labels", ticket=ticket_key, rule=name, at=at, level=n,
+                labels=others,
+            )
+        )  # fmt: skip
     if "add_labels" not in done:
-        yield AddLabels(key=prefix + "add_labels", labels=(level.label,), **common)
+        out.append(
+            AddLabels(
+                key=prefix + "add_labels", ticket=ticket_key, rule=name, at=at, level=n,
+                labels=(level.label,),
+            )
+        )  # fmt: skip
     if (level.group is not None or user is not None) and "assign" not in done:
-        yield Assign(key=prefix + "assign", group=level.group, user=user, **common)
+        out.append(
+            Assign(
+                key=prefix + "assign", ticket=ticket_key, rule=name, at=at, level=n,
+                group=level.group, user=user,
+            )
+        )  # fmt: skip
     if level.customer_update is not None and "comment" not in done:
-        body = level.customer_update(render.context(rule, level, None))
-        yield PostComment(key=prefix + "comment", public=True, body=body, **common)
+        body = render.later(level.customer_update, rule, level, None)
+        out.append(
+            deferred(
+                PostComment, key=prefix + "comment", ticket=ticket_key, rule=name, at=at,
+                level=n, public=True, body=body,
+            )
+        )  # fmt: skip
     if channel and level.notification is not None and "notify" not in done:
-        text = level.notification(render.context(rule, level, None))
-        yield Notify(key=prefix + "notify", channel=channel, text=text, **common)
+        text = render.later(level.notification, rule, level, None)
+        out.append(
+            deferred(
+                Notify, key=prefix + "notify", ticket=ticket_key, rule=name, at=at, level=n,
+                channel=channel, text=text,
+            )
+        )  # fmt: skip
+    return out
 
 
 def contact_of(level: Level, ticket: Ticket) -> tuple[str | None, str | None]:
@@ -589,16 +649,16 @@ def _repeat(
     k = due_now
     due = calendar.add_epoch(since, k * repeat.every) if calendar else since + k * repeat.every
     rule = policy.rule_named(memory.level_rule.get(level.number, ""))
-    context = render.context(rule, level, None) if rule is not None else None
-    text = level.notification(context) if context is not None else ""
-    action = Notify(
+    text = render.later(level.notification, rule, level, None) if rule is not None else (_blank,)
+    action = deferred(
+        Notify,
+        text=text,
         key=f"{ticket.key}:{tail}{k}",
         ticket=ticket.key,
         rule=rule.name if rule is not None else "",
         at=from_epoch(due),
         level=level.number,
         channel=channel,
-        text=text,
     )
     following = None
     if k < repeat.times:

@@ -148,10 +148,18 @@ class Rule:
     stand_down: Template | None = None  # the stood-down level's notice (a default text if None)
     # key of each step after the ticket's: ``rule:kind``, numbered when a kind repeats
     step_keys: tuple[str, ...] = field(init=False, default=())
+    # the steps with their keys, paired once (a first plan walks them for every ticket)
+    keyed_steps: tuple[tuple[Step, str], ...] = field(
+        init=False, default=(), repr=False, compare=False
+    )
     # every key the rule itself decides: its steps' and a step-down's (what ``spent`` checks)
     done_keys: tuple[str, ...] = field(init=False, default=())
     timed: bool = field(init=False, default=False)  # time alone can make it hold
     gate: frozenset[Status] = field(init=False, default=frozenset())  # statuses evaluated in
+    # whether reaching a level can make ``when`` hold (asked again after one is reached)
+    reads_level: bool = field(init=False, default=True, repr=False, compare=False)
+    # ``when`` in words: the reason a decision gives when the criterion names none
+    when_text: str = field(init=False, default="", repr=False, compare=False)
 
     def __post_init__(self) -> None:
         seen: dict[str, int] = {}
@@ -161,11 +169,14 @@ class Rule:
             kind = step.kind if n == 1 else f"{step.kind}.{n}"
             keys.append(f"{self.name}:{kind}")
         object.__setattr__(self, "step_keys", tuple(keys))
+        object.__setattr__(self, "keyed_steps", tuple(zip(self.steps, keys, strict=True)))
         if self.step_down_to is not None:
             keys.append(f"{self.name}:{STEP_DOWN}:remove_labels")
         object.__setattr__(self, "done_keys", tuple(keys))
         object.__setattr__(self, "timed", self.when.time_based)
         object.__setattr__(self, "gate", self.statuses or ACTIVE_STATUSES)
+        object.__setattr__(self, "reads_level", self.when.reads_level)
+        object.__setattr__(self, "when_text", self.when.describe())
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +201,8 @@ class Policy:
     own_users: frozenset[str] = field(init=False, default=frozenset())
     _by_name: dict[str, Rule] = field(init=False, default_factory=dict, repr=False)
     _by_status: dict[Status, list[Rule]] = field(init=False, default_factory=dict, repr=False)
+    # per level, the other levels' labels (what reaching it removes), in level order
+    _others: dict[int, tuple[str, ...]] = field(init=False, default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_name", {r.name: r for r in self.rules})
@@ -202,10 +215,17 @@ class Policy:
         object.__setattr__(
             self, "_by_status", {s: [r for r in self.rules if s in r.gate] for s in Status}
         )
+        ordered = sorted(self.levels.items())
+        others = {n: tuple(o.label for m, o in ordered if m != n) for n in self.levels}
+        object.__setattr__(self, "_others", others)
 
     def live_rules(self, status: Status) -> list[Rule]:
         """The rules evaluated for a ticket in ``status`` that nothing was applied to yet."""
         return self._by_status[status]
+
+    def other_labels(self, number: int) -> tuple[str, ...]:
+        """The labels of every level but ``number``, in level order."""
+        return self._others[number]
 
     def rule_named(self, name: str) -> Rule | None:
         return self._by_name.get(name)

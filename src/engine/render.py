@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from engine.calendar import from_epoch, to_epoch
 from engine.criteria import Context, requested_level, requester
-from engine.model import AuthorRole, Priority, TargetName
-from engine.policy import Level, Policy, Rule, SlaPolicy
+from engine.model import AuthorRole, Priority, Render, TargetName
+from engine.policy import Level, Policy, Rule, SlaPolicy, Template
 from engine.sla import TargetClock
 
 if TYPE_CHECKING:
@@ -27,6 +27,9 @@ def _duration(seconds: int) -> str:
 class Renderer:
     """Builds template contexts for one ticket, lazily: only firing rules pay for it."""
 
+    # slotted: a first plan makes one per ticket, and the texts it defers keep it
+    __slots__ = ("_base", "_ctx", "_policy", "_priority", "_reached", "_sla_policy", "ticket_key")
+
     def __init__(
         self,
         policy: Policy,
@@ -34,10 +37,13 @@ class Renderer:
         memory: Memory,
         sla_policy: SlaPolicy | None,
         priority: Priority,
+        ticket_key: str,
     ) -> None:
         self._policy = policy
         self._ctx = ctx
-        self._memory = memory
+        self.ticket_key = ticket_key  # one copy for the ticket and every action decided
+        # as of this plan: a text rendered later must not see levels the memory records since
+        self._reached = tuple(memory.reached)
         self._sla_policy = sla_policy
         self._priority = priority
         self._base: dict[str, Any] | None = None
@@ -79,7 +85,7 @@ class Renderer:
         self._base = {
             "ticket": {
                 "id": t.id,
-                "key": t.key,
+                "key": self.ticket_key,
                 "system": t.system,
                 "title": t.title,
                 "url": t.url,
@@ -139,7 +145,7 @@ class Renderer:
     def _levels_reached(self) -> list[dict[str, Any]]:
         """Each level reached, when, and how long the ticket stayed there (until the next
         level, or until now)."""
-        reached = [(n, to_epoch(w)) for n, w in self._memory.reached if n in self._policy.levels]
+        reached = [(n, to_epoch(w)) for n, w in self._reached if n in self._policy.levels]
         out = []
         for i, (n, at) in enumerate(reached):
             left = reached[i + 1][1] if i + 1 < len(reached) else self._ctx.now
@@ -153,6 +159,17 @@ class Renderer:
                 }
             )
         return out
+
+    def later(
+        self, template: Template, rule: Rule, level: Level | None, matched: TargetClock | None
+    ) -> Render:
+        """``template`` rendered for ``rule`` when called: what an action's text is read by."""
+        return (Renderer.render, self, template, rule, level, matched)
+
+    def render(
+        self, template: Template, rule: Rule, level: Level | None, matched: TargetClock | None
+    ) -> str:
+        return template(self.context(rule, level, matched))
 
     def context(
         self, rule: Rule, level: Level | None, matched: TargetClock | None

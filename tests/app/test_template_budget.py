@@ -4,10 +4,16 @@ would hang or exhaust the service is refused with a message, what is ordinary st
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
+import yaml
+from jinja2.exceptions import SecurityError
 
+from escalator.config.template_budget import ENVIRONMENT, render_capped, run_renderer
 from escalator.config.templates import SAMPLE_CONTEXT, compile_template
+
+ROOT = Path(__file__).resolve().parents[2]
 
 REFUSED = [
     ('{{ "x" * 10**9 }}', "is refused: a repetition longer than 50,000 characters"),
@@ -73,3 +79,34 @@ def test_a_render_that_fails_at_run_time_says_so_instead_of_raising() -> None:
     assert render({"ticket": {"title": "x" * 60_000}}) == (
         "[template 't' could not be rendered: TemplateTooCostly]"
     )
+
+
+def test_a_run_time_render_is_the_checked_render() -> None:
+    """What an action's text renders with (``run_renderer``) gives what the load-time checks
+    rendered (``render_capped``), for the reference templates and the ordinary ones above."""
+    sources = [source for source, _ in ORDINARY]
+    sources += [str(s) for s in yaml.safe_load((ROOT / "config" / "templates.yaml").read_text())
+                ["templates"].values()]  # fmt: skip
+    assert len(sources) > len(ORDINARY)
+    for source in sources:
+        template = ENVIRONMENT.from_string(source)
+        assert run_renderer(template)(SAMPLE_CONTEXT) == render_capped(template, SAMPLE_CONTEXT)
+
+
+def test_the_output_cap_holds_at_run_time_chunk_by_chunk() -> None:
+    render, _ = compile_template("t", "{% for c in ticket.title %}{{ c }}{% endfor %}")
+    assert render is not None
+    assert render({"ticket": {"title": "x" * 50_000}}) == "x" * 50_000  # at the cap: allowed
+    assert render({"ticket": {"title": "x" * 50_001}}) == (
+        "[template 't' could not be rendered: TemplateTooCostly]"
+    )
+
+
+def test_the_sandbox_holds_at_run_time() -> None:
+    render, _ = compile_template("t", "{{ ticket.title }}")
+    assert render is not None
+    sneaky = compile_template("t", "{{ ticket.title.__class__ }}")
+    assert sneaky[0] is None  # refused at load already
+    template = ENVIRONMENT.from_string("{{ ticket.__class__.__mro__ }}")
+    with pytest.raises(SecurityError):
+        run_renderer(template)({"ticket": object()})

@@ -155,3 +155,35 @@ tickets:
         ("VIP", "assign"),
     ]
     assert pick(r, rule="not-billing", kind="assign")[0]["user"] == "duty-manager"
+
+
+def test_only_criteria_that_read_the_level_are_asked_again_after_one_is_reached() -> None:
+    """The planner re-asks, after a level is reached in the same plan, only the rules whose
+    criterion can change with the level: these must say so, and an unknown one is assumed to."""
+    from engine.criteria import (
+        AllOf,
+        AnyOf,
+        Between,
+        Criterion,
+        FieldIn,
+        NoneOf,
+        Recurrence,
+        Requested,
+        SlaBreached,
+    )
+    from engine.model import TargetName
+
+    level = Between("level", at_least=2)
+    assert level.reads_level
+    assert Requested(2, {"": {"escalate-l2": 2}}).reads_level
+    assert AllOf((FieldIn("category", frozenset({"technical"})), level)).reads_level
+    assert AnyOf((Recurrence(86400, 2), NoneOf(level))).reads_level
+    assert not Between("affected_users", at_least=50).reads_level
+    assert not AllOf((FieldIn("priority", frozenset({"urgent"})), Recurrence(86400, 2))).reads_level
+    assert not SlaBreached(frozenset(TargetName)).reads_level
+
+    class Custom(Criterion):
+        def holds(self, ctx: Any) -> bool:
+            return ctx.level > 1
+
+    assert Custom().reads_level

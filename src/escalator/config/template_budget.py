@@ -15,7 +15,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, nodes
@@ -160,14 +160,33 @@ ENVIRONMENT = BudgetedSandbox(
 
 def render_capped(template: Template, context: Mapping[str, Any]) -> str:
     """Render, refusing output beyond ``MAX_RENDERED_CHARS``."""
+    return _capped(template.generate(context))
+
+
+def _capped(chunks: Iterator[str]) -> str:
     size = 0
-    chunks: list[str] = []
-    for chunk in template.generate(context):
+    kept: list[str] = []
+    for chunk in chunks:
         size += len(chunk)
         if size > MAX_RENDERED_CHARS:
             raise _refuse(f"it renders more than {MAX_RENDERED_CHARS:,} characters")
-        chunks.append(chunk)
-    return "".join(chunks)
+        kept.append(chunk)
+    return "".join(kept)
+
+
+def run_renderer(template: Template) -> Callable[[Mapping[str, Any]], str]:
+    """``render_capped`` for a template that passed its load checks, rendered once per action
+    written: its globals merged once rather than at every render, and the compiled code
+    iterated without ``generate``'s wrapper (which only rewrites a failure's traceback; the
+    caller reports the failure by type alone). The same sandbox and the same cap."""
+    globals_ = dict(template.globals)
+
+    def render(context: Mapping[str, Any]) -> str:
+        # shared: Jinja takes these variables as they are, instead of merging the globals in
+        ctx = template.new_context({**globals_, **context}, shared=True)
+        return _capped(template.root_render_func(ctx))
+
+    return render
 
 
 def trial_render(template: Template, context: Mapping[str, Any], seconds: float) -> str:

@@ -23,7 +23,7 @@ from escalator.config.template_budget import (
     MAX_RENDER_SECONDS,
     MAX_TEMPLATE_CHARS,
     TemplateTooCostly,
-    render_capped,
+    run_renderer,
     template_line,
     trial_render,
 )
@@ -148,9 +148,11 @@ def compile_template(  # noqa: PLR0911
             )
         ]
 
+    capped = run_renderer(template)
+
     def render(context: Mapping[str, Any]) -> str:
         try:
-            return render_capped(template, context).strip()
+            return capped(context).strip()
         except (Exception, TemplateTooCostly) as exc:  # a last guard: one ticket can't stop a plan
             return f"[template {name!r} could not be rendered: {type(exc).__name__}]"
 
