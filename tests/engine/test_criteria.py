@@ -184,6 +184,6 @@ def test_only_criteria_that_read_the_level_are_asked_again_after_one_is_reached(
 
     class Custom(Criterion):
         def holds(self, ctx: Any) -> bool:
-            return ctx.level > 1
+            return bool(ctx.level > 1)
 
     assert Custom().reads_level

@@ -187,7 +187,7 @@ def test_actions_keep_their_signature_and_stay_frozen() -> None:
     with pytest.raises(TypeError, match="missing 1 required keyword-only argument: 'labels'"):
         AddLabels(key="k", ticket="t", rule="r", at=NOW)  # type: ignore[call-arg]
     with pytest.raises(TypeError):
-        AddLabels("k", ticket="t", rule="r", at=NOW, labels=())  # type: ignore[misc]
+        AddLabels("k", ticket="t", rule="r", at=NOW, labels=())  # type: ignore[call-arg]
     with pytest.raises(dataclasses.FrozenInstanceError):
         assign.key = "other"  # type: ignore[misc]
     decision = Decision("zendesk:7", "r", NOW, "why")
