@@ -14,6 +14,7 @@ import zlib
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any
 
 from engine.calendar import from_epoch, to_epoch
@@ -58,11 +59,16 @@ from engine.sla import (
     TargetClock,
 )
 
-# Memories of 100,000 tickets are mostly the same few sets of keys: one shared copy of each set
-# (and of each string in it) instead of one per ticket keeps a steady ``run`` small.
+# Memories of 100,000 tickets are mostly the same few sets of keys and the same few level
+# records: one shared copy of each (and of each string in it) instead of one per ticket keeps a
+# steady ``run`` small. A memory's fields are therefore never changed in place: ``record``
+# replaces them.
 _SHARED_SETS: dict[frozenset[str], frozenset[str]] = {}
+_SHARED_MAPS: dict[tuple[tuple[int, Any], ...], Mapping[int, Any]] = {}
+_SHARED_LIMIT = 100_000  # distinct histories are few; never grow unbounded
 # the rules still live for a history, by (policy version, status, keys done, level)
 _LIVE_RULES: dict[tuple[str, Status, frozenset[str], int], list[Rule]] = {}
+_NOTHING: Mapping[int, Any] = MappingProxyType({})
 
 
 def _shared(keys: frozenset[str]) -> frozenset[str]:
@@ -70,32 +76,54 @@ def _shared(keys: frozenset[str]) -> frozenset[str]:
     found = _SHARED_SETS.get(keys)
     if found is None:
         found = frozenset(sys.intern(k) for k in keys)
-        if len(_SHARED_SETS) < 100_000:  # distinct histories are few; never grow unbounded
+        if len(_SHARED_SETS) < _SHARED_LIMIT:
             _SHARED_SETS[found] = found
+    return found
+
+
+def _shared_map(items: Mapping[int, Any]) -> Mapping[int, Any]:
+    """The one read-only copy of a level -> value mapping (values hashable)."""
+    key = tuple(sorted(items.items()))
+    found = _SHARED_MAPS.get(key)
+    if found is None:
+        found = MappingProxyType(dict(key))
+        if len(_SHARED_MAPS) < _SHARED_LIMIT:
+            _SHARED_MAPS[key] = found
     return found
 
 
 @dataclass(slots=True)
 class Memory:
-    """What the sidecar did to one ticket before, derived from its applied actions."""
+    """What the sidecar did to one ticket before, derived from its applied actions.
+
+    Every field holds an immutable value, most of them shared between tickets with the same
+    history; ``record`` replaces fields, never changes one in place."""
 
     # keys without the ticket's prefix: ``sla-breached:set_priority``, ``L2:notify``
     done: frozenset[str] = frozenset()
     level: int = 0
-    reached: list[tuple[int, datetime]] = field(default_factory=list)
-    priority_sets: list[SetPriority] = field(default_factory=list)
-    level_rule: dict[int, str] = field(default_factory=dict)  # the rule that reached each level
-    level_done: dict[int, frozenset[str]] = field(default_factory=dict)  # kinds per level
+    reached: tuple[tuple[int, datetime], ...] = ()  # (level, first reached), by level
+    priority_sets: tuple[SetPriority, ...] = ()
+    # the rule that reached each level, and the kinds written per level (the shared empty
+    # mapping by default: a factory only because dataclasses refuse a mappingproxy default)
+    level_rule: Mapping[int, str] = field(default_factory=lambda: _NOTHING)
+    level_done: Mapping[int, frozenset[str]] = field(default_factory=lambda: _NOTHING)
     # de-escalation: levels stepped down from (never reached again) and each step's target
     left: frozenset[int] = frozenset()
     downs: tuple[int, ...] = ()
-    _unfinished: dict[int, bool] = field(default_factory=dict, repr=False)
+    # ``level_unfinished`` for the policy it was last asked for (an object, not a new dict)
+    _unfinished_policy: Policy | None = field(default=None, repr=False)
+    _unfinished: bool = field(default=False, repr=False)
 
     @classmethod
     def of(cls, ticket_key: str, actions: Sequence[Action]) -> Memory:
         cut = len(ticket_key) + 1
-        memory = cls(_shared(frozenset(action.key[cut:] for action in actions)))
+        done = _shared(frozenset(action.key[cut:] for action in actions))
+        memory = cls(done)
         first_reached: dict[int, datetime] = {}
+        level_rule: dict[int, str] = {}
+        level_done: dict[int, frozenset[str]] = {}
+        priority_sets: list[SetPriority] = []
         for action in actions:  # in the order they were decided: a step-down lowers the level
             if action.level is not None:
                 if _STEP_DOWN_KEY in action.key:
@@ -104,14 +132,20 @@ class Memory:
                     continue
                 if isinstance(action, AddLabels) and action.level not in first_reached:
                     first_reached[action.level] = action.at  # the level label marks arrival
-                    memory.level_rule[action.level] = action.rule
+                    level_rule[action.level] = action.rule
                     memory.level = max(memory.level, action.level)
-                kinds = memory.level_done.get(action.level, frozenset())
-                memory.level_done[action.level] = _shared(kinds | {action.kind.value})
+                kinds = level_done.get(action.level, frozenset())
+                level_done[action.level] = _shared(kinds | {action.kind.value})
             if isinstance(action, SetPriority):
-                memory.priority_sets.append(action)
+                priority_sets.append(action)
         if first_reached:
-            memory.reached = sorted(first_reached.items())
+            memory.reached = tuple(sorted(first_reached.items()))
+        if level_rule:
+            memory.level_rule = _shared_map(level_rule)
+        if level_done:
+            memory.level_done = _shared_map(level_done)
+        if priority_sets:
+            memory.priority_sets = tuple(priority_sets)
         return memory
 
     def _step_down(self, target: int) -> None:
@@ -133,19 +167,18 @@ class Memory:
 
     def level_unfinished(self, policy: Policy) -> bool:
         """Some write of the level reached is not done (it failed, and was released)."""
-        answer = self._unfinished.get(id(policy))
-        if answer is None:
+        if self._unfinished_policy is not policy:
             level = policy.levels.get(self.level)
             # a level stepped down to was not reached: its writes are not owed
-            answer = (
+            self._unfinished = (
                 level is not None
                 and self.level not in self.downs
                 and not self.level_done.get(self.level, frozenset()).issuperset(
                     _level_kinds(level)
                 )
             )
-            self._unfinished[id(policy)] = answer
-        return answer
+            self._unfinished_policy = policy
+        return self._unfinished
 
     def record(self, ticket_key: str, action: Action) -> None:
         """Remember one more applied action."""
@@ -155,14 +188,15 @@ class Memory:
                 self._step_down(action.level)
         elif action.level is not None:
             if isinstance(action, AddLabels) and action.level not in self.level_rule:
-                self.level_rule[action.level] = action.rule
-                self.reached = sorted([*self.reached, (action.level, action.at)])
+                self.level_rule = _shared_map({**self.level_rule, action.level: action.rule})
+                self.reached = tuple(sorted([*self.reached, (action.level, action.at)]))
                 self.level = max(self.level, action.level)
             kinds = self.level_done.get(action.level, frozenset())
-            self.level_done[action.level] = _shared(kinds | {action.kind.value})
+            done_now = _shared(kinds | {action.kind.value})
+            self.level_done = _shared_map({**self.level_done, action.level: done_now})
         if isinstance(action, SetPriority):
-            self.priority_sets.append(action)
-        self._unfinished.clear()
+            self.priority_sets = (*self.priority_sets, action)
+        self._unfinished_policy = None
 
     def spent(self, rule: Rule) -> bool:
         """Firing ``rule`` again could decide nothing new for this ticket."""

@@ -145,7 +145,7 @@ def test_memory_knows_the_levels_reached() -> None:
     ]
     memory = Memory.of("zendesk:7", actions)
     assert memory.level == 2
-    assert memory.reached == [(1, NOW), (2, NOW + timedelta(hours=1))]
+    assert memory.reached == ((1, NOW), (2, NOW + timedelta(hours=1)))
     assert memory.done == {"L1:add_labels", "L2:add_labels"}
 
 

@@ -269,7 +269,7 @@ def _facts(
         elif kind == "comment" and p.get("public") and rule in confirm:
             confirmation_at = at if confirmation_at is None else min(confirmation_at, at)
     priority = (
-        sla_priority(ticket, Memory(priority_sets=priority_sets))
+        sla_priority(ticket, Memory(priority_sets=tuple(priority_sets)))
         if priority_sets
         else ticket.priority
     )
