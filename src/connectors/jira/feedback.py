@@ -9,6 +9,7 @@ usual CSAT "top two boxes"), 3 neutral, 1 and 2 bad.
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -27,13 +28,21 @@ def satisfaction_of(feedback: dict[str, Any] | None) -> str | None:
 
 
 class FeedbackReader:
-    """One read per rating: ``(key, rated_at)`` -> satisfaction, cached for the process."""
+    """One read per rating: ``(key, rated_at)`` -> satisfaction, the most recent ``keep``
+    ratings cached (a rating pushed out costs one more read if its issue changes again)."""
 
-    def __init__(self, read: Callable[[str], dict[str, Any] | None], *, enabled: bool) -> None:
+    def __init__(
+        self,
+        read: Callable[[str], dict[str, Any] | None],
+        *,
+        enabled: bool,
+        keep: int = 50_000,
+    ) -> None:
         self._read = read
         self._enabled = enabled  # Cloud only: Data Center documents no feedback resource
+        self._keep = keep
         self._lock = threading.Lock()
-        self._known: dict[str, tuple[str, str | None]] = {}
+        self._known: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
 
     def satisfaction(self, key: str, rated_at: str) -> str | None:
         if not self._enabled:
@@ -41,8 +50,12 @@ class FeedbackReader:
         with self._lock:
             known = self._known.get(key)
             if known is not None and known[0] == rated_at:
+                self._known.move_to_end(key)
                 return known[1]
         value = satisfaction_of(self._read(key))
         with self._lock:
             self._known[key] = (rated_at, value)
+            self._known.move_to_end(key)
+            while len(self._known) > self._keep:
+                self._known.popitem(last=False)
         return value

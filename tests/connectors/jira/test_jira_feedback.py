@@ -19,7 +19,7 @@ import pytest
 from connectors.emulation import SeedComment, SeedTicket
 from connectors.jira import JiraConnector, Settings
 from connectors.jira.emulator import JiraEmulator
-from connectors.jira.feedback import satisfaction_of
+from connectors.jira.feedback import FeedbackReader, satisfaction_of
 from connectors.jira.site import resolve_fields
 from connectors.retry import RetryPolicy
 
@@ -133,3 +133,17 @@ def test_data_center_is_never_asked_for_feedback(
             connector.close()
     assert [(t.id, t.satisfaction) for t in pulled.tickets] == [(key, None)]
     assert emulator.server.calls("GET", FEEDBACK) == []
+
+
+def test_the_cache_keeps_the_most_recent_ratings_only() -> None:
+    reads: list[str] = []
+
+    def read(key: str) -> dict[str, object]:
+        reads.append(key)
+        return {"type": "csat", "rating": 5}
+
+    reader = FeedbackReader(read, enabled=True, keep=2)
+    for key in ("SUP-1", "SUP-2", "SUP-1", "SUP-3", "SUP-1", "SUP-2"):
+        assert reader.satisfaction(key, "2026-11-20T09:00:00.000+0000") == "good"
+    # SUP-2 was pushed out by SUP-3 (SUP-1 was used more recently): read again
+    assert reads == ["SUP-1", "SUP-2", "SUP-3", "SUP-2"]
