@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 
 import httpx
 
-from connectors.base import ActionResult, ActionStatus, PullResult, Quarantined, WebhookEvent
+from connectors.base import (
+    ActionResult,
+    ActionStatus,
+    MappingWarning,
+    PullResult,
+    Quarantined,
+    WebhookEvent,
+)
 from connectors.errors import FatalError, MalformedRecord, NotFoundError, WebhookRejected
 from connectors.hubspot.auth import OAuthToken, StaticToken, TokenSource
 from connectors.hubspot.client import BATCH_READ_MAX, JSON, HubSpotClient, chunks
@@ -142,8 +149,9 @@ class HubSpotConnector:
             self.client, [MODIFIED, CREATED], self.settings.page_size, self.settings.search_cap
         )
         # tickets a new survey response rated: re-read below, as changed
-        rated = []
-        if self.feedback.due(ceiling):
+        rated: list[str] = []
+        swept = self.feedback.due(ceiling)
+        if swept:
             rated = self.feedback.run(ceiling, since=lambda: start)
         wanted: list[JSON] = []
         for page in search.pages(position.watermark):
@@ -178,11 +186,15 @@ class HubSpotConnector:
             if stamp is not None:
                 position = position.advanced(str(record["id"]), stamp, ceiling)
         self._quarantined += len(quarantined)
+        refused = self.feedback.refused if swept else None
         return PullResult(
             tickets=tuple(tickets),
             cursor=position.encode(),
             quarantined=tuple(quarantined),
             api_calls=self.client.stats.api_calls - calls_before,
+            warnings=(
+                (MappingWarning(self.name, None, "satisfaction", refused),) if refused else ()
+            ),
         )
 
     def _threads_with_news(self, wanted: Sequence[JSON], watermark: int, ceiling: int) -> list[str]:

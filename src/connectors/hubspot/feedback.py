@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from connectors.errors import PagingLoop
+from connectors.errors import AuthError, PagingLoop
 from connectors.hubspot.client import JSON, HubSpotClient
 from connectors.hubspot.mapping import parse_instant, to_millis
 
@@ -61,6 +61,7 @@ class FeedbackSweep:
         self._watermark: int | None = None  # hs_lastmodifieddate searched from
         self._last_run: int | None = None
         self._ratings: dict[str, tuple[int, str]] = {}  # ticket id -> (submitted ms, rating)
+        self.refused: str | None = None  # why the last search was refused, if it was
 
     def satisfaction(self, ticket_id: str) -> str | None:
         with self._lock:
@@ -73,10 +74,21 @@ class FeedbackSweep:
         return self._last_run is None or now_ms - self._last_run >= self._every_ms
 
     def run(self, now_ms: int, *, since: Callable[[], datetime]) -> list[str]:
-        """Search once; the ids of tickets whose rating is new or changed."""
+        """Search once; the ids of tickets whose rating is new or changed. A refusal (403: the
+        app lacks the ``crm.objects.feedback_submissions.read`` scope, or the portal has no
+        feedback surveys) is no ratings and ``refused`` says why: the pull goes on, and asks
+        again at the next interval."""
         start = self._watermark if self._watermark is not None else to_millis(since())
-        responses = list(self._responses(start))
         self._last_run = now_ms
+        try:
+            return self._run(start, now_ms)
+        except AuthError as exc:
+            self.refused = f"survey responses refused, asked again in 15 min: {exc}"
+            return []
+
+    def _run(self, start: int, now_ms: int) -> list[str]:
+        self.refused = None
+        responses = list(self._responses(start))
         newest = max((_stamp(r, MODIFIED) for r in responses), default=start)
         self._watermark = max(start, min(newest, now_ms))  # never past the search's instant
         if not responses:

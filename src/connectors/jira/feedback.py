@@ -9,12 +9,19 @@ usual CSAT "top two boxes"), 3 neutral, 1 and 2 bad.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from connectors.errors import AuthError
+
 GOOD_FROM = 4
 BAD_UP_TO = 2
+REFUSED_PAUSE_SECONDS = 900.0  # after a 403, ask again this much later, not per issue
+
+# (satisfaction, why it could not be read): the second is a warning for the pull to report
+Rating = tuple[str | None, str | None]
 
 
 def satisfaction_of(feedback: dict[str, Any] | None) -> str | None:
@@ -37,25 +44,34 @@ class FeedbackReader:
         *,
         enabled: bool,
         keep: int = 50_000,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._read = read
         self._enabled = enabled  # Cloud only: Data Center documents no feedback resource
         self._keep = keep
+        self._clock = clock
         self._lock = threading.Lock()
         self._known: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
+        self._refused_until = float("-inf")
 
-    def satisfaction(self, key: str, rated_at: str) -> str | None:
-        if not self._enabled:
-            return None
+    def satisfaction(self, key: str, rated_at: str) -> Rating:
+        """The rating of issue ``key`` rated at ``rated_at``. A refusal (403: the API user may
+        not view the request's feedback) is no rating and a warning, never a failed pull."""
+        if not self._enabled or self._clock() < self._refused_until:
+            return None, None
         with self._lock:
             known = self._known.get(key)
             if known is not None and known[0] == rated_at:
                 self._known.move_to_end(key)
-                return known[1]
-        value = satisfaction_of(self._read(key))
+                return known[1], None
+        try:
+            value = satisfaction_of(self._read(key))
+        except AuthError as exc:
+            self._refused_until = self._clock() + REFUSED_PAUSE_SECONDS
+            return None, f"request feedback refused, not asked again for 15 min: {exc}"
         with self._lock:
             self._known[key] = (rated_at, value)
             self._known.move_to_end(key)
             while len(self._known) > self._keep:
                 self._known.popitem(last=False)
-        return value
+        return value, None

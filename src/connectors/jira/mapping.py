@@ -61,8 +61,8 @@ def _never(account: str, name: str | None) -> bool:
     return False
 
 
-def _unrated(key: str, rated_at: str) -> str | None:
-    return None
+def _unrated(key: str, rated_at: str) -> tuple[str | None, str | None]:
+    return None, None
 
 
 @dataclass(slots=True)
@@ -73,7 +73,7 @@ class IssueMapper:
     custom: Callable[[], FieldMap] = FieldMap  # the site's custom fields, resolved by name
     is_customer: Callable[[str, str | None], bool] = _never  # on the service desk's list
     # the customer's rating, given the issue key and its "Satisfaction date" (jira/feedback.py)
-    satisfaction: Callable[[str, str], str | None] = _unrated
+    satisfaction: Callable[[str, str], tuple[str | None, str | None]] = _unrated
     system: str = "jira"
     source: str = "jira"
 
@@ -137,13 +137,20 @@ class IssueMapper:
             affected_users=self._count(f, custom, key, warnings),
             comments=tuple(sorted((self.comment(c) for c in raw_comments), key=lambda c: c.at)),
             history=self.history(histories, user_keys(f, raw_comments, histories)),
-            satisfaction=self._rating(key, f, custom),
+            satisfaction=self._rating(key, f, custom, warnings),
         )
 
     # -- single values -------------------------------------------------------------------
-    def _rating(self, key: str, f: Mapping[str, Any], custom: FieldMap) -> str | None:
+    def _rating(
+        self, key: str, f: Mapping[str, Any], custom: FieldMap, warnings: list[MappingWarning]
+    ) -> str | None:
         rated_at = f.get(custom.satisfaction_date.id) if custom.satisfaction_date else None
-        return self.satisfaction(key, str(rated_at)) if rated_at else None
+        if not rated_at:
+            return None
+        value, refused = self.satisfaction(key, str(rated_at))
+        if refused is not None:
+            warnings.append(MappingWarning(self.source, key, "satisfaction", refused))
+        return value
 
     def status(self, name: str, category: str | None) -> Status:
         by_name = {k.casefold(): v for k, v in self.settings.status_map.items()}

@@ -22,6 +22,7 @@ from connectors.retry import RetryPolicy
 from tests.connectors.hubspot.hubspot_helpers import NOW, connect, seed_ticket
 
 FEEDBACK_SEARCH = r"/feedback_submissions/search$"
+SCOPE = "crm.objects.feedback_submissions.read"
 START = NOW - timedelta(days=1)
 
 
@@ -132,6 +133,42 @@ def test_zero_turns_the_survey_search_off(
         quiet.close()
     assert [t.satisfaction for t in pulled.tickets] == [None]
     assert _searches(emulator) == 0
+
+
+def test_a_missing_scope_is_a_warning_and_the_tickets_still_come(
+    emulator: HubSpotEmulator, connector: HubSpotConnector, closed: str
+) -> None:
+    """An app without the ``crm.objects.feedback_submissions.read`` scope: HubSpot answers 403
+    MISSING_SCOPES (its error body: status, message, category, errors[].context), see
+    https://developers.hubspot.com/docs/api/error-handling . The pull goes on without ratings
+    and says why; the search is asked again at the next interval, and then it works."""
+    emulator.submit_feedback(closed, 2)
+    emulator.server.inject(
+        "POST",
+        FEEDBACK_SEARCH,
+        status=403,
+        body={
+            "status": "error",
+            "message": "This app hasn't been granted all required scopes to make this call.",
+            "category": "MISSING_SCOPES",
+            "errors": [
+                {
+                    "message": "One or more of the following scopes are required.",
+                    "context": {"requiredGranularScopes": [SCOPE]},
+                }
+            ],
+        },
+    )
+    first = connector.pull(None, start=START)
+    assert [(t.id, t.satisfaction) for t in first.tickets] == [(closed, None)]
+    [warning] = first.warnings
+    assert warning.field == "satisfaction"
+    assert "refused" in warning.message
+
+    _later(emulator, 16)  # the scope granted meanwhile
+    second = connector.pull(first.cursor, start=START)
+    assert [(t.id, t.satisfaction) for t in second.tickets] == [(closed, "good")]
+    assert second.warnings == ()
 
 
 @pytest.mark.parametrize(

@@ -144,6 +144,32 @@ def test_the_cache_keeps_the_most_recent_ratings_only() -> None:
 
     reader = FeedbackReader(read, enabled=True, keep=2)
     for key in ("SUP-1", "SUP-2", "SUP-1", "SUP-3", "SUP-1", "SUP-2"):
-        assert reader.satisfaction(key, "2026-11-20T09:00:00.000+0000") == "good"
+        assert reader.satisfaction(key, "2026-11-20T09:00:00.000+0000") == ("good", None)
     # SUP-2 was pushed out by SUP-3 (SUP-1 was used more recently): read again
     assert reads == ["SUP-1", "SUP-2", "SUP-3", "SUP-2"]
+
+
+def test_a_refused_feedback_read_is_a_warning_not_a_failed_pull(
+    emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
+) -> None:
+    """An API user without permission to view a request's feedback: 403 with the service
+    desk API's error body. The pull delivers the issues unrated, warns once, and does not ask
+    again for every rated issue."""
+    keys = emulator.seed([seed(0), seed(1)])
+    for key in keys:
+        emulator.rate(key, 5)
+    emulator.server.inject(
+        "GET",
+        FEEDBACK,
+        status=403,
+        count=10,
+        body={
+            "errorMessage": "You do not have permission to view this request's feedback.",
+            "i18nErrorMessage": {"i18nKey": "sd.request.feedback.error", "parameters": []},
+        },
+    )
+    pulled = connector.pull(None, start=T0 - timedelta(days=1))
+    assert sorted((t.id, t.satisfaction) for t in pulled.tickets) == [(k, None) for k in keys]
+    [warning] = [w for w in pulled.warnings if w.field == "satisfaction"]
+    assert "refused" in warning.message
+    assert len(emulator.server.calls("GET", FEEDBACK)) == 1  # paused, not asked per issue
