@@ -7,6 +7,7 @@
     ├── ConflictError         the ticket changed under us (409): re-read, re-plan, retry
     ├── FatalError            stop this source until a person acts
     │   └── AuthError         credentials are wrong, expired or lack a scope (401/403)
+    │       └── Forbidden     known, but not allowed this (403): an optional read may go without
     ├── NotFoundError         the ticket or record is gone: skip it
     ├── RequestRejected       this one request was refused as it stands (400, 413, 422): it
     │                         fails, the source goes on
@@ -53,6 +54,10 @@ class AuthError(FatalError):
     pass
 
 
+class Forbidden(AuthError):
+    """The credentials are good but lack a permission or scope for this call (403)."""
+
+
 class NotFoundError(ConnectorError):
     pass
 
@@ -71,7 +76,7 @@ class RequestRejected(ConnectorError):
 STATUS_ERRORS: Mapping[int, type[ConnectorError]] = {
     400: RequestRejected,
     401: AuthError,
-    403: AuthError,
+    403: Forbidden,
     404: NotFoundError,
     408: RetryableError,
     409: ConflictError,

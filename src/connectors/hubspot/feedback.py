@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime
 
-from connectors.errors import AuthError, PagingLoop
+from connectors.errors import Forbidden, PagingLoop
 from connectors.hubspot.client import JSON, HubSpotClient
 from connectors.hubspot.mapping import parse_instant, to_millis
 
@@ -82,7 +82,7 @@ class FeedbackSweep:
         self._last_run = now_ms
         try:
             return self._run(start, now_ms)
-        except AuthError as exc:
+        except Forbidden as exc:
             self.refused = f"survey responses refused, asked again in 15 min: {exc}"
             return []
 

@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from connectors.errors import AuthError
+from connectors.errors import Forbidden
 
 GOOD_FROM = 4
 BAD_UP_TO = 2
@@ -66,7 +66,7 @@ class FeedbackReader:
                 return known[1], None
         try:
             value = satisfaction_of(self._read(key))
-        except AuthError as exc:
+        except Forbidden as exc:
             self._refused_until = self._clock() + REFUSED_PAUSE_SECONDS
             return None, f"request feedback refused, not asked again for 15 min: {exc}"
         with self._lock:
