@@ -113,6 +113,7 @@ class HubSpotConnector:
             self.client,
             every_seconds=settings.feedback_every_seconds,
             page_size=settings.page_size,
+            cap=settings.search_cap,
         )
         self.assembler = TicketAssembler(
             name, self.client, self.fields, self.threads, satisfaction=self.feedback.satisfaction
@@ -149,10 +150,10 @@ class HubSpotConnector:
             self.client, [MODIFIED, CREATED], self.settings.page_size, self.settings.search_cap
         )
         # tickets a new survey response rated: re-read below, as changed
-        rated: list[str] = []
         swept = self.feedback.due(ceiling)
         if swept:
-            rated = self.feedback.run(ceiling, since=lambda: start)
+            self.feedback.run(ceiling, since=lambda: start)
+        rated = self.feedback.pending()  # delivered below; a failed pull leaves them owed
         wanted: list[JSON] = []
         for page in search.pages(position.watermark):
             for record in page:
@@ -186,14 +187,17 @@ class HubSpotConnector:
             if stamp is not None:
                 position = position.advanced(str(record["id"]), stamp, ceiling)
         self._quarantined += len(quarantined)
-        refused = self.feedback.refused if swept else None
+        # read (or found gone, or quarantined): no longer owed; a pull that failed before here
+        # leaves them for the next
+        self.feedback.delivered([*wanted_ids, *extra])
+        problem = self.feedback.problem if swept else None
         return PullResult(
             tickets=tuple(tickets),
             cursor=position.encode(),
             quarantined=tuple(quarantined),
             api_calls=self.client.stats.api_calls - calls_before,
             warnings=(
-                (MappingWarning(self.name, None, "satisfaction", refused),) if refused else ()
+                (MappingWarning(self.name, None, "satisfaction", problem),) if problem else ()
             ),
         )
 

@@ -14,10 +14,10 @@ HubSpot's CSAT scale is 0-2 with ``hs_response_group`` DETRACTOR, PASSIVE or PRO
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from connectors.errors import Forbidden, PagingLoop
+from connectors.errors import AuthError, ConnectorError, Forbidden, PagingLoop
 from connectors.hubspot.client import JSON, HubSpotClient
 from connectors.hubspot.mapping import parse_instant, to_millis
 
@@ -25,8 +25,9 @@ SURVEY_TYPE = "hs_survey_type"
 RESPONSE_GROUP = "hs_response_group"
 VALUE = "hs_value"
 SUBMITTED = "hs_submission_timestamp"
+CREATED = "hs_createdate"
 MODIFIED = "hs_lastmodifieddate"
-PROPERTIES = (SURVEY_TYPE, RESPONSE_GROUP, VALUE, SUBMITTED, MODIFIED)
+PROPERTIES = (SURVEY_TYPE, RESPONSE_GROUP, VALUE, SUBMITTED, CREATED, MODIFIED)
 BY_GROUP = {"PROMOTER": "good", "PASSIVE": "neutral", "DETRACTOR": "bad"}
 BY_CSAT_VALUE = {2: "good", 1: "neutral", 0: "bad"}
 
@@ -42,75 +43,103 @@ def satisfaction_of(props: JSON) -> str | None:
         return None
 
 
+_RECORD_FIELD = {MODIFIED: "updatedAt", CREATED: "createdAt"}  # what the record says too
+
+
 def _stamp(record: JSON, name: str) -> int:
+    """Property ``name`` in epoch ms (0 when absent or unreadable)."""
     props = record.get("properties") or {}
+    value = props.get(name) or record.get(_RECORD_FIELD.get(name, ""))
     try:
-        return to_millis(parse_instant(props.get(name) or record.get("updatedAt") or ""))
+        return to_millis(parse_instant(value)) if value else 0
     except (TypeError, ValueError):
         return 0
 
 
 class FeedbackSweep:
-    """The newest CSAT rating per ticket, kept fresh by a search every ``every_ms``."""
+    """The newest CSAT rating per ticket, kept fresh by a search every ``every_ms``.
 
-    def __init__(self, client: HubSpotClient, *, every_seconds: int, page_size: int) -> None:
+    The search's watermark moves only once its responses are mapped to their tickets; the
+    tickets so rated stay ``pending`` until a pull has delivered them (a failed pull leaves
+    them for the next). Each search reads at most ``cap`` responses (HubSpot refuses paging
+    past its search cap); the next one goes on from the last stamp read."""
+
+    def __init__(
+        self, client: HubSpotClient, *, every_seconds: int, page_size: int, cap: int
+    ) -> None:
         self._client = client
         self._every_ms = every_seconds * 1000
         self._page_size = page_size
+        self._cap = max(cap, page_size)
         self._lock = threading.Lock()
         self._watermark: int | None = None  # hs_lastmodifieddate searched from
         self._last_run: int | None = None
-        self._ratings: dict[str, tuple[int, str]] = {}  # ticket id -> (submitted ms, rating)
-        self.refused: str | None = None  # why the last search was refused, if it was
+        self._ratings: dict[str, tuple[int, str, str]] = {}  # ticket -> (submitted, id, rating)
+        self._pending: dict[str, None] = {}  # rated tickets no pull has delivered yet
+        self.problem: str | None = None  # why the last search gave nothing, if it failed
 
     def satisfaction(self, ticket_id: str) -> str | None:
         with self._lock:
             known = self._ratings.get(ticket_id)
-        return known[1] if known is not None else None
+        return known[2] if known is not None else None
 
     def due(self, now_ms: int) -> bool:
         if self._every_ms == 0:
             return False
         return self._last_run is None or now_ms - self._last_run >= self._every_ms
 
-    def run(self, now_ms: int, *, since: Callable[[], datetime]) -> list[str]:
-        """Search once; the ids of tickets whose rating is new or changed. A refusal (403: the
-        app lacks the ``crm.objects.feedback_submissions.read`` scope, or the portal has no
-        feedback surveys) is no ratings and ``refused`` says why: the pull goes on, and asks
-        again at the next interval."""
+    def pending(self) -> list[str]:
+        with self._lock:
+            return list(self._pending)
+
+    def delivered(self, ticket_ids: Iterable[str]) -> None:
+        with self._lock:
+            for ticket_id in ticket_ids:
+                self._pending.pop(ticket_id, None)
+
+    def run(self, now_ms: int, *, since: Callable[[], datetime]) -> None:
+        """Search once, and mark the tickets whose rating is new or changed ``pending``. A
+        failed search (403: the app lacks the ``crm.objects.feedback_submissions.read`` scope;
+        or the service failing) adds nothing and ``problem`` says why: the pull goes on, and
+        the next search starts where this one did. A token refused (401) stops the pull, as
+        it would at its next call."""
         start = self._watermark if self._watermark is not None else to_millis(since())
         self._last_run = now_ms
+        self.problem = None
         try:
-            return self._run(start, now_ms)
-        except Forbidden as exc:
-            self.refused = f"survey responses refused, asked again in 15 min: {exc}"
-            return []
+            self._run(start, now_ms)
+        except AuthError as exc:
+            if not isinstance(exc, Forbidden):
+                raise
+            self.problem = f"survey responses refused: {exc}"
+        except ConnectorError as exc:
+            self.problem = f"survey responses not read this time: {exc}"
 
-    def _run(self, start: int, now_ms: int) -> list[str]:
-        self.refused = None
-        responses = list(self._responses(start))
-        newest = max((_stamp(r, MODIFIED) for r in responses), default=start)
-        self._watermark = max(start, min(newest, now_ms))  # never past the search's instant
+    def _run(self, start: int, now_ms: int) -> None:
+        responses = self._responses(start)
         if not responses:
-            return []
+            return
         tickets_of = self._client.associated_ids(
             "feedback_submissions", "tickets", [str(r["id"]) for r in responses]
         )
-        changed: list[str] = []
         with self._lock:
             for response in responses:
                 rating = satisfaction_of(response.get("properties") or {})
                 if rating is None:
                     continue
-                submitted = _stamp(response, SUBMITTED)
+                # the newest answer stands: by submission (else creation), then response id
+                order = (_stamp(response, SUBMITTED) or _stamp(response, CREATED),
+                         str(response["id"]))  # fmt: skip
                 for ticket_id in tickets_of.get(str(response["id"]), []):
                     known = self._ratings.get(ticket_id)
-                    if known is not None and known[0] > submitted:
-                        continue  # an older response read late: the newest answer stands
-                    if known != (submitted, rating):
-                        self._ratings[ticket_id] = (submitted, rating)
-                        changed.append(ticket_id)
-        return list(dict.fromkeys(changed))
+                    if known is not None and known[:2] > order:
+                        continue  # an older response read late
+                    if known != (*order, rating):
+                        self._ratings[ticket_id] = (*order, rating)
+                        self._pending[ticket_id] = None
+        newest = max(_stamp(r, MODIFIED) for r in responses)
+        # only now, the responses mapped: never past the search's instant (the index lags)
+        self._watermark = max(start, min(newest, now_ms))
 
     def _responses(self, since: int) -> list[JSON]:
         body: JSON = {
@@ -133,8 +162,8 @@ class FeedbackSweep:
             page = self._client.search_feedback(body)
             found.extend(page.get("results") or [])
             token = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if not token:
-                return found
+            if not token or len(found) + self._page_size > self._cap:
+                return found  # the rest from the newest stamp read, next time
             if token in used:
                 raise PagingLoop("feedback submissions search", str(token))
             used.add(str(token))

@@ -15,11 +15,12 @@ from datetime import timedelta
 
 import pytest
 
+from connectors.errors import ConnectorError
 from connectors.hubspot import HubSpotConnector
 from connectors.hubspot.emulator import HubSpotEmulator
 from connectors.hubspot.feedback import satisfaction_of
 from connectors.retry import RetryPolicy
-from tests.connectors.hubspot.hubspot_helpers import NOW, connect, seed_ticket
+from tests.connectors.hubspot.hubspot_helpers import NOW, connect, seed_ticket, start_emulator
 
 FEEDBACK_SEARCH = r"/feedback_submissions/search$"
 SCOPE = "crm.objects.feedback_submissions.read"
@@ -169,6 +170,73 @@ def test_a_missing_scope_is_a_warning_and_the_tickets_still_come(
     second = connector.pull(first.cursor, start=START)
     assert [(t.id, t.satisfaction) for t in second.tickets] == [(closed, "good")]
     assert second.warnings == ()
+
+
+def test_past_the_search_cap_the_next_search_goes_on_from_the_last_stamp(
+    retry: RetryPolicy,
+) -> None:
+    """HubSpot refuses paging past a search's cap (400): each search reads up to it, and
+    the next one starts from the newest response it read."""
+    emulator = start_emulator(page_size=2, search_cap=4)
+    try:
+        ids = emulator.seed(
+            [
+                seed_ticket(f"t{i}", status="solved", created_at=NOW.replace(hour=8, minute=i))
+                for i in range(6)
+            ]
+        )
+        for minute, ticket_id in enumerate(ids):
+            _later(emulator, minute)
+            emulator.submit_feedback(ticket_id, 2)
+        connector = connect(emulator, retry)
+        try:
+            first = connector.pull(None, start=START)
+            rated = {t.id for t in first.tickets if t.satisfaction == "good"}
+            assert 0 < len(rated) < 6  # not all in one search
+            assert first.warnings == ()
+            _later(emulator, 30)
+            second = connector.pull(first.cursor, start=START)
+            rated |= {t.id for t in second.tickets if t.satisfaction == "good"}
+            assert rated == set(ids)
+        finally:
+            connector.close()
+    finally:
+        emulator.stop()
+
+
+def test_a_failed_association_read_loses_no_rating(
+    emulator: HubSpotEmulator, connector: HubSpotConnector, closed: str
+) -> None:
+    """The watermark moves only once the responses are mapped to their tickets."""
+    cursor = connector.pull(None, start=START).cursor
+    _later(emulator, 1)
+    emulator.submit_feedback(closed, 0)
+    emulator.server.inject("POST", r"/feedback_submissions/tickets/batch/read$", status=500,
+                           count=20)  # fmt: skip
+    _later(emulator, 16)
+    failed = connector.pull(cursor, start=START)
+    assert [w.field for w in failed.warnings] == ["satisfaction"]
+    assert all(t.satisfaction is None for t in failed.tickets)
+    emulator.server.clear_faults()
+    _later(emulator, 32)
+    again = connector.pull(failed.cursor, start=START)
+    assert [(t.id, t.satisfaction) for t in again.tickets] == [(closed, "bad")]
+
+
+def test_a_rating_found_by_a_pull_that_then_failed_comes_with_the_next(
+    emulator: HubSpotEmulator, connector: HubSpotConnector, closed: str
+) -> None:
+    cursor = connector.pull(None, start=START).cursor
+    _later(emulator, 1)
+    emulator.submit_feedback(closed, 2)
+    emulator.server.inject("POST", r"/tickets/search$", status=500, count=20)
+    _later(emulator, 16)
+    with pytest.raises(ConnectorError):
+        connector.pull(cursor, start=START)  # the sweep ran; the ticket search did not
+    emulator.server.clear_faults()
+    _later(emulator, 17)  # before the next sweep is due
+    later = connector.pull(cursor, start=START)
+    assert [(t.id, t.satisfaction) for t in later.tickets] == [(closed, "good")]
 
 
 @pytest.mark.parametrize(
