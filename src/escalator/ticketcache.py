@@ -7,6 +7,7 @@ a reload), so it is read again.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 
 from engine.model import Action, Ticket
@@ -48,9 +49,11 @@ class TicketCache:
         """Tickets just read from (or written to) source ``name``; a newer copy wins."""
         if not tickets:
             return
+        kept = self._tickets
+        if kept is not None:
+            tickets = [_rating_kept(t, kept.get(t.key)) for t in tickets]
         if persist:
             self._store.save_tickets(name, tickets)
-        kept = self._tickets
         for ticket in tickets:
             self._owner[ticket.key] = name
             self._changed.add(ticket.key)
@@ -80,3 +83,12 @@ class TicketCache:
         """Copies of the mappings (for the board, which only reads them)."""
         tickets, memories = self.load()
         return list(tickets.values()), dict(memories)
+
+
+def _rating_kept(ticket: Ticket, old: Ticket | None) -> Ticket:
+    """``ticket``, with the customer's rating ``old`` had if the helpdesk sent none this time:
+    a connector that could not read the rating now (a refused or failed read, a restart that
+    looks back less far than the rating) must not erase one read before."""
+    if ticket.satisfaction is not None or old is None or old.satisfaction is None:
+        return ticket
+    return dataclasses.replace(ticket, satisfaction=old.satisfaction)

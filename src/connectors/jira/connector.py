@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from connectors.base import ActionResult, PullResult, WebhookEvent
+from connectors.errors import (
+    AuthError,
+    ConnectorError,
+    Forbidden,
+    MalformedRecord,
+    NotFoundError,
+)
 from connectors.jira.client import JiraClient
 from connectors.jira.feedback import FeedbackReader
 from connectors.jira.links import LinkedIssues
@@ -18,6 +26,8 @@ from connectors.jira.webhook import JiraWebhookVerifier
 from connectors.jira.write import IssueWriter
 from connectors.retry import RetryPolicy
 from engine.model import Action, CreateLinkedIssue, LinkedIssue, Ticket
+
+OWED_PER_PULL = 50  # rated issues re-read per pull after their rating could not be read
 
 
 def _utcnow() -> datetime:
@@ -49,14 +59,17 @@ class JiraConnector:
             fields=self.client.fields,
             customers=self.client.customers,
         )
+        self.feedback = FeedbackReader(
+            self.client.request_feedback,
+            enabled=settings.is_cloud,
+            clock=lambda: now().timestamp(),
+        )
         self.mapper = IssueMapper(
             settings,
             status_category=self._status_category,
             custom=lambda: self.site.fields,
             is_customer=self.site.is_customer,
-            satisfaction=FeedbackReader(
-                self.client.request_feedback, enabled=settings.is_cloud
-            ).satisfaction,
+            satisfaction=self.feedback.satisfaction,
             source=name,
         )
         # the entity properties (our marker) of comments this process wrote, by comment id:
@@ -87,7 +100,34 @@ class JiraConnector:
     # -- Connector -----------------------------------------------------------------------
     def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
         self._know_sidecar()
-        return self._pull.pull(cursor, start=start)
+        pulled = self._pull.pull(cursor, start=start)
+        return self._with_owed_ratings(pulled)
+
+    def _with_owed_ratings(self, pulled: PullResult) -> PullResult:
+        """The pull plus the rated issues whose rating a failed read left unread (re-read one
+        by one, a few a pull: a recovery, not the common path)."""
+        have = {t.id for t in pulled.tickets}
+        owed = [k for k in self.feedback.owed(OWED_PER_PULL) if k not in have]
+        if not owed:
+            return pulled
+        calls_before = self.client.requests_made
+        extra: list[Ticket] = []
+        for key in owed:
+            try:
+                extra.append(self.fetch(key))
+            except (NotFoundError, MalformedRecord):
+                self.feedback.forget(key)  # gone, or unreadable (quarantined where pulled)
+            except AuthError as exc:
+                if not isinstance(exc, Forbidden):
+                    raise
+                break
+            except ConnectorError:
+                break  # still owed: the next pull tries again
+        return dataclasses.replace(
+            pulled,
+            tickets=(*pulled.tickets, *extra),
+            api_calls=pulled.api_calls + self.client.requests_made - calls_before,
+        )
 
     def fetch(self, ticket_id: str) -> Ticket:
         self._know_sidecar()

@@ -14,11 +14,11 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from connectors.errors import Forbidden
+from connectors.errors import AuthError, ConnectorError, Forbidden
 
 GOOD_FROM = 4
 BAD_UP_TO = 2
-REFUSED_PAUSE_SECONDS = 900.0  # after a 403, ask again this much later, not per issue
+PAUSE_SECONDS = 900.0  # after a failed read, ask again this much later, not per issue
 
 # (satisfaction, why it could not be read): the second is a warning for the pull to report
 Rating = tuple[str | None, str | None]
@@ -52,26 +52,49 @@ class FeedbackReader:
         self._clock = clock
         self._lock = threading.Lock()
         self._known: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
-        self._refused_until = float("-inf")
+        self._paused_until = float("-inf")
+        self._owed: dict[str, None] = {}  # rated issues whose rating could not be read yet
 
     def satisfaction(self, key: str, rated_at: str) -> Rating:
-        """The rating of issue ``key`` rated at ``rated_at``. A refusal (403: the API user may
-        not view the request's feedback) is no rating and a warning, never a failed pull."""
-        if not self._enabled or self._clock() < self._refused_until:
+        """The rating of issue ``key`` rated at ``rated_at``. A failed read (403: the API user
+        may not view the request's feedback; or the service failing) is no rating and a
+        warning, never a failed pull: reads pause for a while, and the issue is ``owed``. A
+        token refused (401) stops the pull, as it would at its next call."""
+        if not self._enabled:
             return None, None
         with self._lock:
             known = self._known.get(key)
             if known is not None and known[0] == rated_at:
                 self._known.move_to_end(key)
                 return known[1], None
+            if self._clock() < self._paused_until:
+                self._owed[key] = None
+                return None, None
         try:
             value = satisfaction_of(self._read(key))
-        except Forbidden as exc:
-            self._refused_until = self._clock() + REFUSED_PAUSE_SECONDS
-            return None, f"request feedback refused, not asked again for 15 min: {exc}"
+        except ConnectorError as exc:
+            if isinstance(exc, AuthError) and not isinstance(exc, Forbidden):
+                raise
+            with self._lock:
+                self._paused_until = self._clock() + PAUSE_SECONDS
+                self._owed[key] = None
+            return None, f"request feedback not read, asked again in 15 min: {exc}"
         with self._lock:
+            self._owed.pop(key, None)
             self._known[key] = (rated_at, value)
             self._known.move_to_end(key)
             while len(self._known) > self._keep:
                 self._known.popitem(last=False)
         return value, None
+
+    def owed(self, most: int) -> list[str]:
+        """Up to ``most`` issues whose rating is still to be read, once reads may resume."""
+        with self._lock:
+            if not self._enabled or self._clock() < self._paused_until:
+                return []
+            return list(self._owed)[:most]
+
+    def forget(self, key: str) -> None:
+        """Issue ``key`` is gone: nothing is owed for it."""
+        with self._lock:
+            self._owed.pop(key, None)

@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from connectors.emulation import SeedComment, SeedTicket
+from connectors.errors import AuthError, Forbidden
 from connectors.jira import JiraConnector, Settings
 from connectors.jira.emulator import JiraEmulator
 from connectors.jira.feedback import FeedbackReader, satisfaction_of
@@ -149,27 +150,75 @@ def test_the_cache_keeps_the_most_recent_ratings_only() -> None:
     assert reads == ["SUP-1", "SUP-2", "SUP-3", "SUP-2"]
 
 
-def test_a_refused_feedback_read_is_a_warning_not_a_failed_pull(
-    emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        # an API user without permission to view a request's feedback: the service desk API's
+        # error body (``errorMessage`` + ``i18nErrorMessage``)
+        (403, {"errorMessage": "You do not have permission to view this request's feedback.",
+               "i18nErrorMessage": {"i18nKey": "sd.request.feedback.error", "parameters": []}}),
+        (400, {"errorMessage": "Bad request.",
+               "i18nErrorMessage": {"i18nKey": "sd.request.feedback.error", "parameters": []}}),
+        (500, None),  # retried, then given up
+    ],
+)  # fmt: skip
+def test_a_failed_feedback_read_is_a_warning_and_the_rating_comes_later(
+    emulator: JiraEmulator,
+    connector: JiraConnector,
+    seed: Callable[..., SeedTicket],
+    status: int,
+    body: dict[str, object] | None,
 ) -> None:
-    """An API user without permission to view a request's feedback: 403 with the service
-    desk API's error body. The pull delivers the issues unrated, warns once, and does not ask
-    again for every rated issue."""
+    """The pull delivers the issues unrated and warns; reads pause instead of failing once per
+    rated issue; after the pause the owed issues are re-read with their ratings."""
     keys = emulator.seed([seed(0), seed(1)])
     for key in keys:
         emulator.rate(key, 5)
-    emulator.server.inject(
-        "GET",
-        FEEDBACK,
-        status=403,
-        count=10,
-        body={
-            "errorMessage": "You do not have permission to view this request's feedback.",
-            "i18nErrorMessage": {"i18nKey": "sd.request.feedback.error", "parameters": []},
-        },
-    )
+    emulator.server.inject("GET", FEEDBACK, status=status, count=10, body=body)
     pulled = connector.pull(None, start=T0 - timedelta(days=1))
     assert sorted((t.id, t.satisfaction) for t in pulled.tickets) == [(k, None) for k in keys]
     [warning] = [w for w in pulled.warnings if w.field == "satisfaction"]
-    assert "refused" in warning.message
-    assert len(emulator.server.calls("GET", FEEDBACK)) == 1  # paused, not asked per issue
+    assert "not read" in warning.message
+    failed_reads = len(emulator.server.calls("GET", FEEDBACK))
+    assert failed_reads <= 5  # one issue's read (and its retries), not one per issue
+
+    emulator.server.clear_faults()
+    emulator.server.clock.set(T0 + timedelta(minutes=5))
+    paused = connector.pull(pulled.cursor, start=T0)
+    assert paused.tickets == ()  # still paused: nothing re-read yet
+
+    emulator.server.clock.set(T0 + timedelta(minutes=20))
+    later = connector.pull(paused.cursor, start=T0)
+    assert sorted((t.id, t.satisfaction) for t in later.tickets) == [(k, "good") for k in keys]
+    assert later.warnings == ()
+
+
+def test_owed_ratings_are_read_once_the_pause_is_over() -> None:
+    clock = [0.0]
+    answers: list[dict[str, object] | Exception] = [Forbidden("403"), {"rating": 4}]
+
+    def read(key: str) -> dict[str, object] | None:
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    reader = FeedbackReader(read, enabled=True, clock=lambda: clock[0])
+    assert reader.satisfaction("SUP-1", "t1")[0] is None
+    assert reader.satisfaction("SUP-2", "t1") == (None, None)  # paused: not asked, owed
+    assert reader.owed(10) == []  # nothing re-read while paused
+    clock[0] = 901.0
+    assert reader.owed(10) == ["SUP-1", "SUP-2"]
+    assert reader.satisfaction("SUP-1", "t1") == ("good", None)
+    assert reader.owed(10) == ["SUP-2"]
+    reader.forget("SUP-2")
+    assert reader.owed(10) == []
+
+
+def test_a_refused_token_still_stops_the_pull() -> None:
+    def read(key: str) -> dict[str, object] | None:
+        raise AuthError("Jira HTTP 401: token expired")
+
+    reader = FeedbackReader(read, enabled=True)
+    with pytest.raises(AuthError):
+        reader.satisfaction("SUP-1", "t1")
