@@ -22,7 +22,7 @@ import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from connectors.errors import AuthError, ConnectorError, PagingLoop, RetryableError
+from connectors.errors import AuthError, ConnectorError, Forbidden, PagingLoop, RetryableError
 from connectors.hubspot.auth import TokenSource
 from connectors.hubspot.errors import error_for, from_sdk
 from connectors.hubspot.limiter import RequestBudget
@@ -123,8 +123,9 @@ class HubSpotClient:
                 self.stats.api_calls += 1
                 try:
                     return fn(self._tokens.token())
-                except AuthError:
-                    if refused or not self._tokens.renewable:
+                except AuthError as exc:
+                    # a missing scope (403) is not cured by a new token
+                    if refused or not self._tokens.renewable or isinstance(exc, Forbidden):
                         raise
                     refused = True  # an expired OAuth token: renew once, then give up
                     self._tokens.invalidate()

@@ -172,6 +172,21 @@ def test_a_missing_scope_is_a_warning_and_the_tickets_still_come(
     assert second.warnings == ()
 
 
+def test_a_missing_scope_does_not_renew_an_oauth_token(
+    emulator: HubSpotEmulator, retry: RetryPolicy, closed: str
+) -> None:
+    """403 means the token is good but lacks a scope: a new token would not help."""
+    oauth = {"access_token": None, "oauth": emulator.oauth_settings()}
+    connector = connect(emulator, retry, **oauth)
+    emulator.server.inject("POST", FEEDBACK_SEARCH, status=403)
+    try:
+        pulled = connector.pull(None, start=START)
+    finally:
+        connector.close()
+    assert [t.id for t in pulled.tickets] == [closed]
+    assert len(emulator.server.calls("POST", r"/oauth/(v1|2026-03)/token$")) == 1
+
+
 def test_past_the_search_cap_the_next_search_goes_on_from_the_last_stamp(
     retry: RetryPolicy,
 ) -> None:
