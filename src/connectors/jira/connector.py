@@ -100,6 +100,7 @@ class JiraConnector:
     # -- Connector -----------------------------------------------------------------------
     def pull(self, cursor: str | None, *, start: datetime) -> PullResult:
         self._know_sidecar()
+        self.feedback.begin_pull()
         pulled = self._pull.pull(cursor, start=start)
         return self._with_owed_ratings(pulled)
 

@@ -44,6 +44,7 @@ class FeedbackReader:
         *,
         enabled: bool,
         keep: int = 50_000,
+        reads_per_pull: int = 200,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._read = read
@@ -54,6 +55,13 @@ class FeedbackReader:
         self._known: OrderedDict[str, tuple[str, str | None]] = OrderedDict()
         self._paused_until = float("-inf")
         self._owed: dict[str, None] = {}  # rated issues whose rating could not be read yet
+        # a first pull over weeks of rated issues reads a few hundred, the rest in later pulls
+        self._reads_per_pull = reads_per_pull
+        self._reads = 0
+
+    def begin_pull(self) -> None:
+        with self._lock:
+            self._reads = 0
 
     def satisfaction(self, key: str, rated_at: str) -> Rating:
         """The rating of issue ``key`` rated at ``rated_at``. A failed read (403: the API user
@@ -67,9 +75,10 @@ class FeedbackReader:
             if known is not None and known[0] == rated_at:
                 self._known.move_to_end(key)
                 return known[1], None
-            if self._clock() < self._paused_until:
+            if self._clock() < self._paused_until or self._reads >= self._reads_per_pull:
                 self._owed[key] = None
                 return None, None
+            self._reads += 1
         try:
             value = satisfaction_of(self._read(key))
         except ConnectorError as exc:
@@ -92,7 +101,7 @@ class FeedbackReader:
         with self._lock:
             if not self._enabled or self._clock() < self._paused_until:
                 return []
-            return list(self._owed)[:most]
+            return list(self._owed)[: min(most, self._reads_per_pull - self._reads)]
 
     def forget(self, key: str) -> None:
         """Issue ``key`` is gone: nothing is owed for it."""

@@ -215,6 +215,24 @@ def test_owed_ratings_are_read_once_the_pause_is_over() -> None:
     assert reader.owed(10) == []
 
 
+def test_a_pull_reads_a_few_hundred_ratings_and_owes_the_rest() -> None:
+    reads: list[str] = []
+
+    def read(key: str) -> dict[str, object] | None:
+        reads.append(key)
+        return {"rating": 5}
+
+    reader = FeedbackReader(read, enabled=True, reads_per_pull=2)
+    reader.begin_pull()
+    got = [reader.satisfaction(f"SUP-{i}", "t1")[0] for i in range(4)]
+    assert got == ["good", "good", None, None]
+    assert reader.owed(10) == []  # this pull's reads are spent
+    reader.begin_pull()
+    assert reader.owed(10) == ["SUP-2", "SUP-3"]
+    assert [reader.satisfaction(k, "t1")[0] for k in ("SUP-2", "SUP-3")] == ["good", "good"]
+    assert reads == ["SUP-0", "SUP-1", "SUP-2", "SUP-3"]
+
+
 def test_a_refused_token_still_stops_the_pull() -> None:
     def read(key: str) -> dict[str, object] | None:
         raise AuthError("Jira HTTP 401: token expired")
