@@ -79,7 +79,7 @@ def test_each_rating_is_read_once_and_a_new_rating_again(
     assert len(emulator.server.calls("GET", FEEDBACK)) == 2
 
 
-def test_fetch_and_webhook_rereads_carry_the_rating_too(
+def test_a_fetch_carries_the_rating_too(
     emulator: JiraEmulator, connector: JiraConnector, seed: Callable[..., SeedTicket]
 ) -> None:
     [key] = emulator.seed([seed(0)])
