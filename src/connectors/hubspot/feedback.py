@@ -14,6 +14,7 @@ HubSpot's CSAT scale is 0-2 with ``hs_response_group`` DETRACTOR, PASSIVE or PRO
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
@@ -65,7 +66,13 @@ class FeedbackSweep:
     past its search cap); the next one goes on from the last stamp read."""
 
     def __init__(
-        self, client: HubSpotClient, *, every_seconds: int, page_size: int, cap: int
+        self,
+        client: HubSpotClient,
+        *,
+        every_seconds: int,
+        page_size: int,
+        cap: int,
+        keep: int = 50_000,
     ) -> None:
         self._client = client
         self._every_ms = every_seconds * 1000
@@ -74,7 +81,10 @@ class FeedbackSweep:
         self._lock = threading.Lock()
         self._watermark: int | None = None  # hs_lastmodifieddate searched from
         self._last_run: int | None = None
-        self._ratings: dict[str, tuple[int, str, str]] = {}  # ticket -> (submitted, id, rating)
+        # ticket -> (submitted, response id, rating), the most recent ``keep``: a rating pushed
+        # out is not lost (the app keeps the rating a ticket came with before)
+        self._ratings: OrderedDict[str, tuple[int, str, str]] = OrderedDict()
+        self._keep = keep
         self._pending: dict[str, None] = {}  # rated tickets no pull has delivered yet
         self.problem: str | None = None  # why the last search gave nothing, if it failed
 
@@ -136,7 +146,10 @@ class FeedbackSweep:
                         continue  # an older response read late
                     if known != (*order, rating):
                         self._ratings[ticket_id] = (*order, rating)
+                        self._ratings.move_to_end(ticket_id)
                         self._pending[ticket_id] = None
+            while len(self._ratings) > self._keep:
+                self._ratings.popitem(last=False)
         newest = max(_stamp(r, MODIFIED) for r in responses)
         # only now, the responses mapped: never past the search's instant (the index lags)
         self._watermark = max(start, min(newest, now_ms))
