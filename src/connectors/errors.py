@@ -58,6 +58,12 @@ class Forbidden(AuthError):
     """The credentials are good but lack a permission or scope for this call (403)."""
 
 
+def refuses_credentials(exc: ConnectorError) -> bool:
+    """The credentials themselves were refused (401): every call would be, so the source
+    stops. A ``Forbidden`` call lacks one permission only; an optional read may go without."""
+    return isinstance(exc, AuthError) and not isinstance(exc, Forbidden)
+
+
 class NotFoundError(ConnectorError):
     pass
 

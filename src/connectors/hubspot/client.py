@@ -22,7 +22,13 @@ import urllib3
 from hubspot import HubSpot
 from urllib3.util.retry import Retry
 
-from connectors.errors import AuthError, ConnectorError, Forbidden, PagingLoop, RetryableError
+from connectors.errors import (
+    AuthError,
+    ConnectorError,
+    PagingLoop,
+    RetryableError,
+    refuses_credentials,
+)
 from connectors.hubspot.auth import TokenSource
 from connectors.hubspot.errors import error_for, from_sdk
 from connectors.hubspot.limiter import RequestBudget
@@ -125,7 +131,7 @@ class HubSpotClient:
                     return fn(self._tokens.token())
                 except AuthError as exc:
                     # a missing scope (403) is not cured by a new token
-                    if refused or not self._tokens.renewable or isinstance(exc, Forbidden):
+                    if refused or not self._tokens.renewable or not refuses_credentials(exc):
                         raise
                     refused = True  # an expired OAuth token: renew once, then give up
                     self._tokens.invalidate()

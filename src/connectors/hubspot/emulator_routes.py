@@ -30,7 +30,6 @@ from connectors.hubspot.emulator_state import (
     OWNERS,
     STAGES,
     HubSpotState,
-    SubmissionRecord,
 )
 from connectors.hubspot.mapping import format_instant, parse_instant
 
@@ -154,13 +153,21 @@ class HubSpotRoutes:
 
     # tickets
     def _search(self, request: Request) -> Response:
-        return self._search_in(list(self.state.tickets.values()), request)
+        tickets = list(self.state.tickets.values())
+        return self._search_in(tickets, request, lambda t, props: self.state.render(t, props, []))
 
     def _feedback_search(self, request: Request) -> Response:
-        return self._search_in(list(self.state.submissions.values()), request)
+        responses = list(self.state.submissions.values())
+        return self._search_in(responses, request, self.state.render_submission)
 
-    def _search_in(self, records: list[Any], request: Request) -> Response:
-        """One CRM search over ``records`` (tickets or survey responses)."""
+    def _search_in(
+        self,
+        records: list[Any],
+        request: Request,
+        render: Callable[[Any, list[str]], dict[str, Any]],
+    ) -> Response:
+        """One CRM search over ``records`` (tickets or survey responses), each shown by
+        ``render``."""
         body = request.json()
         limit = min(int(body.get("limit") or 10), 200, self.options.page_size)
         after = int(body.get("after") or 0)
@@ -182,17 +189,12 @@ class HubSpotRoutes:
         props = body.get("properties") or []
         result: dict[str, Any] = {
             "total": len(matches),
-            "results": [self._render_found(t, props) for t in page],
+            "results": [render(t, props) for t in page],
         }
         if after + limit < len(matches):  # past the cap too: asking for it then gives a 400
             nxt = str(after + limit)
             result["paging"] = {"next": {"after": nxt, "link": f"?after={nxt}"}}
         return Response(200, result)
-
-    def _render_found(self, record: Any, props: list[str]) -> dict[str, Any]:
-        if isinstance(record, SubmissionRecord):
-            return self.state.render_submission(record, props)
-        return self.state.render(record, props, [])
 
     def _tickets_read(self, request: Request) -> Response:
         body = request.json()

@@ -18,7 +18,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from datetime import datetime
 
-from connectors.errors import AuthError, ConnectorError, Forbidden, PagingLoop
+from connectors.errors import ConnectorError, Forbidden, PagingLoop, refuses_credentials
 from connectors.hubspot.client import JSON, HubSpotClient
 from connectors.hubspot.mapping import parse_instant, to_millis
 
@@ -118,12 +118,11 @@ class FeedbackSweep:
         self.problem = None
         try:
             self._run(start, now_ms)
-        except AuthError as exc:
-            if not isinstance(exc, Forbidden):
-                raise
-            self.problem = f"survey responses refused: {exc}"
         except ConnectorError as exc:
-            self.problem = f"survey responses not read this time: {exc}"
+            if refuses_credentials(exc):
+                raise
+            refused = isinstance(exc, Forbidden)
+            self.problem = f"survey responses {'refused' if refused else 'not read'}: {exc}"
 
     def _run(self, start: int, now_ms: int) -> None:
         responses = self._responses(start)

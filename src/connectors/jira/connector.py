@@ -9,11 +9,10 @@ from typing import Any
 
 from connectors.base import ActionResult, PullResult, WebhookEvent
 from connectors.errors import (
-    AuthError,
     ConnectorError,
-    Forbidden,
     MalformedRecord,
     NotFoundError,
+    refuses_credentials,
 )
 from connectors.jira.client import JiraClient
 from connectors.jira.feedback import FeedbackReader
@@ -118,11 +117,9 @@ class JiraConnector:
                 extra.append(self.fetch(key))
             except (NotFoundError, MalformedRecord):
                 self.feedback.forget(key)  # gone, or unreadable (quarantined where pulled)
-            except AuthError as exc:
-                if not isinstance(exc, Forbidden):
+            except ConnectorError as exc:
+                if refuses_credentials(exc):
                     raise
-                break
-            except ConnectorError:
                 break  # still owed: the next pull tries again
         return dataclasses.replace(
             pulled,

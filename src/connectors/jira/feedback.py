@@ -14,7 +14,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from connectors.errors import AuthError, ConnectorError, Forbidden
+from connectors.errors import ConnectorError, refuses_credentials
 
 GOOD_FROM = 4
 BAD_UP_TO = 2
@@ -82,12 +82,13 @@ class FeedbackReader:
         try:
             value = satisfaction_of(self._read(key))
         except ConnectorError as exc:
-            if isinstance(exc, AuthError) and not isinstance(exc, Forbidden):
+            if refuses_credentials(exc):
                 raise
             with self._lock:
                 self._paused_until = self._clock() + PAUSE_SECONDS
                 self._owed[key] = None
-            return None, f"request feedback not read, asked again in 15 min: {exc}"
+            pause = f"{PAUSE_SECONDS / 60:.0f} min"
+            return None, f"request feedback not read, asked again in {pause}: {exc}"
         with self._lock:
             self._owed.pop(key, None)
             self._known[key] = (rated_at, value)
