@@ -21,6 +21,22 @@ class Sleeps(list[float]):
         return self
 
 
+class FakeTime:
+    """A clock that moves only when slept on: a limiter's ``clock`` and ``sleep`` together,
+    every wait kept in ``slept``."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.now = start
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 # a high ticket opened Friday 15:00; by Monday 11:00:05 its SLA is breached (the reference policy)
 BREACHED_AT = datetime(2026, 3, 9, 11, 0, 5, tzinfo=UTC)
 HIGH_TICKET = Ticket(

@@ -14,25 +14,13 @@ from escalator.config import ConfigError, load_config
 from escalator.demo import DemoWorld
 from escalator.metrics import Metrics
 from escalator.sources import build_sources
+from tests.fakes import FakeTime
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
-
-
 def test_a_minute_of_requests_pass_then_they_are_paced() -> None:
-    t = FakeTime()
+    t = FakeTime(1000.0)
     budget = RequestBudget(60, clock=t.clock, sleep=t.sleep)
     for _ in range(60):
         assert budget.acquire() == 0.0
@@ -46,7 +34,7 @@ def test_a_minute_of_requests_pass_then_they_are_paced() -> None:
 
 
 def test_every_attempt_of_a_retried_call_takes_its_share() -> None:
-    t = FakeTime()
+    t = FakeTime(1000.0)
     budget = RequestBudget(120, clock=t.clock, sleep=t.sleep)
     policy = RetryPolicy("zendesk", sleep=t.sleep, initial_backoff=0.01, budget=budget)
     attempts = []

@@ -12,7 +12,7 @@ from connectors.hubspot.errors import error_for
 from connectors.hubspot.limiter import RequestBudget, TokenBucket
 from connectors.retry import RetryPolicy
 from tests.connectors.hubspot.hubspot_helpers import NOW, connect, seed_ticket
-from tests.fakes import Sleeps
+from tests.fakes import FakeTime, Sleeps
 
 
 def test_429_and_5xx_are_retried_and_counted(emulator: HubSpotEmulator, sleeps: Sleeps) -> None:
@@ -70,19 +70,6 @@ def test_oauth_refreshes_before_expiry_and_after_a_refused_token(
     form = emulator.server.calls("POST", r"/oauth/")[0].body.decode()
     assert "grant_type=refresh_token" in form
     connector.close()
-
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_token_bucket_paces_without_real_sleeping() -> None:
