@@ -214,6 +214,14 @@ MISTAKES = [
         "invalid YAML: wrong indentation: 'tuesday' is indented 5 spaces, the key above it 6",
         id="key-between-two-levels",
     ),
+    pytest.param(
+        "sources.yaml",
+        "    sender_actor_id: A-7001\n",
+        "    sender_actor_id: A-7001\n    feedback_every_seconds: -5\n",
+        "-5",
+        "sources.hubspot.feedback_every_seconds: Input should be greater than or equal to 0",
+        id="survey-search-interval-negative",
+    ),
 ]
 
 
