@@ -55,6 +55,7 @@ from engine.policy import (
     Step,
 )
 from engine.render import Renderer
+from engine.shown import sort_action
 from engine.sla import (
     TargetClock,
 )
@@ -340,7 +341,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                 action = _bind(step, key, rule, ticket, at, render, matched, priority_now)
                 if isinstance(action, SetPriority):
                     priority_now = action.priority
-                _sort(action, ticket, actions, satisfied)
+                sort_action(action, ticket, actions, satisfied)
             if new:
                 decisions.append(
                     Decision(ticket_key, rule.name, at, reason or rule.when_text)
@@ -350,7 +351,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
             new = False
             for action in _reach_level(level, policy, escalated_by, ticket, at, render, memory):
                 new = True
-                _sort(action, ticket, actions, satisfied)
+                sort_action(action, ticket, actions, satisfied)
             if new:
                 decisions.append(
                     Decision(
@@ -368,7 +369,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
                 steps = _step_down(policy, rule, ticket, ctx, memory, at, render)
                 if steps:
                     for action in steps:
-                        _sort(action, ticket, actions, satisfied)
+                        sort_action(action, ticket, actions, satisfied)
                     target = steps[0].level
                     decisions.append(
                         Decision(
@@ -399,7 +400,7 @@ def plan_ticket(  # noqa: PLR0912, PLR0915
         reached_by = policy.rule_named(memory.level_rule.get(level.number, ""))
         if reached_by is not None:
             for action in _reach_level(level, policy, reached_by, ticket, at, render, memory):
-                _sort(action, ticket, actions, satisfied)
+                sort_action(action, ticket, actions, satisfied)
 
     return TicketPlan(
         ticket=ticket_key,
@@ -460,57 +461,6 @@ def _next_due(rules: Sequence[Rule], ctx: Context, fired: set[str]) -> int | Non
         if at is not None and at > ctx.now and (best is None or at < best):
             best = at
     return best
-
-
-def _sort(action: Action, ticket: Ticket, actions: list[Action], satisfied: list[Action]) -> None:
-    """A new decision goes to the writes (the part of it the ticket does not show yet), or to
-    ``satisfied`` when the ticket shows all of it."""
-    # one function, the commonest kinds first: it runs for every action of a first plan
-    needed: Action | None = action
-    if isinstance(action, AddLabels):
-        shown = ticket.labels
-        if not action.labels:
-            needed = None
-        elif shown and not shown.isdisjoint(action.labels):  # shows some: the rest, if any
-            missing = tuple(label for label in action.labels if label not in shown)
-            needed = _replace_labels(action, missing) if missing else None
-    elif isinstance(action, PostComment):
-        if ticket.comments and any(c.marker == action.key for c in ticket.comments):
-            needed = None
-    elif isinstance(action, RemoveLabels):
-        shown = ticket.labels
-        if not shown or shown.isdisjoint(action.labels):
-            needed = None
-        else:
-            needed = _replace_labels(action, tuple(lb for lb in action.labels if lb in shown))
-    elif isinstance(action, Assign):
-        same_group = action.group is None or action.group == ticket.group
-        same_user = action.user is None or action.user == ticket.assignee
-        needed = None if same_group and same_user else action
-    elif isinstance(action, SetPriority):
-        needed = None if ticket.priority == action.priority else action
-    elif isinstance(action, CreateLinkedIssue) and any(
-        i.marker == action.key for i in ticket.linked_issues
-    ):
-        needed = None
-    if needed is None:
-        satisfied.append(action)
-    else:
-        actions.append(needed)
-
-
-def _replace_labels(action: AddLabels | RemoveLabels, labels: tuple[str, ...]) -> Action:
-    """``action`` for ``labels`` only (itself when that is all of them)."""
-    if labels == action.labels:
-        return action
-    return type(action)(
-        key=action.key,
-        ticket=action.ticket,
-        rule=action.rule,
-        at=action.at,
-        level=action.level,
-        labels=labels,
-    )
 
 
 def _bind(
