@@ -242,8 +242,9 @@ def plan(
     ``population`` defaults to ``tickets`` themselves."""
     population = population if population is not None else Population(tickets)
     t = to_epoch(now)
-    # planning makes no reference cycles: a caller planning many thousands may pause the
-    # cycle collector around this (``escalator.gcpause``); that is the process's to decide
+    # planning makes no reference cycles (tests/engine/test_no_cycles.py): a caller planning
+    # many thousands may pause the cycle collector around this (``escalator.gcpause``); that
+    # is the process's to decide
     if not applied:  # a first plan: no key to look up
         planned = tuple(plan_ticket(policy, ticket, (), t, population) for ticket in tickets)
     else:
