@@ -181,6 +181,16 @@ class Memory:
             self._unfinished_policy = policy
         return self._unfinished
 
+    def recorded(self, ticket_key: str, action: Action) -> Memory:
+        """A new memory: this one and ``action``. This one stays as it was, so a reader in
+        another thread holding it (the board's snapshot) never sees it half-updated."""
+        new = Memory(
+            self.done, self.level, self.reached, self.priority_sets, self.level_rule,
+            self.level_done, self.left, self.downs,
+        )  # fmt: skip - every field immutable: a shallow copy shares them safely
+        new.record(ticket_key, action)
+        return new
+
     def record(self, ticket_key: str, action: Action) -> None:
         """Remember one more applied action."""
         self.done = _shared(self.done | {action.key[len(ticket_key) + 1 :]})

@@ -14,6 +14,8 @@ from engine.model import Action, Ticket
 from engine.planner import Memory
 from escalator.store import StateStore
 
+_NO_MEMORY = Memory()  # never recorded into: ``recorded`` makes a new one
+
 
 class TicketCache:
     def __init__(self, store: StateStore) -> None:
@@ -66,7 +68,9 @@ class TicketCache:
         """``action`` is done (applied, or found already there): remember it for planning."""
         self._changed.add(action.ticket)
         if self._memories is not None:
-            self._memories.setdefault(action.ticket, Memory()).record(action.ticket, action)
+            # a new memory in place of the old: a snapshot taken before keeps the old one whole
+            kept = self._memories.get(action.ticket, _NO_MEMORY)
+            self._memories[action.ticket] = kept.recorded(action.ticket, action)
 
     def reset(self, sources: Iterable[str]) -> None:
         """Learn which source owns each stored ticket (including tickets another process
@@ -80,7 +84,8 @@ class TicketCache:
         self._changed.clear()
 
     def snapshot(self) -> tuple[list[Ticket], dict[str, Memory]]:
-        """Copies of the mappings (for the board, which only reads them)."""
+        """Copies of the mappings (for the board, which only reads them). Tickets and memories
+        are replaced, never changed in place, so what the copies hold stays whole."""
         tickets, memories = self.load()
         return list(tickets.values()), dict(memories)
 
