@@ -4,11 +4,17 @@ again. The process's choice, so it lives here, not in the engine.
 
 Switching it back on would still walk them: every object made while it was off is in the
 youngest generation, so the next young pass walks all of them (0.6 s for a first plan of
-100,000 tickets) and the next middle one again (0.9 s). The pause therefore ends by moving
-them to the oldest generation, as if they had survived those passes: ``gc.freeze()`` then
-``gc.unfreeze()`` (documented to put the frozen objects back "into the oldest generation"),
-two list splices whatever their number. Nothing stays frozen: a full collection walks them
-as it walks every long-lived object, so a cycle among them is still found, only later.
+100,000 tickets) and the next middle one again (0.9 s). A pause that made many therefore
+ends by moving them to the oldest generation, as if they had survived those passes:
+``gc.freeze()`` then ``gc.unfreeze()`` (documented to put the frozen objects back "into the
+oldest generation"), two list splices whatever their number. Nothing stays frozen, and a
+full collection walks them as it walks every long-lived object, so a cycle among them (or
+among the objects moved with them) is still found, only later.
+
+Moving them also restarts the collector's counts, which is what starts its older passes: done
+every cycle, a cycle that outlived a young pass would wait for a full collection that never
+comes. So a pause moves objects only if a full collection has run since the last move; until
+then it ends as a plain pause does, and the collector walks what it made.
 """
 
 from __future__ import annotations
@@ -16,6 +22,18 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# made during the pause and still alive: fewer, and a young pass over them costs little
+AGE_AT_LEAST = 50_000
+
+
+class _Aging:
+    """The full collections counted when objects were last moved to the oldest generation."""
+
+    full_collections: int | None = None
+
+
+_AGING = _Aging()
 
 
 @contextmanager
@@ -26,13 +44,21 @@ def collector_paused() -> Iterator[None]:
         yield
     finally:
         if collecting:  # the outermost pause: an inner one leaves this to it
-            _age_to_oldest()
+            age_to_oldest()
             gc.enable()
 
 
-def _age_to_oldest() -> None:
-    """Every tracked object into the oldest generation, without a pass over them."""
+def age_to_oldest() -> bool:
+    """The objects of the youngest generations into the oldest, without a pass over them,
+    when they are many and what was moved last time has met a full collection since."""
+    if gc.get_count()[0] < AGE_AT_LEAST:
+        return False
     if gc.get_freeze_count():  # someone froze objects on purpose: theirs stay frozen
-        return
+        return False
+    full = gc.get_stats()[-1]["collections"]
+    if _AGING.full_collections == full:  # what was moved last has not been walked yet
+        return False
     gc.freeze()
     gc.unfreeze()
+    _AGING.full_collections = full
+    return True
