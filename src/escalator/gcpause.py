@@ -53,7 +53,9 @@ def age_to_oldest() -> bool:
     when they are many and what was moved last time has met a full collection since."""
     if gc.get_count()[0] < AGE_AT_LEAST:
         return False
-    if gc.get_freeze_count():  # someone froze objects on purpose: theirs stay frozen
+    if gc.get_freeze_count():
+        # someone froze objects on purpose, or the interpreter did (CPython 3.12 keeps some of
+        # its own there from the start): thawing would move theirs too, so none move
         return False
     full = gc.get_stats()[-1]["collections"]
     if _AGING.full_collections == full:  # what was moved last has not been walked yet

@@ -12,6 +12,13 @@ import pytest
 from escalator import gcpause
 from escalator.gcpause import collector_paused
 
+# CPython 3.12 keeps objects of its own in the permanent generation from the start: the pause
+# must not thaw those, so there it never moves objects (as when someone froze them on purpose)
+INTERPRETER_FREEZES = gc.get_freeze_count() > 0
+moves = pytest.mark.skipif(
+    INTERPRETER_FREEZES, reason="this interpreter keeps objects frozen: a pause moves none"
+)
+
 
 class Node:
     def __init__(self) -> None:
@@ -45,6 +52,7 @@ def test_the_collector_is_off_inside_and_on_after() -> None:
     assert gc.isenabled()
 
 
+@moves
 def test_many_objects_made_while_paused_are_old_when_it_ends() -> None:
     with collector_paused():
         made = [Node() for _ in range(5000)]
@@ -60,6 +68,7 @@ def test_a_few_objects_are_left_to_the_collector() -> None:
     assert _generation_of(made[0]) in (0, 1)
 
 
+@moves
 def test_objects_move_again_only_after_a_full_collection() -> None:
     with collector_paused():
         first = [Node() for _ in range(5000)]
@@ -73,6 +82,7 @@ def test_objects_move_again_only_after_a_full_collection() -> None:
     assert _generation_of(third[0]) == 2
 
 
+@moves
 def test_a_cycle_made_while_paused_is_still_collected() -> None:
     with collector_paused():
         made = [Node() for _ in range(5000)]
@@ -105,6 +115,8 @@ def test_cycles_made_between_pauses_do_not_pile_up() -> None:
 
 
 def test_objects_frozen_on_purpose_stay_frozen() -> None:
+    """What someone froze (or the interpreter itself: CPython 3.12) stays frozen, and the
+    pause then ends as a plain one."""
     gc.freeze()
     try:
         frozen = gc.get_freeze_count()
