@@ -112,9 +112,9 @@ class Memory:
     # de-escalation: levels stepped down from (never reached again) and each step's target
     left: frozenset[int] = frozenset()
     downs: tuple[int, ...] = ()
-    # ``level_unfinished`` for the policy it was last asked for (an object, not a new dict)
-    _unfinished_policy: Policy | None = field(default=None, repr=False)
-    _unfinished: bool = field(default=False, repr=False)
+    # ``level_unfinished`` for the policy it was last asked for: one (policy, answer) pair,
+    # written at once, as two planners (the cycle's, the digest's) may ask at the same time
+    _unfinished: tuple[Policy, bool] | None = field(default=None, repr=False)
 
     @classmethod
     def of(cls, ticket_key: str, actions: Sequence[Action]) -> Memory:
@@ -168,18 +168,18 @@ class Memory:
 
     def level_unfinished(self, policy: Policy) -> bool:
         """Some write of the level reached is not done (it failed, and was released)."""
-        if self._unfinished_policy is not policy:
-            level = policy.levels.get(self.level)
-            # a level stepped down to was not reached: its writes are not owed
-            self._unfinished = (
-                level is not None
-                and self.level not in self.downs
-                and not self.level_done.get(self.level, frozenset()).issuperset(
-                    _level_kinds(level)
-                )
-            )
-            self._unfinished_policy = policy
-        return self._unfinished
+        known = self._unfinished
+        if known is not None and known[0] is policy:
+            return known[1]
+        level = policy.levels.get(self.level)
+        # a level stepped down to was not reached: its writes are not owed
+        unfinished = (
+            level is not None
+            and self.level not in self.downs
+            and not self.level_done.get(self.level, frozenset()).issuperset(_level_kinds(level))
+        )
+        self._unfinished = (policy, unfinished)
+        return unfinished
 
     def recorded(self, ticket_key: str, action: Action) -> Memory:
         """A new memory: this one and ``action``. This one stays as it was, so a reader in
@@ -207,7 +207,7 @@ class Memory:
             self.level_done = _shared_map({**self.level_done, action.level: done_now})
         if isinstance(action, SetPriority):
             self.priority_sets = (*self.priority_sets, action)
-        self._unfinished_policy = None
+        self._unfinished = None
 
     def spent(self, rule: Rule) -> bool:
         """Firing ``rule`` again could decide nothing new for this ticket."""
