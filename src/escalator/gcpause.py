@@ -14,7 +14,9 @@ among the objects moved with them) is still found, only later.
 Moving them also restarts the collector's counts, which is what starts its older passes: done
 every cycle, a cycle that outlived a young pass would wait for a full collection that never
 comes. So a pause moves objects only if a full collection has run since the last move; until
-then it ends as a plain pause does, and the collector walks what it made.
+then it ends as a plain pause does, and the collector walks what it made. A pause that may
+move first lets the collector clear the young generations (a few thousand objects at most), so
+what waits for a full collection is at most the garbage other threads made during one pause.
 """
 
 from __future__ import annotations
@@ -39,28 +41,37 @@ _AGING = _Aging()
 @contextmanager
 def collector_paused() -> Iterator[None]:
     collecting = gc.isenabled()
+    if collecting and _may_move():
+        gc.collect(1)  # the young cycles made so far are freed now, not moved with the rest
     gc.disable()
     try:
         yield
     finally:
         if collecting:  # the outermost pause: an inner one leaves this to it
-            age_to_oldest()
-            gc.enable()
+            try:
+                age_to_oldest()
+            finally:
+                gc.enable()
+
+
+def _may_move() -> bool:
+    """Nothing is frozen, and what was moved last has met a full collection since."""
+    if gc.get_freeze_count():
+        # someone froze objects on purpose, or the interpreter did (CPython 3.12 keeps some of
+        # its own there from the start): thawing would move theirs too, so none move
+        return False
+    full: int = gc.get_stats()[-1]["collections"]
+    return _AGING.full_collections != full
 
 
 def age_to_oldest() -> bool:
     """The objects of the youngest generations into the oldest, without a pass over them,
     when they are many and what was moved last time has met a full collection since."""
-    if gc.get_count()[0] < AGE_AT_LEAST:
+    if gc.get_count()[0] < AGE_AT_LEAST or not _may_move():
         return False
-    if gc.get_freeze_count():
-        # someone froze objects on purpose, or the interpreter did (CPython 3.12 keeps some of
-        # its own there from the start): thawing would move theirs too, so none move
-        return False
-    full = gc.get_stats()[-1]["collections"]
-    if _AGING.full_collections == full:  # what was moved last has not been walked yet
-        return False
-    gc.freeze()
-    gc.unfreeze()
-    _AGING.full_collections = full
+    _AGING.full_collections = gc.get_stats()[-1]["collections"]  # from now, wait for one
+    try:
+        gc.freeze()
+    finally:  # whatever interrupts, nothing is left frozen
+        gc.unfreeze()
     return True
