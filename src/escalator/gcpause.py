@@ -22,6 +22,7 @@ what waits for a full collection is at most the garbage other threads made durin
 from __future__ import annotations
 
 import gc
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -29,29 +30,41 @@ from contextlib import contextmanager
 AGE_AT_LEAST = 50_000
 
 
-class _Aging:
-    """The full collections counted when objects were last moved to the oldest generation."""
+class _Pauses:
+    """The pauses under way, in every thread: the collector is back only when the last ends."""
 
-    full_collections: int | None = None
+    def __init__(self) -> None:
+        self.lock = threading.RLock()  # a finalizer run by gc.collect may pause too
+        self.open = 0
+        self.collecting = False  # whether the collector was on when the first began
+        # the full collections counted when objects were last moved to the oldest generation
+        self.moved_at: int | None = None
 
 
-_AGING = _Aging()
+_PAUSES = _Pauses()
 
 
 @contextmanager
 def collector_paused() -> Iterator[None]:
-    collecting = gc.isenabled()
-    if collecting and _may_move():
-        gc.collect(1)  # the young cycles made so far are freed now, not moved with the rest
-    gc.disable()
+    """The collector off until every pause under way (this thread's or another's) has ended;
+    nested pauses are one."""
+    with _PAUSES.lock:
+        if _PAUSES.open == 0:
+            _PAUSES.collecting = gc.isenabled()
+            if _PAUSES.collecting and _may_move():
+                gc.collect(1)  # the young cycles made so far are freed now, not moved later
+            gc.disable()
+        _PAUSES.open += 1
     try:
         yield
     finally:
-        if collecting:  # the outermost pause: an inner one leaves this to it
-            try:
-                age_to_oldest()
-            finally:
-                gc.enable()
+        with _PAUSES.lock:
+            _PAUSES.open -= 1
+            if _PAUSES.open == 0 and _PAUSES.collecting:  # the last pause to end
+                try:
+                    age_to_oldest()
+                finally:
+                    gc.enable()
 
 
 def _may_move() -> bool:
@@ -61,7 +74,7 @@ def _may_move() -> bool:
         # its own there from the start): thawing would move theirs too, so none move
         return False
     full: int = gc.get_stats()[-1]["collections"]
-    return _AGING.full_collections != full
+    return _PAUSES.moved_at != full
 
 
 def age_to_oldest() -> bool:
@@ -69,7 +82,7 @@ def age_to_oldest() -> bool:
     when they are many and what was moved last time has met a full collection since."""
     if gc.get_count()[0] < AGE_AT_LEAST or not _may_move():
         return False
-    _AGING.full_collections = gc.get_stats()[-1]["collections"]  # from now, wait for one
+    _PAUSES.moved_at = gc.get_stats()[-1]["collections"]  # from now, wait for one
     try:
         gc.freeze()
     finally:  # whatever interrupts, nothing is left frozen

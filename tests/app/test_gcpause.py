@@ -4,6 +4,7 @@ nothing is lost to the collector for good."""
 from __future__ import annotations
 
 import gc
+import threading
 import weakref
 from collections.abc import Iterator
 
@@ -159,6 +160,28 @@ def test_an_interrupted_move_leaves_nothing_frozen_and_the_collector_on(
     assert gc.get_freeze_count() == 0
     assert gc.isenabled()
     assert _generation_of(made[0]) == 2
+
+
+def test_the_collector_is_back_only_when_every_threads_pause_has_ended() -> None:
+    inside, leave = threading.Event(), threading.Event()
+
+    def report() -> None:  # e.g. a report built in another thread while the cycle plans
+        with collector_paused():
+            inside.set()
+            leave.wait(10)
+
+    other = threading.Thread(target=report)
+    other.start()
+    try:
+        assert inside.wait(10)
+        with collector_paused():  # begun while the other thread's pause is under way
+            leave.set()
+            other.join(10)  # the pause begun first ends first
+            assert not gc.isenabled()  # this one is still under way
+        assert gc.isenabled()
+    finally:
+        leave.set()
+        other.join(10)
 
 
 def test_a_pause_started_with_the_collector_off_leaves_it_off() -> None:
