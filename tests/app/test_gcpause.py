@@ -29,6 +29,8 @@ class Node:
 @pytest.fixture(autouse=True)
 def collector_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(gcpause, "AGE_AT_LEAST", 1000)  # a plan of a few thousand is "many"
+    # a pause left under way by another test's thread would keep the collector off throughout
+    assert gcpause._PAUSES.open == 0, "another test's pause is still under way"
     was = gc.isenabled()
     gc.enable()
     gc.collect()  # a full collection: the next pause may move what it made
