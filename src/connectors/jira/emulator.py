@@ -179,24 +179,6 @@ class JiraEmulator(Emulator):
         """How this site names one of the emulator's people (Data Center: a username)."""
         return self.state.account(cloud_id)
 
-    def all_issues(self) -> list[dict[str, Any]]:
-        return self.state.all_issues()
-
-    def find_issue(self, key_or_id: str) -> dict[str, Any] | None:
-        return self.state.find_issue(key_or_id)
-
-    def render_issue(
-        self,
-        issue: dict[str, Any],
-        fields: list[str],
-        expand: set[str],
-        props: list[str],
-        *,
-        search: bool = False,
-        full: bool = False,
-    ) -> dict[str, Any]:
-        return self.state.render_issue(issue, fields, expand, props, search=search, full=full)
-
     # -- people's side (the state changes, the emulator announces) ----------------------------
     def seed(self, tickets: Sequence[SeedTicket]) -> list[str]:
         keys = self.state.seed(tickets)
