@@ -40,7 +40,7 @@ if str(HERE.parent) not in sys.path:  # the e2e harness for `escalator run`: tes
 from connectors import registry
 from connectors.emulation import SeedTicket
 from escalator.demo import DemoWorld
-from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port
 
 SYSTEMS = tuple(registry.known_kinds())  # every registered helpdesk, built in or not
 PATHS = ("webhook", "poll", "clock")
@@ -159,7 +159,7 @@ def running(*, webhooks: bool, poll_interval: int) -> Iterator[tuple[DemoWorld, 
             env = {**world.env(), "ESCALATOR_STORE": f"sqlite:///{root}/state.db"}
             process = SidecarProcess(config, env, port, root / "sidecar.log").start()
             process.wait_healthy()
-            wait_for(lambda: process is not None and process.get("/readyz").status_code == 200, 30)
+            process.wait_ready(30)
             yield world, process
         except BaseException:
             if process is not None:

@@ -32,11 +32,16 @@ def e2e_config(target: Path, *, poll_interval: str = "30s") -> Path:
     """A copy of the shipped config/ with another poll interval, and a source for every
     registered helpdesk (a new one's section comes from its emulator)."""
     with_every_source(ROOT / "config", target)
-    sources = target / "sources.yaml"
+    set_poll_interval(target, poll_interval)
+    return target
+
+
+def set_poll_interval(config: Path, poll_interval: str) -> None:
+    """Every source of the config folder ``config`` polls every ``poll_interval``."""
+    sources = config / "sources.yaml"
     sources.write_text(
         re.sub(r"poll_interval: \S+", f"poll_interval: {poll_interval}", sources.read_text())
     )
-    return target
 
 
 def wait_for(check: Callable[[], Any], timeout: float, interval: float = 0.05) -> Any:
@@ -95,6 +100,10 @@ class SidecarProcess:
                 return False
 
         wait_for(healthy, timeout, 0.1)
+
+    def wait_ready(self, timeout: float) -> None:
+        """Until /readyz answers 200: every source has been read."""
+        wait_for(lambda: self.get("/readyz").status_code == 200, timeout)
 
     def get(self, path: str) -> httpx.Response:
         return httpx.get(f"{self.url}{path}", timeout=5)

@@ -40,7 +40,7 @@ def rejected_count(sidecar: SidecarProcess) -> float:
 
 def test_bad_edits_keep_the_service_running_until_a_good_one(sidecar: SidecarProcess) -> None:
     assert sidecar.proc is not None
-    wait_for(lambda: sidecar.get("/readyz").status_code == 200, 15)
+    sidecar.wait_ready(15)
     version = sidecar.get("/readyz").json()["checks"]["config"]["version"]
     templates = sidecar.config / "templates.yaml"
     escalation = sidecar.config / "escalation.yaml"

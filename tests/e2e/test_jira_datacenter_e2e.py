@@ -128,7 +128,7 @@ def test_a_signed_data_center_webhook_makes_run_act_at_once(tmp_path: Path) -> N
     sidecar = SidecarProcess(config, env, port, tmp_path / "sidecar.log").start()
     try:
         sidecar.wait_healthy()
-        wait_for(lambda: sidecar.get("/readyz").status_code == 200, 15)
+        sidecar.wait_ready(15)
         start = time.monotonic()
         (key,) = world.jira.seed([
             SeedTicket("Payments rejected", datetime.now(UTC), status="new", priority="urgent",

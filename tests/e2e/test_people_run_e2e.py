@@ -6,7 +6,6 @@ exact instants)."""
 
 from __future__ import annotations
 
-import re
 import time
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ import pytest
 
 from connectors.emulation import SeedComment, SeedTicket
 from escalator.demo import DemoWorld
-from tests.e2e.sidecar_process import SidecarProcess, wait_for
+from tests.e2e.sidecar_process import SidecarProcess, set_poll_interval, wait_for
 from tests.people_config import people_config
 
 pytestmark = pytest.mark.slow
@@ -37,13 +36,12 @@ def test_requests_repeats_and_acknowledgement_through_run(
     escalation.write_text(
         escalation.read_text().replace("every: 30m, times: 3", "every: 1m, times: 1")
     )
-    sources = config / "sources.yaml"
-    sources.write_text(re.sub(r"poll_interval: \S+", "poll_interval: 300s", sources.read_text()))
+    set_poll_interval(config, "300s")
     env = {**world.env(), "ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db"}
     process = SidecarProcess(config, env, port, tmp_path / "sidecar.log").start()
     try:
         process.wait_healthy()
-        wait_for(lambda: process.get("/readyz").status_code == 200, 20)
+        process.wait_ready(20)
         now = datetime.now(UTC)
 
         # an agent asks for level 2 on a quiet ticket: the webhook brings it in at once
@@ -99,13 +97,12 @@ def test_round_robin_and_a_step_down_through_run(
         .replace('user: "lead-avery"', f'user: "{avery}"')
         .replace('user: "lead-blake"', f'user: "{blake}"')
     )
-    sources = config / "sources.yaml"
-    sources.write_text(re.sub(r"poll_interval: \S+", "poll_interval: 5s", sources.read_text()))
+    set_poll_interval(config, "5s")
     env = {**world.env(), "ESCALATOR_STORE": f"sqlite:///{tmp_path}/state.db"}
     process = SidecarProcess(config, env, port, tmp_path / "sidecar.log").start()
     try:
         process.wait_healthy()
-        wait_for(lambda: process.get("/readyz").status_code == 200, 20)
+        process.wait_ready(20)
         now = datetime.now(UTC)
 
         # urgent on 24x7: first response 1 h, at risk (75%) 45 minutes after creation

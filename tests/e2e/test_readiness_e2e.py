@@ -34,7 +34,7 @@ def test_sources_that_fail_are_unready_within_two_poll_intervals(
     process = SidecarProcess(config, env, free_port(), tmp_path / "sidecar.log").start()
     try:
         process.wait_healthy()
-        wait_for(lambda: process.get("/readyz").status_code == 200, 15)
+        process.wait_ready(15)
         for emulator in (world.zendesk, world.jira, world.hubspot):
             # every request answers 503 from now on, as a helpdesk in an outage does
             emulator.server.inject("GET", ".*", status=503, count=1_000_000)
@@ -48,6 +48,6 @@ def test_sources_that_fail_are_unready_within_two_poll_intervals(
 
         for emulator in (world.zendesk, world.jira, world.hubspot):
             emulator.server.clear_faults()
-        wait_for(lambda: process.get("/readyz").status_code == 200, 4 * POLL_SECONDS + 20)
+        process.wait_ready(4 * POLL_SECONDS + 20)
     finally:
         process.stop()

@@ -23,7 +23,7 @@ def tags(world: DemoWorld, ticket_id: str) -> set[str]:
 
 
 def test_webhook_then_clock_then_shutdown(world: DemoWorld, sidecar: SidecarProcess) -> None:
-    wait_for(lambda: sidecar.get("/readyz").status_code == 200, 15)
+    sidecar.wait_ready(15)
 
     # a major incident arrives: the Zendesk webhook makes the sidecar act at once
     start = time.monotonic()
