@@ -3,14 +3,16 @@ records an action the ticket shows all of as satisfied (never written)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from engine.model import (
     Action,
     AddLabels,
     Assign,
+    Comment,
     CreateLinkedIssue,
+    LinkedIssue,
     Notify,
     PostComment,
     RemoveLabels,
@@ -53,13 +55,16 @@ def _with_labels(action: AddLabels | RemoveLabels, labels: tuple[str, ...]) -> A
     )
 
 
+def _marked(things: Iterable[Comment | LinkedIssue], key: str) -> bool:
+    """One of ``things`` carries the marker of the action keyed ``key``: it was written."""
+    for thing in things:  # noqa: SIM110 - a plain loop: it runs for each comment decided
+        if thing.marker == key:
+            return True
+    return False
+
+
 def _comment(action: PostComment, ticket: Ticket) -> Action | None:
-    if ticket.comments:
-        key = action.key
-        for comment in ticket.comments:
-            if comment.marker == key:
-                return None
-    return action
+    return None if _marked(ticket.comments, action.key) else action
 
 
 def _assignment(action: Assign, ticket: Ticket) -> Action | None:
@@ -73,11 +78,7 @@ def _priority(action: SetPriority, ticket: Ticket) -> Action | None:
 
 
 def _linked_issue(action: CreateLinkedIssue, ticket: Ticket) -> Action | None:
-    key = action.key
-    for issue in ticket.linked_issues:
-        if issue.marker == key:
-            return None
-    return action
+    return None if _marked(ticket.linked_issues, action.key) else action
 
 
 def _notification(action: Notify, ticket: Ticket) -> Action | None:
