@@ -40,7 +40,8 @@ if str(HERE.parent) not in sys.path:  # the e2e harness for `escalator run`: tes
 from connectors import registry
 from connectors.emulation import SeedTicket
 from escalator.demo import DemoWorld
-from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config
+from tests.ports import free_port
 
 SYSTEMS = tuple(registry.known_kinds())  # every registered helpdesk, built in or not
 PATHS = ("webhook", "poll", "clock")

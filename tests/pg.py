@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
-import socket
 import subprocess
 import tempfile
 import uuid
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+
+from tests.ports import free_port
 
 SUPERUSER = "escalator"
 SESSION_DATABASE = "escalator_test"  # the database postgres_url points at
@@ -57,13 +58,6 @@ def find_bindir() -> Path | None:
         if (bindir / "initdb").is_file() and (bindir / "pg_ctl").is_file():
             return bindir
     return None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -155,7 +149,7 @@ def start_postgres() -> PostgresServer:
         conf.writelines(f"{name} = {value}\n" for name, value in settings.items())
     last_error = ""
     for _ in range(3):  # another process may grab the free port between our probe and the bind
-        server = PostgresServer(root=root, bindir=bindir, port=_free_port(), run_as=run_as)
+        server = PostgresServer(root=root, bindir=bindir, port=free_port(), run_as=run_as)
         started = server._pg_ctl(
             "start", "-w", "-t", "30", "-l", str(root / "server.log"), "-o", f"-p {server.port}"
         )

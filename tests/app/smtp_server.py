@@ -10,7 +10,6 @@ person sees there.
 from __future__ import annotations
 
 import email
-import socket
 import ssl
 import subprocess
 import threading
@@ -25,6 +24,8 @@ from typing import Any
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 from aiosmtpd.smtp import AuthResult, Envelope, LoginPassword, Session
+
+from tests.ports import free_port
 
 USERNAME = "escalator@acme.example"
 PASSWORD = "SMTPSECRETpassword"
@@ -112,12 +113,6 @@ class Mailroom:
         if ok:
             self.auth_ok += 1
         return AuthResult(success=ok, handled=False)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @contextmanager

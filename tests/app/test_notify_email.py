@@ -16,15 +16,9 @@ from engine.model import Notify
 from escalator.notify import EmailChannel, Notifier
 from escalator.notify.email import build_email
 from escalator.notify.keys import message_id
-from tests.app.smtp_server import (
-    PASSWORD,
-    USERNAME,
-    Mailroom,
-    free_port,
-    make_certificate,
-    smtp_server,
-)
+from tests.app.smtp_server import PASSWORD, USERNAME, Mailroom, make_certificate, smtp_server
 from tests.fakes import Sleeps
+from tests.ports import free_port
 
 AT = datetime(2026, 3, 30, 9, 45, tzinfo=UTC)
 TICKET_URL = "https://acme.zendesk.com/agent/tickets/42"

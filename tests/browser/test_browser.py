@@ -5,7 +5,6 @@ Screenshots are kept under build/test-artifacts/."""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from escalator.runner import Runner
 from escalator.store import open_store
 from tests.app.report_world import ROOT, at, build_world, fill_store, run_month
 from tests.browser.chromium import chromium
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 ARTIFACTS = ROOT / "build" / "test-artifacts"
@@ -78,13 +78,6 @@ def test_the_html_report_renders_and_shows_the_json_numbers(tmp_path: Path) -> N
         assert path in on_page
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def board_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     monkeypatch.setenv("ESCALATOR_BOARD_TOKEN", "board-token")
@@ -94,7 +87,7 @@ def board_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
         sidecar.clock = lambda: now
         runner = Runner(sidecar)
         runner.active = True
-        port = _free_port()
+        port = free_port()
         server = uvicorn.Server(
             uvicorn.Config(
                 create_app(runner), host="127.0.0.1", port=port, log_level="warning", lifespan="off"

@@ -13,7 +13,6 @@ import hashlib
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -248,13 +247,6 @@ def forget_older_builds(podman: Podman, keep: str) -> None:
     for name in listed.split():
         if name.startswith(f"{IMAGE_TAG}-") and name != keep:
             podman("rmi", name, check=False)
-
-
-def free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def http_get(url: str, timeout: float = 2.0) -> tuple[int, bytes]:

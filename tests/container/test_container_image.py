@@ -20,12 +20,12 @@ import yaml
 from tests.container.container_harness import (
     REPO,
     Podman,
-    free_loopback_port,
     http_get,
     kubelet_layout,
     process_uid,
     wait_for_http,
 )
+from tests.ports import free_port
 
 # one worker owns podman and its cache; building images is slow
 pytestmark = [pytest.mark.xdist_group("container"), pytest.mark.slow]
@@ -117,7 +117,7 @@ def sidecar(
     state_dir: Path,
 ) -> Iterator[tuple[str, str]]:
     """`escalator run` from the image: read-only root, host network on a loopback port."""
-    port = free_loopback_port()
+    port = free_port()
     name = f"escalator-test-{port}"
     podman("run", "--detach", "--name", name, "--network=host", "--read-only",
            "--volume", f"{mounted_config}:/config:ro",

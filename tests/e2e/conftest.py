@@ -13,8 +13,9 @@ import pytest
 
 from escalator.demo import DemoWorld
 from tests.e2e.busy_day import BusyDay
-from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config
 from tests.pg import fresh_postgres_url, postgres_server, postgres_url
+from tests.ports import free_port
 
 __all__ = ["fresh_postgres_url", "postgres_server", "postgres_url"]  # fixtures, re-exported
 

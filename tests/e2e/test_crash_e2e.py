@@ -18,7 +18,8 @@ import pytest
 from escalator.demo import DemoWorld
 from escalator.runner import LEASE_NAME
 from escalator.store import open_store
-from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config
+from tests.ports import free_port
 
 # heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
 pytestmark = pytest.mark.slow

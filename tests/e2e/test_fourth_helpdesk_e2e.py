@@ -16,7 +16,8 @@ import pytest
 from connectors import registry
 from connectors.emulation import SeedTicket
 from escalator.demo import DemoWorld
-from tests.e2e.sidecar_process import ROOT, SidecarProcess, e2e_config, free_port, wait_for
+from tests.e2e.sidecar_process import ROOT, SidecarProcess, e2e_config, wait_for
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 

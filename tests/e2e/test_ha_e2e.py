@@ -16,7 +16,8 @@ import pytest
 
 from escalator.demo import DemoWorld
 from escalator.store import open_store
-from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config, wait_for
+from tests.ports import free_port
 
 # heavy or a real subprocess: out of `pytest -m "not slow"`, in `make test`
 pytestmark = pytest.mark.slow

@@ -20,7 +20,8 @@ import yaml
 from connectors.emulation import SeedComment, SeedTicket
 from connectors.jira.emulator import PAT, JiraEmulator
 from escalator.demo import DemoWorld
-from tests.e2e.sidecar_process import ROOT, SidecarProcess, e2e_config, free_port, wait_for
+from tests.e2e.sidecar_process import ROOT, SidecarProcess, e2e_config, wait_for
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 

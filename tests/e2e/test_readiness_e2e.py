@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from escalator.demo import DemoWorld
-from tests.e2e.sidecar_process import SidecarProcess, e2e_config, free_port, wait_for
+from tests.e2e.sidecar_process import SidecarProcess, e2e_config, wait_for
+from tests.ports import free_port
 
 pytestmark = pytest.mark.slow
 

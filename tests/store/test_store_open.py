@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from pathlib import Path
 
@@ -13,6 +12,7 @@ import escalator.store
 from escalator.store import StateStore, StoreError, open_store
 from escalator.store.connect import BUSY_TIMEOUT_MS, create_store_engine, parse_store_url
 from tests.pg import PostgresServer
+from tests.ports import free_port
 from tests.store.store_samples import T0, comment_action
 
 
@@ -97,15 +97,8 @@ def test_ping_answers_false_when_the_database_is_gone(postgres_server: PostgresS
         store.close()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_an_unreachable_postgresql_is_a_store_error_without_the_password() -> None:
-    url = f"postgresql://bot:hunter2@127.0.0.1:{_closed_port()}/escalator"
+    url = f"postgresql://bot:hunter2@127.0.0.1:{free_port()}/escalator"
     with pytest.raises(StoreError, match="cannot open the state store") as caught:
         open_store(url)
     assert "bot:***@127.0.0.1" in str(caught.value)
